@@ -1,0 +1,299 @@
+"""The ``parkmon`` command line (Typer). The only module that prints or sets exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import shutil
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from geo.errors import GeoError
+from monitor import __version__, db, pipeline, store
+from monitor.demo import DEMO_SEED
+from monitor.errors import ConfigError, MonitorError
+from monitor.i18n import label, t
+from monitor.registry import load_city, load_registry
+from monitor.settings import Settings, bundled_config_dir, load_settings
+
+app = typer.Typer(
+    name="parkmon",
+    help="南通科创载体绩效监测 parkmon — registry, collection, star ratings, goals and maps of a "
+    "city's innovation carriers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+parks_app = typer.Typer(help="The registry of carriers (载体登记).", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration folder.", no_args_is_help=True)
+app.add_typer(parks_app, name="parks")
+app.add_typer(config_app, name="config")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    database: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL or SQLite file path [env PARKMON_DATABASE_URL]."),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", help="Config folder (default: the bundled config/) [env PARKMON_CONFIG]."
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of labels: zh (default) or en [env PARKMON_LANG]."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = load_settings({"database_url": database, "config_dir": config, "lang": lang})
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(f"parkmon {__version__}")
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create or upgrade the database schema and load the city, registry and indicators."""
+    settings = _settings(ctx)
+    engine = db.make_engine(settings.database_url)
+    try:
+        summary = pipeline.initialise(engine, settings.config_dir)
+    finally:
+        engine.dispose()
+    lang = settings.lang
+    for change in summary.schema_changes:
+        err.print(f"  {change}")
+    out.print(t("msg.init_done", lang, db=db.describe(engine)))
+    out.print(
+        f"  {t('summary.regions', lang)}: {summary.regions}   "
+        f"{t('summary.parks', lang)}: {summary.parks}   "
+        f"{t('summary.indicators', lang)}: {summary.indicators}"
+    )
+    if summary.not_in_registry:
+        err.print(
+            "[yellow]in the database but no longer in parks.csv (kept): "
+            f"{', '.join(summary.not_in_registry)}[/yellow]"
+        )
+
+
+def _parks_frame(settings: Settings) -> pd.DataFrame:
+    engine = db.make_engine(settings.database_url, create_dir=False)
+    try:
+        if db.schema_exists(engine):
+            return pd.DataFrame(store.parks_frame(engine).drop(columns="geometry"))
+    finally:
+        engine.dispose()
+    path = settings.config_dir / "parks.csv"
+    err.print(f"[yellow]{t('msg.listing_from_config', settings.lang, path=path)}[/yellow]")
+    return pd.DataFrame(load_registry(settings.config_dir))
+
+
+@parks_app.command("list")
+def parks_list(
+    ctx: typer.Context,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind", help="Only this kind (repeatable): incubator, maker_space, high_tech_zone, …"
+        ),
+    ] = None,
+    district: Annotated[
+        list[str] | None,
+        typer.Option("--district", help="Only this district, by name or adcode (repeatable)."),
+    ] = None,
+    belt_role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--belt-role", help="Only this belt role: core, zone, park, none (repeatable)."
+        ),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Include generated demo carriers.")
+    ] = True,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")] = (
+        OutputFormat.table
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+) -> None:
+    """List carriers, filtered by kind, district and belt role."""
+    settings = _settings(ctx)
+    lang = settings.lang
+    city = load_city(settings.config_dir)
+    frame = _parks_frame(settings)
+    if kind:
+        frame = frame[frame["kind"].isin(kind)]
+    if district:
+        codes = []
+        for d in district:
+            found = city.district(d)
+            if found is None:
+                raise ConfigError(
+                    f"--district {d!r}: not a district of {city.name}; expected "
+                    + ", ".join(f"{x.name} ({x.adcode})" for x in city.districts)
+                )
+            codes.append(found.adcode)
+        frame = frame[frame["district_id"].isin(codes)]
+    if belt_role:
+        frame = frame[frame["belt_role"].isin(belt_role)]
+    if not demo:
+        frame = frame[~frame["is_demo"].astype(bool)]
+    names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
+    records: list[dict[str, Any]] = [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "name_en": r["name_en"],
+            "kind": r["kind"],
+            "level": r["level"],
+            "district_id": r["district_id"],
+            "district": names.get(r["district_id"], r["district_id"]),
+            "belt_role": r["belt_role"],
+            "lon": None if pd.isna(r["lon"]) else float(r["lon"]),
+            "lat": None if pd.isna(r["lat"]) else float(r["lat"]),
+            "location_quality": r["location_quality"],
+            "is_demo": bool(r["is_demo"]),
+        }
+        for r in frame.to_dict("records")
+    ]
+    if as_json or fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["id"])
+        writer.writeheader()
+        writer.writerows(records)
+        sys.stdout.write(buffer.getvalue())
+        return
+    if not records:
+        out.print(t("msg.no_parks", lang))
+        return
+    table = Table(show_lines=False)
+    for key in ("id", "name", "kind", "level", "district", "belt_role", "location_quality"):
+        table.add_column(t(f"col.{key}", lang))
+    for r in records:
+        name = r["name"] if lang == "zh" or not r["name_en"] else r["name_en"]
+        table.add_row(
+            r["id"],
+            name,
+            label("kind", r["kind"], lang),
+            label("level", r["level"], lang),
+            r["district"],
+            label("belt_role", r["belt_role"], lang),
+            label("location_quality", r["location_quality"], lang),
+        )
+    out.print(table)
+    out.print(f"{t('col.total', lang)}: {len(records)}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo database.")] = Path(
+        "parkmon-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the generator (same seed, same data).")] = (
+        DEMO_SEED
+    ),
+) -> None:
+    """Build a fresh demo database from the registry and generated demo data, and summarise it."""
+    settings = _settings(ctx)
+    lang = settings.lang
+    summary = pipeline.build_demo(out_dir.resolve(), settings.config_dir, seed)
+    city = load_city(settings.config_dir)
+    out.print(f"[bold yellow]{t('msg.demo_banner', lang)}[/bold yellow]")
+    out.print(t("msg.demo_done", lang, db=summary.database))
+    parks = summary.parks
+    kinds = sorted(parks["kind"].unique())
+    table = Table(title=t("summary.parks", lang))
+    table.add_column(t("col.district", lang))
+    for k in kinds:
+        table.add_column(label("kind", k, lang), justify="right")
+    table.add_column(t("col.total", lang), justify="right")
+    counts = parks.groupby(["district_id", "kind"]).size()
+    for d in city.districts:
+        row = [int(counts.get((d.adcode, k), 0)) for k in kinds]
+        table.add_row(d.name if lang == "zh" else d.name_en, *map(str, row), str(sum(row)))
+    totals = [int(parks["kind"].eq(k).sum()) for k in kinds]
+    table.add_row(t("col.total", lang), *map(str, totals), str(sum(totals)))
+    out.print(table)
+    years = summary.years
+    out.print(
+        f"{t('summary.observations', lang)}: {summary.observations}   "
+        f"{t('summary.recognitions', lang)}: {summary.recognitions}   "
+        f"{t('summary.years', lang)}: {years[0]}–{years[-1]}"
+    )
+    out.print(f"parkmon --db {summary.database} parks list --kind incubator")
+
+
+@config_app.command("copy")
+def config_copy(
+    ctx: typer.Context,
+    destination: Annotated[Path, typer.Argument(help="New folder to hold an editable copy.")],
+) -> None:
+    """Copy the bundled config/ to a folder of your own, to edit and use with --config."""
+    if destination.exists():
+        raise ConfigError(f"{destination} already exists; choose a new folder")
+    shutil.copytree(
+        bundled_config_dir(),
+        destination,
+        ignore=shutil.ignore_patterns("__pycache__", "__init__.py"),
+    )
+    out.print(t("msg.config_copied", _settings(ctx).lang, path=destination))
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Show the settings in force and where each came from."""
+    settings = _settings(ctx)
+    for key in ("database_url", "config_dir", "output_dir", "lang"):
+        value = getattr(settings, key)
+        if key == "database_url":
+            value = db.make_engine(value, create_dir=False).url.render_as_string(hide_password=True)
+        out.print(f"{key} = {value}   [dim]({settings.origin.get(key, '?')})[/dim]")
+
+
+def main() -> None:
+    """Console-script entry point: one clear line and a non-zero exit for any parkmon error."""
+    try:
+        app()
+    except (MonitorError, GeoError) as exc:
+        err.print(f"[red]错误 error:[/red] {escape(str(exc))}")
+        sys.exit(1)

@@ -1,0 +1,145 @@
+"""The database engine (SQLite with WAL and a busy timeout, or PostgreSQL) and its schema."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlmodel import SQLModel
+
+from monitor import models
+from monitor.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets the scheduler write while readers (maps, CLI) read; the busy timeout makes a writer
+    # wait for another writer instead of failing at once with "database is locked".
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str, *, create_dir: bool = True) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and a busy timeout on every connection."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(
+            f"database URL {url!r} is not valid: {exc}; expected e.g. sqlite:///parkmon.db or "
+            "postgresql+psycopg://user@host/dbname"
+        ) from exc
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and create_dir:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise StorageError(
+            f"no driver for {parsed.drivername!r}: {exc}; for PostgreSQL install "
+            "`pip install 'parkmon[postgres]'`"
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def describe(engine: Engine) -> str:
+    """The URL without its password, for messages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def schema_exists(engine: Engine) -> bool:
+    try:
+        return sa.inspect(engine).has_table(models.Meta.__tablename__)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot open database {describe(engine)}: {exc}") from exc
+
+
+def init_schema(engine: Engine) -> list[str]:
+    """Create missing tables and add missing columns; safe to run again. Returns what changed."""
+    changes: list[str] = []
+    try:
+        inspector = sa.inspect(engine)
+        existing = set(inspector.get_table_names())
+        metadata = SQLModel.metadata
+        for table in metadata.sorted_tables:
+            if table.name not in existing:
+                changes.append(f"created table {table.name}")
+        metadata.create_all(engine)
+        # Upgrade: add columns that newer versions introduced. New columns are nullable or have a
+        # server default, so this never rewrites data.
+        with engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                if table.name not in existing:
+                    continue
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in have:
+                        continue
+                    ddl_type = column.type.compile(dialect=engine.dialect)
+                    default = _default_sql(column)
+                    conn.execute(
+                        sa.text(
+                            f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl_type}'
+                            f"{default}"
+                        )
+                    )
+                    changes.append(f"added column {table.name}.{column.name}")
+            set_meta(conn, "schema_version", str(models.SCHEMA_VERSION))
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot create the schema in {describe(engine)}: {exc}") from exc
+    for change in changes:
+        log.info("schema: %s", change)
+    return changes
+
+
+def _default_sql(column: sa.Column[Any]) -> str:
+    default = column.default
+    if default is None or not getattr(default, "is_scalar", False):
+        return ""
+    value = default.arg  # type: ignore[attr-defined]
+    if isinstance(value, bool):
+        return f" DEFAULT {'TRUE' if value else 'FALSE'}"
+    if isinstance(value, int | float):
+        return f" DEFAULT {value}"
+    if isinstance(value, str):
+        escaped = value.replace("'", "''")
+        return f" DEFAULT '{escaped}'"
+    return ""
+
+
+def set_meta(conn: sa.Connection, key: str, value: str) -> None:
+    table = models.table_of(models.Meta)
+    updated = conn.execute(sa.update(table).where(table.c.key == key).values(value=value))
+    if updated.rowcount == 0:
+        conn.execute(sa.insert(table).values(key=key, value=value))
+
+
+def get_meta(engine: Engine, key: str) -> str | None:
+    table = models.table_of(models.Meta)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(table.c.value).where(table.c.key == key)).first()
+    return None if row is None else str(row[0])
+
+
+def require_schema(engine: Engine) -> None:
+    if not schema_exists(engine):
+        raise StorageError(
+            f"database {describe(engine)} has no parkmon schema yet; run `parkmon init` first"
+        )

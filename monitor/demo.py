@@ -1,0 +1,294 @@
+"""Deterministic demo data: synthetic incubators and maker spaces with yearly Torch-style values.
+
+Everything generated here is demo data and says so: ids start with ``DEMO-``, names end with
+（演示）, ``Park.is_demo`` is set, the source is flagged ``is_demo`` and the database records
+``contains_demo_data``. The real belt members come from the registry, never from here.
+
+Shape (FACTS.md): 67 incubators and 70 maker spaces in 2020, growing through 2025, some promoted
+to provincial or national level in given years, a few closing; 80 %+ sit near the river districts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitor import models
+from monitor.registry import City
+
+DEMO_SEED = 20210401  # the day the riverside belt was announced
+DEMO_SOURCE = "demo-generator"
+DEMO_LABEL_ZH = "演示数据"
+DEMO_LABEL_EN = "demo data"
+
+# Share of carriers per district (by adcode); weights, not facts.
+_DISTRICT_WEIGHTS = {
+    "320613": 0.30,
+    "320612": 0.14,
+    "320614": 0.12,
+    "320623": 0.09,
+    "320681": 0.10,
+    "320682": 0.12,
+    "320685": 0.13,
+}
+
+
+@dataclass(frozen=True)
+class KindPlan:
+    kind: str
+    prefix: str
+    label_zh: str
+    label_en: str
+    count_2020: int
+    new_per_year: tuple[int, ...]
+    closures: int
+    national_2020: int
+    provincial_2020: int
+    promotions_per_year: tuple[int, ...]
+
+
+PLANS = (
+    KindPlan(
+        "incubator",
+        "I",
+        "示例孵化器",
+        "Demo incubator",
+        67,
+        (4, 5, 5, 6, 5),
+        3,
+        8,
+        22,
+        (2, 3, 3, 3, 3),
+    ),
+    KindPlan(
+        "maker_space",
+        "M",
+        "示例众创空间",
+        "Demo maker space",
+        70,
+        (6, 6, 7, 6, 7),
+        5,
+        10,
+        25,
+        (2, 2, 3, 3, 3),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoData:
+    parks: list[dict[str, Any]]
+    recognitions: list[dict[str, Any]]
+    observations: pd.DataFrame
+    years: tuple[int, ...]
+
+
+def _weights(city: City) -> np.ndarray:
+    w = np.array([_DISTRICT_WEIGHTS.get(d.adcode, 1.0) for d in city.districts], dtype=float)
+    normalised: np.ndarray = w / w.sum()
+    return normalised
+
+
+def generate_demo(city: City, seed: int = DEMO_SEED) -> DemoData:
+    """Generate the demo carriers, their recognitions and yearly observations (pure, seeded)."""
+    rng = np.random.default_rng(seed)
+    first, last = city.baseline_year, city.plan_end
+    years = tuple(range(first, last + 1))
+    parks: list[dict[str, Any]] = []
+    recognitions: list[dict[str, Any]] = []
+    latent: dict[str, tuple[float, float]] = {}
+    weights = _weights(city)
+    for plan in PLANS:
+        n_new = sum(plan.new_per_year)
+        total = plan.count_2020 + n_new
+        opened = np.concatenate(
+            [
+                rng.integers(2008, first + 1, size=plan.count_2020),
+                np.repeat(
+                    np.arange(first + 1, first + 1 + len(plan.new_per_year)), plan.new_per_year
+                ),
+            ]
+        )
+        district_idx = rng.choice(len(city.districts), size=total, p=weights)
+        levels = np.array(["municipal"] * total, dtype=object)
+        order = rng.permutation(plan.count_2020)
+        levels[order[: plan.national_2020]] = "national"
+        levels[order[plan.national_2020 : plan.national_2020 + plan.provincial_2020]] = "provincial"
+        closed: list[int | None] = [None] * total
+        for i in rng.choice(plan.count_2020, size=plan.closures, replace=False):
+            closed[int(i)] = int(rng.integers(first + 1, last + 1))
+        quality = rng.normal(0.0, 1.0, size=total)
+        growth = rng.normal(0.05, 0.05, size=total)
+        for i in range(total):
+            pid = f"DEMO-{plan.prefix}{i + 1:03d}"
+            district = city.districts[int(district_idx[i])]
+            lon = district.seat[0] + float(rng.normal(0, 0.035))
+            lat = district.seat[1] + float(rng.normal(0, 0.03))
+            parks.append(
+                {
+                    "id": pid,
+                    "name": f"{plan.label_zh}-{i + 1:02d}（演示）",
+                    "name_en": f"{plan.label_en} {i + 1:02d} (demo)",
+                    "aliases": "",
+                    "credit_code": None,
+                    "kind": plan.kind,
+                    "level": levels[i],
+                    "district_id": district.adcode,
+                    "belt_role": "none",
+                    "leading_industries": "",
+                    "lon": round(lon, 6),
+                    "lat": round(lat, 6),
+                    "location_crs": "wgs84",
+                    "location_quality": models.LocationQuality.approximate.value,
+                    "opened": int(opened[i]),
+                    "closed": closed[i],
+                    "is_demo": True,
+                    "note": f"{DEMO_LABEL_ZH} / {DEMO_LABEL_EN}",
+                    "origin": DEMO_SOURCE,
+                }
+            )
+            latent[pid] = (float(quality[i]), float(growth[i]))
+            if levels[i] != "municipal":
+                recognitions.append(
+                    _recognition(
+                        pid,
+                        "provincial",
+                        int(
+                            rng.integers(int(opened[i]) + 1, first + 1)
+                            if opened[i] < first
+                            else first
+                        ),
+                    )
+                )
+                if levels[i] == "national":
+                    recognitions.append(_recognition(pid, "national", first))
+        # Promotions during the plan: municipal → provincial (and a few provincial → national).
+        by_kind = [p for p in parks if p["kind"] == plan.kind]
+        for offset, count in enumerate(plan.promotions_per_year):
+            year = first + 1 + offset
+            eligible = [
+                p
+                for p in by_kind
+                if p["level"] == "municipal"
+                and p["opened"] < year
+                and (p["closed"] is None or p["closed"] > year)
+            ]
+            eligible.sort(key=lambda p: -latent[p["id"]][0])
+            for p in eligible[: count + 2][:count]:
+                p["level"] = "provincial"
+                recognitions.append(_recognition(p["id"], "provincial", year))
+            if offset in (2, 4):
+                upgrades = [
+                    p
+                    for p in by_kind
+                    if p["level"] == "provincial" and p["closed"] is None and p["opened"] < year - 3
+                ]
+                upgrades.sort(key=lambda p: -latent[p["id"]][0])
+                if upgrades:
+                    upgrades[0]["level"] = "national"
+                    recognitions.append(_recognition(upgrades[0]["id"], "national", year))
+    observations = _observations(parks, latent, years, rng)
+    return DemoData(parks, recognitions, observations, years)
+
+
+def _recognition(park_id: str, level: str, year: int) -> dict[str, Any]:
+    return {
+        "park_id": park_id,
+        "level": level,
+        "year": year,
+        "issuer": "江苏省科学技术厅（演示）" if level == "provincial" else "科学技术部（演示）",
+        "source": DEMO_SOURCE,
+        "is_demo": True,
+    }
+
+
+def _observations(
+    parks: list[dict[str, Any]],
+    latent: dict[str, tuple[float, float]],
+    years: tuple[int, ...],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    rows = [
+        (p["id"], p["kind"], p["level"], y)
+        for p in parks
+        for y in years
+        if p["opened"] <= y and (p["closed"] is None or y < p["closed"])
+    ]
+    f = pd.DataFrame(rows, columns=["subject_id", "kind", "level", "year"])
+    q = f["subject_id"].map(lambda s: latent[s][0]).to_numpy()
+    g = f["subject_id"].map(lambda s: latent[s][1]).to_numpy()
+    t = (f["year"] - years[0]).to_numpy()
+    n = len(f)
+    incubator = (f["kind"] == "incubator").to_numpy()
+    level_boost = f["level"].map({"national": 0.5, "provincial": 0.25, "municipal": 0.0}).to_numpy()
+    size = np.exp(0.45 * q + level_boost) * (1.0 + g) ** t
+
+    def noise(sd: float) -> np.ndarray:
+        result: np.ndarray = rng.lognormal(0.0, sd, size=n)
+        return result
+
+    area = np.where(incubator, 9000.0, 1200.0) * size * noise(0.25)
+    incubatees = np.maximum(1, np.round(area / np.where(incubator, 260.0, 60.0) * noise(0.2)))
+    values: dict[str, np.ndarray] = {
+        "incubation_area": np.round(area, 0),
+        "incubatees": incubatees,
+        "new_incubatees": np.minimum(incubatees, rng.poisson(incubatees * 0.25)),
+        "incubatee_employees": np.round(incubatees * rng.uniform(5.0, 14.0, size=n)),
+        "incubatee_revenue": np.round(
+            incubatees * np.where(incubator, 3200.0, 700.0) * np.exp(0.3 * q) * noise(0.35), 1
+        ),
+        "financed_incubatees": rng.binomial(
+            incubatees.astype(int), np.clip(0.12 + 0.05 * q, 0.01, 0.6)
+        ).astype(float),
+        "incubation_fund": np.round(np.where(incubator, 6000.0, 1500.0) * size * noise(0.5), 1),
+        "ip_granted": rng.poisson(incubatees * 0.6 * np.exp(0.2 * q)).astype(float),
+        "new_hightech_firms": rng.poisson(
+            incubatees * np.where(incubator, 0.05, 0.02) * np.exp(0.4 * q)
+        ).astype(float),
+        "mentors": (rng.poisson(6.0 * size) + 3).astype(float),
+        "service_staff": (rng.poisson(5.0 * size) + 3).astype(float),
+        "events": (rng.poisson(np.where(incubator, 16.0, 22.0) * size) + 6).astype(float),
+        "carrier_revenue": np.round(area * np.where(incubator, 0.45, 0.3) * noise(0.4), 1),
+        "safety_incident": np.zeros(n),
+        "falsified_statistics": np.zeros(n),
+    }
+    values["incubatee_rd_spending"] = np.round(
+        values["incubatee_revenue"] * rng.uniform(0.03, 0.11, size=n), 1
+    )
+    values["financing_total"] = np.round(values["financed_incubatees"] * 2800.0 * noise(0.6), 1)
+    values["invention_patents"] = rng.binomial(values["ip_granted"].astype(int), 0.2).astype(float)
+    values["carrier_service_revenue"] = np.round(
+        values["carrier_revenue"] * rng.uniform(0.2, 0.5, size=n), 1
+    )
+    grad_rate = np.clip(0.07 + 0.03 * q, 0.0, 0.3)
+    values["graduated_this_year"] = np.where(
+        incubator, rng.binomial(incubatees.astype(int), grad_rate), np.nan
+    )
+    values["workstations"] = np.where(incubator, np.nan, np.round(area / 6.0))
+    values["startup_teams"] = np.where(incubator, np.nan, np.round(incubatees * 0.8 * noise(0.2)))
+    # Two veto cases so the rating's 一票否决 shows up in the demo.
+    if n:
+        values["safety_incident"][int(rng.integers(n))] = 1.0
+        values["falsified_statistics"][int(rng.integers(n))] = 1.0
+    wide = f[["subject_id", "year"]].assign(**values)
+    # Cumulative graduations: a stock from before 2020 plus this year's flow.
+    base = np.where(incubator, rng.poisson(12 * np.exp(0.3 * q)), np.nan)
+    wide["graduated_cumulative"] = (
+        wide.assign(_g=wide["graduated_this_year"]).groupby("subject_id")["_g"].cumsum() + base
+    )
+    long = wide.melt(id_vars=["subject_id", "year"], var_name="indicator", value_name="value")
+    long = long.dropna(subset=["value"])
+    # About 2 % of figures not reported (missing, never zero) to exercise completeness rules.
+    long = long.loc[rng.random(len(long)) >= 0.02]
+    long = long.assign(
+        subject_type=models.SubjectType.park.value,
+        period=long["year"].astype(str),
+        raw_value=long["value"].map(lambda v: f"{v:g}"),
+        raw_unit="",
+    )
+    return long[
+        ["subject_type", "subject_id", "indicator", "period", "value", "raw_value", "raw_unit"]
+    ].reset_index(drop=True)

@@ -1,0 +1,72 @@
+"""The one error tree of parkmon; every error a user can cause is one of these.
+
+::
+
+    MonitorError
+     ├── ConfigError        a config file or option is wrong (names file, line, field, value)
+     │    └── RegistryError the carrier registry (parks.csv) has bad rows; lists every problem
+     ├── StorageError       the database cannot be opened, created or written
+     ├── CollectorError     a source could not be collected
+     │    ├── FetchError    the bytes could not be fetched (network, file system)
+     │    └── ParseError    the bytes are not what the source declares (with a location)
+     ├── GeoError           a coordinate or geometry is missing, undeclared or out of place
+     └── RatingError        a methodology cannot be applied
+
+Foreign exceptions are translated at the boundary and chained (``raise X(...) from exc``).
+Only ``monitor.cli`` turns these into a printed line and an exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class MonitorError(Exception):
+    """Base of every error parkmon raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """A configuration file, option or setting is wrong."""
+
+
+class RegistryError(ConfigError):
+    """The registry file has problems; ``problems`` holds one line per problem."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        shown = "\n".join(f"  - {p}" for p in self.problems[:50])
+        more = len(self.problems) - 50
+        tail = f"\n  … and {more} more" if more > 0 else ""
+        super().__init__(
+            f"{path}: {len(self.problems)} problem(s); nothing from this file was loaded:\n"
+            f"{shown}{tail}"
+        )
+
+
+class StorageError(MonitorError):
+    """The database cannot be opened, created, upgraded or written."""
+
+
+class CollectorError(MonitorError):
+    """A source could not be collected."""
+
+
+class FetchError(CollectorError):
+    """The bytes of a source could not be fetched."""
+
+
+class ParseError(CollectorError):
+    """The content of a source is not what it declares; ``location`` says where."""
+
+    def __init__(self, message: str, location: str = "") -> None:
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class GeoError(MonitorError):
+    """A coordinate or geometry is missing, undeclared or outside where it must be."""
+
+
+class RatingError(MonitorError):
+    """A rating methodology cannot be loaded or applied."""

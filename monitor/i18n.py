@@ -1,0 +1,78 @@
+"""The one translation table: every user-facing label in Chinese (default) and English."""
+
+from __future__ import annotations
+
+from typing import Final
+
+LABELS: Final[dict[str, tuple[str, str]]] = {
+    # carrier kinds
+    "kind.innovation_zone": ("创新区", "Innovation zone"),
+    "kind.high_tech_zone": ("高新区", "High-tech zone"),
+    "kind.development_zone": ("开发区", "Development zone"),
+    "kind.industrial_park": ("产业园区", "Industrial park"),
+    "kind.incubator": ("孵化器", "Incubator"),
+    "kind.maker_space": ("众创空间", "Maker space"),
+    "kind.accelerator": ("加速器", "Accelerator"),
+    "kind.rd_institution": ("新型研发机构", "New R&D institution"),
+    # levels
+    "level.national": ("国家级", "National"),
+    "level.provincial": ("省级", "Provincial"),
+    "level.municipal": ("市级", "Municipal"),
+    # belt roles
+    "belt_role.core": ("一核", "Core"),
+    "belt_role.zone": ("四区", "Zone"),
+    "belt_role.park": ("多园", "Park"),
+    "belt_role.none": ("—", "—"),
+    # location quality
+    "location_quality.surveyed": ("实测", "Surveyed"),
+    "location_quality.approximate": ("近似", "Approximate"),
+    "location_quality.missing": ("缺失", "Missing"),
+    # column headers
+    "col.id": ("编号", "ID"),
+    "col.name": ("名称", "Name"),
+    "col.kind": ("类型", "Kind"),
+    "col.level": ("级别", "Level"),
+    "col.district": ("所在区县", "District"),
+    "col.belt_role": ("科创带", "Belt role"),
+    "col.location_quality": ("位置", "Location"),
+    "col.count": ("数量", "Count"),
+    "col.total": ("合计", "Total"),
+    "col.what": ("项目", "What"),
+    # messages
+    "msg.error": ("错误", "Error"),
+    "msg.demo_banner": (
+        "演示数据：以下均为程序生成的示例，并非真实统计",
+        "Demo data: generated examples, not real statistics",
+    ),
+    "msg.listing_from_config": (
+        "数据库尚未初始化，以下列表直接读取登记表 {path}",
+        "database not initialised; listing straight from {path}",
+    ),
+    "msg.init_done": ("数据库已就绪：{db}", "Database ready: {db}"),
+    "msg.demo_done": ("演示数据库已生成：{db}", "Demo database built: {db}"),
+    "msg.config_copied": (
+        "配置已复制到 {path}；用 --config {path} 或 PARKMON_CONFIG 使用它",
+        "Config copied to {path}; use it with --config {path} or PARKMON_CONFIG",
+    ),
+    "msg.no_parks": ("没有符合条件的载体", "No carriers match"),
+    "summary.parks": ("载体", "Carriers"),
+    "summary.observations": ("观测值", "Observations"),
+    "summary.recognitions": ("认定记录", "Recognitions"),
+    "summary.indicators": ("指标", "Indicators"),
+    "summary.regions": ("行政区", "Regions"),
+    "summary.years": ("年份", "Years"),
+}
+
+
+def t(key: str, lang: str = "zh", **kwargs: object) -> str:
+    """The label for ``key`` in ``lang``; an unknown key comes back as itself, visibly."""
+    pair = LABELS.get(key)
+    if pair is None:
+        return key
+    text = pair[0] if lang == "zh" else pair[1]
+    return text.format(**kwargs) if kwargs else text
+
+
+def label(prefix: str, value: str, lang: str = "zh") -> str:
+    """Label of an enumeration value, e.g. ``label('kind', 'incubator')`` → 科技企业孵化器."""
+    return t(f"{prefix}.{value}", lang) if f"{prefix}.{value}" in LABELS else value

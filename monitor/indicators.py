@@ -1,0 +1,85 @@
+"""The indicator catalogue (``config/indicators.toml``): codes, names, units, direction."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from monitor import models
+from monitor.errors import ConfigError
+from monitor.registry import read_toml
+from monitor.units import check_unit
+
+CATALOGUE_FILE = "indicators.toml"
+_KEYS = {
+    "code",
+    "name_zh",
+    "name_en",
+    "unit",
+    "direction",
+    "kinds",
+    "scope",
+    "group",
+    "min",
+    "max",
+    "description",
+}
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
+    """Read and check the catalogue; returns rows for the Indicator table."""
+    path = config_dir / CATALOGUE_FILE
+    items = read_toml(path).get("indicator", [])
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    kinds = {k.value for k in models.ParkKind}
+    for i, item in enumerate(items, start=1):
+        where = f"{path}, indicator #{i} ({item.get('code', '?')})"
+        unknown = sorted(set(item) - _KEYS)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_KEYS))}"
+            )
+        for key in ("code", "name_zh", "name_en", "unit", "direction"):
+            if not item.get(key):
+                raise ConfigError(f"{where}: '{key}' is required")
+        code = str(item["code"])
+        if not _CODE.match(code):
+            raise ConfigError(f"{where}: code {code!r} must be lowercase letters, digits and _")
+        if code in seen:
+            raise ConfigError(f"{where}: code {code!r} is listed twice")
+        seen.add(code)
+        check_unit(str(item["unit"]), where)
+        if item["direction"] not in {d.value for d in models.Direction}:
+            raise ConfigError(f"{where}: direction {item['direction']!r}; expected higher or lower")
+        scope = str(item.get("scope", "park"))
+        if scope not in ("park", "region"):
+            raise ConfigError(f"{where}: scope {scope!r}; expected park or region")
+        bad_kinds = [k for k in item.get("kinds", []) if k not in kinds]
+        if bad_kinds:
+            raise ConfigError(
+                f"{where}: unknown kind(s) {', '.join(bad_kinds)}; expected any of "
+                f"{', '.join(sorted(kinds))}"
+            )
+        if scope == "park" and not item.get("kinds"):
+            raise ConfigError(f"{where}: a park indicator must list the kinds it applies to")
+        rows.append(
+            {
+                "code": code,
+                "name_zh": str(item["name_zh"]),
+                "name_en": str(item["name_en"]),
+                "unit": str(item["unit"]),
+                "direction": str(item["direction"]),
+                "kinds": "|".join(item.get("kinds", [])),
+                "scope": scope,
+                "group": str(item.get("group", "")),
+                "minimum": None if item.get("min") is None else float(item["min"]),
+                "maximum": None if item.get("max") is None else float(item["max"]),
+                "description": str(item.get("description", "")),
+            }
+        )
+    if not rows:
+        raise ConfigError(f"{path}: no [[indicator]] entries")
+    return rows

@@ -1,0 +1,327 @@
+"""The database tables (SQLModel) and the enumerations they use.
+
+Geometry is stored as WKB bytes so the same tables work on SQLite and PostgreSQL; points of parks
+are plain WGS-84 longitude/latitude columns. History is never deleted: an observation that changes
+gets a new revision and the old row stays.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC (every stored time is UTC)."""
+    return datetime.now(UTC)
+
+
+class RegionLevel(StrEnum):
+    city = "city"
+    district = "district"
+    belt = "belt"
+
+
+class ParkKind(StrEnum):
+    innovation_zone = "innovation_zone"
+    high_tech_zone = "high_tech_zone"
+    development_zone = "development_zone"
+    industrial_park = "industrial_park"
+    incubator = "incubator"
+    maker_space = "maker_space"
+    accelerator = "accelerator"
+    rd_institution = "rd_institution"
+
+
+class ParkLevel(StrEnum):
+    national = "national"
+    provincial = "provincial"
+    municipal = "municipal"
+
+
+class BeltRole(StrEnum):
+    core = "core"
+    zone = "zone"
+    park = "park"
+    none = "none"
+
+
+class LocationQuality(StrEnum):
+    surveyed = "surveyed"
+    approximate = "approximate"
+    missing = "missing"
+
+
+class SubjectType(StrEnum):
+    park = "park"
+    region = "region"
+
+
+class Direction(StrEnum):
+    higher_is_better = "higher"
+    lower_is_better = "lower"
+
+
+class RunStatus(StrEnum):
+    running = "running"
+    ok = "ok"
+    partial = "partial"
+    failed = "failed"
+    interrupted = "interrupted"
+
+
+class GoalKind(StrEnum):
+    indicator = "indicator"
+    growth = "growth"
+    carrier_count = "count"
+    ranking = "ranking"
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The SQLAlchemy Table behind a SQLModel table class (for Core statements)."""
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
+
+
+def enum_column(enum: type[StrEnum], *, nullable: bool = False, index: bool = False) -> Any:
+    """A VARCHAR column holding the enum's values (no native PostgreSQL enum type to migrate)."""
+    return sa.Column(
+        sa.Enum(enum, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
+        nullable=nullable,
+        index=index,
+    )
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the database itself: schema version, demo flag, city."""
+
+    __tablename__ = "parkmon_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="")
+
+
+class Region(SQLModel, table=True):
+    """An administrative area (city, district) or the riverside belt, with its geometry."""
+
+    __tablename__ = "region"
+    id: str = Field(primary_key=True, max_length=32, description="adcode, or 'belt-<adcode>'")
+    name: str = Field(max_length=64)
+    name_en: str = Field(default="", max_length=64)
+    level: RegionLevel = Field(sa_column=enum_column(RegionLevel))
+    parent_id: str | None = Field(default=None, max_length=32)
+    area_km2: float | None = None
+    rep_lon: float | None = Field(default=None, description="representative point, WGS-84")
+    rep_lat: float | None = None
+    geometry: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary))
+    source: str = Field(default="", max_length=255)
+
+
+class Park(SQLModel, table=True):
+    """An innovation carrier: zone, park, incubator, maker space, accelerator, R&D institution."""
+
+    __tablename__ = "park"
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=128, index=True)
+    name_en: str = Field(default="", max_length=128)
+    aliases: str = Field(default="", description="'|'-separated other names (full, former)")
+    credit_code: str | None = Field(default=None, max_length=18, description="统一社会信用代码")
+    kind: ParkKind = Field(sa_column=enum_column(ParkKind, index=True))
+    level: ParkLevel = Field(sa_column=enum_column(ParkLevel))
+    district_id: str = Field(max_length=32, index=True)
+    belt_role: BeltRole = Field(sa_column=enum_column(BeltRole))
+    leading_industries: str = Field(default="", description="'|'-separated")
+    lon: float | None = Field(default=None, description="WGS-84 longitude")
+    lat: float | None = Field(default=None, description="WGS-84 latitude")
+    location_quality: LocationQuality = Field(sa_column=enum_column(LocationQuality))
+    location_crs: str = Field(default="", max_length=16, description="system the point came in")
+    boundary: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary))
+    opened: int | None = None
+    closed: int | None = None
+    is_demo: bool = Field(default=False, index=True)
+    note: str = Field(default="")
+    origin: str = Field(default="", max_length=255, description="registry file or generator")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Recognition(SQLModel, table=True):
+    """When a carrier was recognised at a level (e.g. provincial incubator in 2022)."""
+
+    __tablename__ = "recognition"
+    __table_args__ = (sa.UniqueConstraint("park_id", "level", "year", name="uq_recognition"),)
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=32, index=True)
+    level: ParkLevel = Field(sa_column=enum_column(ParkLevel))
+    year: int
+    issuer: str = Field(default="", max_length=128)
+    source: str = Field(default="", max_length=512)
+    is_demo: bool = False
+
+
+class Indicator(SQLModel, table=True):
+    """One measured quantity, with its canonical unit and which way is better."""
+
+    __tablename__ = "indicator"
+    code: str = Field(primary_key=True, max_length=64)
+    name_zh: str = Field(max_length=128)
+    name_en: str = Field(max_length=128)
+    unit: str = Field(max_length=16)
+    direction: Direction = Field(sa_column=enum_column(Direction))
+    kinds: str = Field(default="", description="'|'-separated subject kinds it applies to")
+    scope: str = Field(default="park", max_length=16, description="park | region")
+    group: str = Field(default="", max_length=64)
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+class Source(SQLModel, table=True):
+    """A place data comes from; ``precedence`` decides between sources (lower wins)."""
+
+    __tablename__ = "source"
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    location: str = Field(default="")
+    precedence: int = 100
+    is_demo: bool = False
+    description: str = ""
+    config_hash: str = Field(default="", max_length=64)
+
+
+class CollectionRun(SQLModel, table=True):
+    """One collection of one source: counts, timing, status and incremental state."""
+
+    __tablename__ = "collection_run"
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(max_length=64, index=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    status: RunStatus = Field(sa_column=enum_column(RunStatus))
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_unchanged: int = 0
+    rows_revised: int = 0
+    rows_rejected: int = 0
+    error: str = ""
+    state: str = Field(default="", description="JSON: ETag, Last-Modified, cursor")
+    host: str = Field(default="", max_length=128)
+    pid: int | None = None
+
+
+class Rejection(SQLModel, table=True):
+    """A row that was not accepted, with its raw content and exactly where it came from."""
+
+    __tablename__ = "rejection"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(index=True)
+    source_id: str = Field(max_length=64, index=True)
+    location: str = Field(default="", description="file, sheet, row, column / URL, item")
+    field_name: str = Field(default="", max_length=128)
+    value: str = ""
+    reason: str = ""
+    raw: str = Field(default="", description="the raw row as JSON")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Observation(SQLModel, table=True):
+    """One value of one indicator for one subject and period, from one source, one revision."""
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "source_id",
+            "subject_type",
+            "subject_id",
+            "indicator",
+            "period",
+            "revision",
+            name="uq_observation_revision",
+        ),
+        sa.Index("ix_observation_fact", "subject_type", "subject_id", "indicator", "period"),
+        sa.Index("ix_observation_latest", "source_id", "is_latest"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    subject_type: SubjectType = Field(sa_column=enum_column(SubjectType))
+    subject_id: str = Field(max_length=32)
+    indicator: str = Field(max_length=64, index=True)
+    period: str = Field(max_length=16, description="'2023', '2023Q1' or '2023-05'")
+    value: float
+    raw_value: str = Field(default="", max_length=64)
+    raw_unit: str = Field(default="", max_length=16)
+    source_id: str = Field(max_length=64)
+    run_id: int | None = Field(default=None, index=True)
+    revision: int = 1
+    is_latest: bool = True
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class Rating(SQLModel, table=True):
+    """A computed rating of one park for one year under one exact methodology."""
+
+    __tablename__ = "rating"
+    __table_args__ = (sa.UniqueConstraint("park_id", "year", "methodology_hash", name="uq_rating"),)
+    id: int | None = Field(default=None, primary_key=True)
+    park_id: str = Field(max_length=32, index=True)
+    year: int = Field(index=True)
+    kind: str = Field(max_length=32)
+    methodology: str = Field(max_length=64)
+    methodology_version: str = Field(max_length=32)
+    methodology_hash: str = Field(max_length=64)
+    score: float | None = None
+    stars: int | None = None
+    rank: int | None = None
+    peer_size: int | None = None
+    status: str = Field(default="rated", max_length=32, description="rated | vetoed | incomplete")
+    breakdown: str = Field(default="", description="JSON per-indicator points")
+    computed_at: datetime = Field(default_factory=utcnow)
+
+
+class RankingEntry(SQLModel, table=True):
+    """A position in a published ranking; ``position`` may be a bound ("outside the top 25")."""
+
+    __tablename__ = "ranking_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("ranking", "year", "subject_id", name="uq_ranking_entry"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ranking: str = Field(max_length=64)
+    year: int
+    subject_type: SubjectType = Field(sa_column=enum_column(SubjectType))
+    subject_id: str = Field(max_length=32)
+    position: int | None = None
+    position_relation: str = Field(
+        default="eq", max_length=8, description="eq = exactly; gt = worse than (outside top N)"
+    )
+    out_of: int | None = None
+    source_url: str = ""
+    note: str = ""
+
+
+class Goal(SQLModel, table=True):
+    """A plan target: an indicator value, a growth rate, a count of carriers or a ranking."""
+
+    __tablename__ = "goal"
+    id: str = Field(primary_key=True, max_length=64)
+    name_zh: str = Field(max_length=255)
+    name_en: str = Field(default="", max_length=255)
+    kind: GoalKind = Field(sa_column=enum_column(GoalKind))
+    indicator: str = Field(default="", max_length=64)
+    scope: str = Field(default="city", max_length=16)
+    scope_id: str = Field(default="", max_length=32)
+    baseline: float | None = None
+    baseline_year: int | None = None
+    target: float | None = None
+    target_year: int | None = None
+    tolerance: float | None = None
+    comparator: str = Field(default=">=", max_length=4)
+    unit: str = Field(default="", max_length=16)
+    source: str = ""
+    note: str = ""
+
+
+SCHEMA_VERSION = 1

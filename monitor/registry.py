@@ -1,0 +1,351 @@
+"""The city and its registry of innovation carriers, read from files a clerk edits in Excel.
+
+``config/city.toml`` names the city and its districts; ``config/parks.csv`` lists the carriers.
+The registry is validated as a whole: one bad row names its file, line, field, value and what was
+expected, and nothing from the file is loaded until every row is right.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tomllib
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from geo.crs import check_crs, to_wgs84
+from geo.errors import GeoError
+from monitor import models
+from monitor.errors import ConfigError, RegistryError
+
+REGISTRY_FILE = "parks.csv"
+CITY_FILE = "city.toml"
+COLUMNS = (
+    "id",
+    "name",
+    "name_en",
+    "aliases",
+    "credit_code",
+    "kind",
+    "level",
+    "district",
+    "belt_role",
+    "leading_industries",
+    "lon",
+    "lat",
+    "crs",
+    "location_quality",
+    "opened",
+    "closed",
+    "note",
+)
+REQUIRED = ("id", "name", "kind", "level", "district")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+# GB 32100-2015 unified social credit code: 18 characters, last one a check character.
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+@dataclass(frozen=True)
+class District:
+    adcode: str
+    name: str
+    name_en: str
+    seat: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class City:
+    adcode: str
+    name: str
+    name_en: str
+    bbox: tuple[float, float, float, float]
+    districts: tuple[District, ...]
+    plan_start: int
+    plan_end: int
+    baseline_year: int
+
+    def district(self, key: str) -> District | None:
+        """Find a district by adcode, Chinese name or English name."""
+        key = key.strip()
+        for d in self.districts:
+            if key in (d.adcode, d.name, d.name_en) or key.lower() == d.name_en.lower():
+                return d
+        return None
+
+    def contains(self, lon: float, lat: float) -> bool:
+        x0, y0, x1, y1 = self.bbox
+        return x0 <= lon <= x1 and y0 <= lat <= y1
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def load_city(config_dir: Path) -> City:
+    path = config_dir / CITY_FILE
+    data = read_toml(path)
+    try:
+        city = data["city"]
+        districts = tuple(
+            District(
+                adcode=str(d["adcode"]),
+                name=str(d["name"]),
+                name_en=str(d.get("name_en", "")),
+                seat=(float(d["seat"][0]), float(d["seat"][1])),
+            )
+            for d in data.get("districts", [])
+        )
+        bbox = tuple(float(v) for v in city["bbox"])
+        if len(bbox) != 4:
+            raise ValueError("bbox needs 4 numbers: lon_min, lat_min, lon_max, lat_max")
+        result = City(
+            adcode=str(city["adcode"]),
+            name=str(city["name"]),
+            name_en=str(city.get("name_en", "")),
+            bbox=(bbox[0], bbox[1], bbox[2], bbox[3]),
+            districts=districts,
+            plan_start=int(city.get("plan_start", 2021)),
+            plan_end=int(city.get("plan_end", 2025)),
+            baseline_year=int(city.get("baseline_year", 2020)),
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ConfigError(
+            f"{path}: [city] needs adcode, name, bbox and each [[districts]] adcode, name and "
+            f"seat = [lon, lat]: {exc!r}"
+        ) from exc
+    if not districts:
+        raise ConfigError(f"{path}: no [[districts]] listed; a city needs at least one")
+    return result
+
+
+def decode_text(data: bytes, where: str) -> str:
+    """Decode a clerk's text file: UTF-8 (with or without BOM), else GB18030 (superset of GBK)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ConfigError(f"{where}: not UTF-8 or GBK/GB18030 text; save it as CSV UTF-8 from Excel")
+
+
+def valid_credit_code(code: str) -> bool:
+    if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
+        return False
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
+    check = (31 - total % 31) % 31
+    return _USCC_CHARS[check] == code[17]
+
+
+def _choices(enum: type[StrEnum]) -> str:
+    return ", ".join(m.value for m in enum)
+
+
+def _year(value: str) -> int:
+    year = int(value)
+    if not 1949 <= year <= 2100:
+        raise ValueError(value)
+    return year
+
+
+def parse_registry(text: str, city: City, where: str) -> list[dict[str, Any]]:
+    """Validate every row of a registry CSV; raise RegistryError listing all problems."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    problems: list[str] = []
+    unknown = [h for h in header if h not in COLUMNS]
+    missing = [c for c in REQUIRED if c not in header]
+    if unknown:
+        problems.append(
+            f"line 1: unknown column(s) {', '.join(repr(u) for u in unknown)}; "
+            f"allowed: {', '.join(COLUMNS)}"
+        )
+    if missing:
+        problems.append(f"line 1: missing column(s) {', '.join(missing)}")
+    if problems:
+        raise RegistryError(where, problems)
+    reader.fieldnames = header
+    parks: list[dict[str, Any]] = []
+    seen_ids: dict[str, int] = {}
+    seen_names: dict[str, int] = {}
+    districts = ", ".join(f"{d.name} ({d.adcode})" for d in city.districts)
+    for row in reader:
+        line = reader.line_num
+        raw = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if not any(raw.values()):
+            continue  # a blank line is not a carrier
+        errs: list[str] = []
+
+        def bad(
+            field: str, value: str, expected: str, errs: list[str] = errs, line: int = line
+        ) -> None:
+            errs.append(f"line {line}, field '{field}': got {value!r}, expected {expected}")
+
+        park: dict[str, Any] = {"origin": Path(where).name, "is_demo": False}
+        for field in REQUIRED:
+            if not raw.get(field):
+                bad(field, "", "a value (required)")
+        pid = raw.get("id", "")
+        if pid and not _ID.match(pid):
+            bad("id", pid, "letters, digits, '-' or '_' (at most 32)")
+        elif pid in seen_ids:
+            bad("id", pid, f"a unique id (already used on line {seen_ids[pid]})")
+        seen_ids.setdefault(pid, line)
+        name = raw.get("name", "")
+        if name and name in seen_names:
+            bad("name", name, f"a unique name (already used on line {seen_names[name]})")
+        seen_names.setdefault(name, line)
+        park.update(
+            id=pid,
+            name=name,
+            name_en=raw.get("name_en", ""),
+            aliases=raw.get("aliases", ""),
+            leading_industries=raw.get("leading_industries", ""),
+            note=raw.get("note", ""),
+        )
+        for field, enum in (("kind", models.ParkKind), ("level", models.ParkLevel)):
+            value = raw.get(field, "")
+            if value and value not in {m.value for m in enum}:
+                bad(field, value, f"one of {_choices(enum)}")
+            park[field] = value
+        role = raw.get("belt_role", "") or "none"
+        if role not in {m.value for m in models.BeltRole}:
+            bad("belt_role", role, f"one of {_choices(models.BeltRole)} (empty = none)")
+        park["belt_role"] = role
+        district = city.district(raw.get("district", "")) if raw.get("district") else None
+        if raw.get("district") and district is None:
+            bad("district", raw["district"], f"a district of {city.name}: {districts}")
+        park["district_id"] = district.adcode if district else ""
+        code = raw.get("credit_code", "").upper()
+        if code and not valid_credit_code(code):
+            bad(
+                "credit_code",
+                code,
+                "an 18-character unified social credit code with a valid "
+                "check character (GB 32100-2015)",
+            )
+        park["credit_code"] = code or None
+        _locate(raw, park, city, district, bad)
+        for field in ("opened", "closed"):
+            value = raw.get(field, "")
+            park[field] = None
+            if value:
+                try:
+                    park[field] = _year(value)
+                except ValueError:
+                    bad(field, value, "a year such as 2016, or empty")
+        if park["opened"] and park["closed"] and park["closed"] < park["opened"]:
+            bad("closed", raw["closed"], f"a year not before opened ({park['opened']})")
+        problems.extend(errs)
+        parks.append(park)
+    if problems:
+        raise RegistryError(where, problems)
+    if not parks:
+        raise RegistryError(where, ["no carriers listed"])
+    return parks
+
+
+def _locate(
+    raw: dict[str, str], park: dict[str, Any], city: City, district: District | None, bad: Any
+) -> None:
+    lon_s, lat_s, crs_s = raw.get("lon", ""), raw.get("lat", ""), raw.get("crs", "")
+    quality = raw.get("location_quality", "")
+    allowed_quality = {
+        models.LocationQuality.surveyed.value,
+        models.LocationQuality.approximate.value,
+    }
+    if quality and quality not in allowed_quality:
+        bad("location_quality", quality, "surveyed or approximate (empty = approximate)")
+    if not lon_s and not lat_s:
+        # Known only by its district: the district's representative point, marked approximate.
+        if crs_s:
+            bad("crs", crs_s, "empty when lon and lat are empty")
+        seat = district.seat if district else (None, None)
+        park.update(
+            lon=seat[0],
+            lat=seat[1],
+            location_crs="",
+            location_quality=models.LocationQuality.approximate.value,
+        )
+        return
+    if not lon_s or not lat_s:
+        field = "lat" if lon_s else "lon"
+        bad(field, "", "both lon and lat, or neither")
+        return
+    try:
+        lon, lat = float(lon_s), float(lat_s)
+    except ValueError:
+        bad("lon/lat", f"{lon_s}, {lat_s}", "decimal degrees such as 120.905, 31.960")
+        return
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        bad(
+            "lon/lat",
+            f"{lon_s}, {lat_s}",
+            "longitude within ±180 and latitude within ±90 (are lon and lat swapped?)",
+        )
+        return
+    try:
+        system = check_crs(crs_s)
+    except GeoError as exc:
+        bad("crs", crs_s, str(exc).split("; ", 1)[-1])
+        return
+    wlon, wlat = to_wgs84(lon, lat, system)
+    wlon_f, wlat_f = float(wlon), float(wlat)
+    if not city.contains(wlon_f, wlat_f):
+        bad("lon/lat", f"{lon_s}, {lat_s}", f"a point inside {city.name} (bbox {city.bbox})")
+        return
+    park.update(
+        lon=round(wlon_f, 7),
+        lat=round(wlat_f, 7),
+        location_crs=system,
+        location_quality=quality or models.LocationQuality.approximate.value,
+    )
+
+
+def load_registry(config_dir: Path, city: City | None = None) -> list[dict[str, Any]]:
+    """Read and validate ``config/parks.csv``; returns rows ready for ``store.upsert_parks``."""
+    city = city or load_city(config_dir)
+    path = config_dir / REGISTRY_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: registry file not found") from exc
+    return parse_registry(decode_text(data, str(path)), city, str(path))
+
+
+def region_rows(city: City) -> list[dict[str, Any]]:
+    """Region rows for the city and its districts (geometry comes from geo's bundled boundaries)."""
+    rows: list[dict[str, Any]] = [
+        {
+            "id": city.adcode,
+            "name": city.name,
+            "name_en": city.name_en,
+            "level": models.RegionLevel.city.value,
+            "parent_id": None,
+            "rep_lon": None,
+            "rep_lat": None,
+            "source": CITY_FILE,
+        }
+    ]
+    for d in city.districts:
+        rows.append(
+            {
+                "id": d.adcode,
+                "name": d.name,
+                "name_en": d.name_en,
+                "level": models.RegionLevel.district.value,
+                "parent_id": city.adcode,
+                "rep_lon": d.seat[0],
+                "rep_lat": d.seat[1],
+                "source": CITY_FILE,
+            }
+        )
+    return rows

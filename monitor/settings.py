@@ -1,0 +1,148 @@
+"""Where the database, the configuration and the output live, and in which language to speak.
+
+Precedence, lowest first: code defaults < ``<config folder>/parkmon.toml`` < ``PARKMON_*``
+environment variables < command-line options. The config folder itself is chosen by
+``--config`` > ``PARKMON_CONFIG`` > the bundled ``config/``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.errors import ConfigError
+
+LANGUAGES = ("zh", "en")
+SETTINGS_FILE = "parkmon.toml"
+_KEYS = ("database_url", "output_dir", "lang")
+ENV_PREFIX = "PARKMON_"
+
+
+def bundled_config_dir() -> Path:
+    """The config folder shipped with parkmon (the repository's ``config/``).
+
+    An installed wheel carries it as ``monitor/_bundled_config``; a source checkout or an editable
+    install finds the top-level ``config/`` next to the ``monitor`` package.
+    """
+    package = Path(__file__).resolve().parent
+    installed = package / "_bundled_config"
+    return installed if installed.is_dir() else package.parent / "config"
+
+
+def database_url_from(value: str, base: Path) -> str:
+    """Accept a SQLAlchemy URL or a plain file path (taken as a SQLite file)."""
+    if "://" in value:
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; ``origin`` records which layer each value came from."""
+
+    database_url: str
+    config_dir: Path
+    output_dir: Path
+    lang: str
+    origin: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _read_settings_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    table = data.get("settings", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [settings] must be a table")
+    unknown = sorted(set(table) - set(_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(unknown)} in [settings]; "
+            f"allowed: {', '.join(_KEYS)}"
+        )
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: [settings] {key} must be a string, got {value!r}")
+        out[key] = value
+    return out
+
+
+def load_settings(
+    cli: Mapping[str, str | None] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Resolve settings from defaults, the config folder's parkmon.toml, env vars and CLI options.
+
+    ``cli`` may hold ``config_dir``, ``database_url``, ``output_dir`` and ``lang`` (None = unset).
+    """
+    cli = dict(cli or {})
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    origin: dict[str, str] = {}
+
+    config_value = cli.get("config_dir") or env.get(ENV_PREFIX + "CONFIG")
+    if config_value:
+        config_dir = Path(config_value).expanduser()
+        if not config_dir.is_absolute():
+            config_dir = cwd / config_dir
+        origin["config_dir"] = "cli" if cli.get("config_dir") else "env"
+        if not config_dir.is_dir():
+            raise ConfigError(
+                f"config folder {config_dir} does not exist; point --config or PARKMON_CONFIG "
+                "at a folder laid out like the bundled config/ (copy it with `parkmon config copy`)"
+            )
+    else:
+        config_dir = bundled_config_dir()
+        origin["config_dir"] = "default"
+
+    values: dict[str, str] = {
+        "database_url": "parkmon.db",
+        "output_dir": "site",
+        "lang": "zh",
+    }
+    origin.update({k: "default" for k in values})
+    for key, value in _read_settings_file(config_dir / SETTINGS_FILE).items():
+        values[key] = value
+        origin[key] = f"{config_dir / SETTINGS_FILE}"
+    env_names = {"database_url": "DATABASE_URL", "output_dir": "OUTPUT", "lang": "LANG"}
+    for key, name in env_names.items():
+        if env.get(ENV_PREFIX + name):
+            values[key] = env[ENV_PREFIX + name]
+            origin[key] = "env"
+    for key in _KEYS:
+        cli_value = cli.get(key)
+        if cli_value:
+            values[key] = cli_value
+            origin[key] = "cli"
+
+    lang = values["lang"].lower()
+    if lang not in LANGUAGES:
+        raise ConfigError(
+            f"language {values['lang']!r} (from {origin['lang']}) is not supported; "
+            f"expected one of {', '.join(LANGUAGES)}"
+        )
+    output_dir = Path(values["output_dir"]).expanduser()
+    if not output_dir.is_absolute():
+        output_dir = cwd / output_dir
+    return Settings(
+        database_url=database_url_from(values["database_url"], cwd),
+        config_dir=config_dir,
+        output_dir=output_dir,
+        lang=lang,
+        origin=origin,
+    )
