@@ -116,7 +116,7 @@ def init(ctx: typer.Context) -> None:
 def _parks_frame(settings: Settings) -> pd.DataFrame:
     engine = db.make_engine(settings.database_url, create_dir=False)
     try:
-        if db.schema_exists(engine):
+        if db.database_exists(engine) and db.schema_exists(engine):
             return pd.DataFrame(store.parks_frame(engine).drop(columns="geometry"))
     finally:
         engine.dispose()
@@ -156,19 +156,19 @@ def parks_list(
     settings = _settings(ctx)
     lang = settings.lang
     city = load_city(settings.config_dir)
+    codes = []
+    for d in district or []:
+        found = city.district(d)
+        if found is None:
+            raise ConfigError(
+                f"--district {d!r}: not a district of {city.name}; expected "
+                + ", ".join(f"{x.name} ({x.adcode})" for x in city.districts)
+            )
+        codes.append(found.adcode)
     frame = _parks_frame(settings)
     if kind:
         frame = frame[frame["kind"].isin(kind)]
-    if district:
-        codes = []
-        for d in district:
-            found = city.district(d)
-            if found is None:
-                raise ConfigError(
-                    f"--district {d!r}: not a district of {city.name}; expected "
-                    + ", ".join(f"{x.name} ({x.adcode})" for x in city.districts)
-                )
-            codes.append(found.adcode)
+    if codes:
         frame = frame[frame["district_id"].isin(codes)]
     if belt_role:
         frame = frame[frame["belt_role"].isin(belt_role)]

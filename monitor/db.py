@@ -64,6 +64,14 @@ def describe(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
+def database_exists(engine: Engine) -> bool:
+    """False only for a SQLite file that is not there yet (connecting would create it)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    database = engine.url.database or ""
+    return database in ("", ":memory:") or Path(database).expanduser().exists()
+
+
 def schema_exists(engine: Engine) -> bool:
     try:
         return sa.inspect(engine).has_table(models.Meta.__tablename__)

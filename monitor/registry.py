@@ -295,7 +295,7 @@ def _locate(
     try:
         system = check_crs(crs_s)
     except GeoError as exc:
-        bad("crs", crs_s, str(exc).split("; ", 1)[-1])
+        bad("crs", crs_s, f"a declared coordinate system ({exc})")
         return
     wlon, wlat = to_wgs84(lon, lat, system)
     wlon_f, wlat_f = float(wlon), float(wlat)

@@ -1,0 +1,73 @@
+"""Shared fixtures: fresh SQLite files and fresh PostgreSQL schemas on the real server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor import db
+from monitor.settings import bundled_config_dir
+
+DATA = Path(__file__).parent / "data"
+PG_ENV = "PARKMON_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session")
+def config_dir() -> Path:
+    return bundled_config_dir()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("PARKMON_REQUIRE_PG") == "1":
+            pytest.fail(f"{PG_ENV} is not set but PARKMON_REQUIRE_PG=1: PostgreSQL tests must run")
+        pytest.skip(f"set {PG_ENV} to run against PostgreSQL (.ci/run starts a throwaway server)")
+    return url
+
+
+def _pg_schema_engine(pg_url: str) -> Iterator[Engine]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = db.make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = db.make_engine(url.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database with the parkmon schema: a SQLite file, or a PG schema."""
+    if request.param == "sqlite":
+        eng = db.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+        db.init_schema(eng)
+        yield eng
+        eng.dispose()
+    else:
+        gen = _pg_schema_engine(request.getfixturevalue("pg_url"))
+        eng = next(gen)
+        db.init_schema(eng)
+        yield eng
+        gen.close()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = db.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    db.init_schema(eng)
+    yield eng
+    eng.dispose()
