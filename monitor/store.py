@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import geopandas as gpd
@@ -235,11 +235,7 @@ def _latest_for(conn: Connection, source_id: str, batch: pd.DataFrame) -> pd.Dat
         stmt = stmt.where(T_OBS.c.indicator.in_(indicators))
     if len(periods) <= 500:
         stmt = stmt.where(T_OBS.c.period.in_(periods))
-    rows = conn.execute(stmt).all()
-    latest = pd.DataFrame(
-        rows,
-        columns=["id", *FACT_KEY, "old_value", "old_revision"],
-    )
+    latest = _frame(conn.execute(stmt).all(), ["id", *FACT_KEY, "old_value", "old_revision"])
     for column in FACT_KEY:
         latest[column] = latest[column].astype(str)
     return latest
@@ -303,36 +299,63 @@ def _upsert_in(
                 .values(is_latest=False),
                 [{"stale_id": i} for i in stale_ids],
             )
-        now = models.utcnow()
-        records = pd.DataFrame(
-            {
-                "subject_type": to_write["subject_type"].to_numpy(),
-                "subject_id": to_write["subject_id"].to_numpy(),
-                "indicator": to_write["indicator"].to_numpy(),
-                "period": to_write["period"].to_numpy(),
-                "value": to_write["value"].to_numpy(dtype=float),
-                "raw_value": to_write["raw_value"].to_numpy(),
-                "raw_unit": to_write["raw_unit"].to_numpy(),
-                "revision": revisions,
-            }
-        )
-        rows: list[dict[str, Any]] = [
-            {str(k): v for k, v in r.items()} for r in records.to_dict("records")
-        ]
-        for row in rows:
-            row["source_id"] = source_id
-            row["run_id"] = run_id
-            row["is_latest"] = True
-            row["recorded_at"] = now
-            row["revision"] = int(row["revision"])
-            row["value"] = float(row["value"])
-        conn.execute(sa.insert(T_OBS), rows)
+        n = len(to_write)
+        columns = {
+            "subject_type": to_write["subject_type"].tolist(),
+            "subject_id": to_write["subject_id"].tolist(),
+            "indicator": to_write["indicator"].tolist(),
+            "period": to_write["period"].tolist(),
+            "value": to_write["value"].to_numpy(dtype=float).tolist(),
+            "raw_value": to_write["raw_value"].tolist(),
+            "raw_unit": to_write["raw_unit"].tolist(),
+            "source_id": [source_id] * n,
+            "run_id": [run_id] * n,
+            "revision": revisions.astype(int).tolist(),
+            "is_latest": [True] * n,
+            "recorded_at": [_db_time(conn, models.utcnow())] * n,
+        }
+        _bulk_insert(conn, T_OBS, columns)
     return UpsertResult(
         inserted=int(new.sum()),
         revised=int(changed.sum()),
         unchanged=int(same.sum()),
         duplicates_in_batch=duplicates,
     )
+
+
+def _frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    """Rows to a frame column by column (pandas probing each SQLAlchemy Row is ~10× slower)."""
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
+
+
+def _db_time(conn: Connection, moment: datetime) -> datetime | str:
+    """A UTC time as the driver stores it for the DateTime columns (SQLite keeps naive text)."""
+    if conn.dialect.name == "sqlite":
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
+
+
+def _bulk_insert(conn: Connection, table: sa.Table, columns: Mapping[str, list[Any]]) -> None:
+    """INSERT many rows as one driver-level executemany of tuples.
+
+    For large batches SQLAlchemy's per-row parameter processing costs more than the insert itself
+    (measured: 62k rows/s through ``insert(table)`` with dicts vs raw sqlite3's 440k). Values here
+    are already plain Python in the database's representation (see ``_db_time``), so they go
+    straight to the driver through the same connection and transaction.
+    """
+    names = list(columns)
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    preparer = conn.dialect.identifier_preparer
+    sql = (
+        f"INSERT INTO {preparer.format_table(table)} "
+        f"({', '.join(preparer.quote(n) for n in names)}) "
+        f"VALUES ({', '.join([placeholder] * len(names))})"
+    )
+    rows = list(zip(*(columns[n] for n in names), strict=True))
+    if rows:
+        conn.exec_driver_sql(sql, rows)
 
 
 def observations_frame(
@@ -368,7 +391,7 @@ def observations_frame(
         stmt = stmt.where(T_OBS.c.is_latest.is_(True))
     try:
         with engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(stmt).all(), columns=[*OBS_COLUMNS, "precedence"])
+            frame = _frame(conn.execute(stmt).all(), [*OBS_COLUMNS, "precedence"])
     except SQLAlchemyError as exc:
         raise StorageError(f"reading observations failed: {exc}") from exc
     frame["value"] = frame["value"].astype(float)
