@@ -10,14 +10,20 @@ to provincial or national level in given years, a few closing; 80 %+ sit near th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from shapely.geometry.base import BaseGeometry
 
+from geo.place import sample_points
 from monitor import models
 from monitor.registry import City
+
+# Per district adcode: (the district's polygon, the part of it inside the belt), WGS-84.
+Placement = Mapping[str, tuple[BaseGeometry, BaseGeometry]]
 
 DEMO_SEED = 20210401  # the day the riverside belt was announced
 DEMO_SOURCE = "demo-generator"
@@ -92,8 +98,20 @@ def _weights(city: City) -> np.ndarray:
     return normalised
 
 
-def generate_demo(city: City, seed: int = DEMO_SEED) -> DemoData:
-    """Generate the demo carriers, their recognitions and yearly observations (pure, seeded)."""
+# The 2021 announcement: the belt holds 80 %+ of the city's incubators and maker spaces.
+SHARE_IN_BELT = 0.85
+# Share of demo carriers known only by their district (drawn at the seat, marked approximate).
+SHARE_DISTRICT_ONLY = 0.1
+
+
+def generate_demo(
+    city: City, seed: int = DEMO_SEED, placement: Placement | None = None
+) -> DemoData:
+    """Generate the demo carriers, their recognitions and yearly observations (pure, seeded).
+
+    With ``placement`` the carriers get points inside their district's real polygon, most of them
+    inside the belt; without it they scatter round the district seat.
+    """
     rng = np.random.default_rng(seed)
     first, last = city.baseline_year, city.plan_end
     years = tuple(range(first, last + 1))
@@ -125,8 +143,7 @@ def generate_demo(city: City, seed: int = DEMO_SEED) -> DemoData:
         for i in range(total):
             pid = f"DEMO-{plan.prefix}{i + 1:03d}"
             district = city.districts[int(district_idx[i])]
-            lon = district.seat[0] + float(rng.normal(0, 0.035))
-            lat = district.seat[1] + float(rng.normal(0, 0.03))
+            lon, lat, loc_quality = _place(district.adcode, district.seat, placement, rng)
             parks.append(
                 {
                     "id": pid,
@@ -142,7 +159,7 @@ def generate_demo(city: City, seed: int = DEMO_SEED) -> DemoData:
                     "lon": round(lon, 6),
                     "lat": round(lat, 6),
                     "location_crs": "wgs84",
-                    "location_quality": models.LocationQuality.approximate.value,
+                    "location_quality": loc_quality,
                     "opened": int(opened[i]),
                     "closed": closed[i],
                     "is_demo": True,
@@ -192,6 +209,25 @@ def generate_demo(city: City, seed: int = DEMO_SEED) -> DemoData:
                     recognitions.append(_recognition(upgrades[0]["id"], "national", year))
     observations = _observations(parks, latent, years, rng)
     return DemoData(parks, recognitions, observations, years)
+
+
+def _place(
+    adcode: str, seat: tuple[float, float], placement: Placement | None, rng: np.random.Generator
+) -> tuple[float, float, str]:
+    if placement is None or adcode not in placement:
+        lon = seat[0] + float(rng.normal(0, 0.035))
+        lat = seat[1] + float(rng.normal(0, 0.03))
+        return round(lon, 6), round(lat, 6), models.LocationQuality.approximate.value
+    if rng.random() < SHARE_DISTRICT_ONLY:
+        return seat[0], seat[1], models.LocationQuality.approximate.value
+    district, belt = placement[adcode]
+    area = belt if (not belt.is_empty and rng.random() < SHARE_IN_BELT) else district
+    point = sample_points(area, 1, rng)[0]
+    return (
+        round(float(point[0]), 6),
+        round(float(point[1]), 6),
+        (models.LocationQuality.surveyed.value),
+    )
 
 
 def _recognition(park_id: str, level: str, year: int) -> dict[str, Any]:

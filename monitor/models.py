@@ -141,6 +141,13 @@ class Park(SQLModel, table=True):
     location_quality: LocationQuality = Field(sa_column=enum_column(LocationQuality))
     location_crs: str = Field(default="", max_length=16, description="system the point came in")
     boundary: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary))
+    geo_district_id: str | None = Field(
+        default=None, max_length=32, description="district the point lies in, by geometry"
+    )
+    in_belt: bool = Field(default=False, description="member of the riverside sci-tech belt")
+    belt_basis: str = Field(
+        default="", max_length=16, description="declared | zone_area | near_zone | riverside"
+    )
     opened: int | None = None
     closed: int | None = None
     is_demo: bool = Field(default=False, index=True)

@@ -15,7 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor import db, demo, models, store
+from monitor import db, demo, geography, models, store
+from monitor.geography import CityGeography
 from monitor.indicators import load_indicators
 from monitor.registry import City, load_city, load_registry, region_rows
 
@@ -31,19 +32,43 @@ class InitSummary:
     not_in_registry: list[str] = field(default_factory=list)
 
 
+def city_geography(city: City, config_dir: Path) -> CityGeography | None:
+    """The city's boundaries and belt, or None (with a warning) when no boundaries file exists."""
+    if not geography.boundaries_path(city, config_dir).exists():
+        log.warning(
+            "no boundaries for %s (%s): districts have no geometry; run "
+            "`parkmon geo extract --city %s`",
+            city.name,
+            city.adcode,
+            city.adcode,
+        )
+        return None
+    return geography.load_geography(city, config_dir)
+
+
+def refresh_locations(conn: sa.Connection, geo: CityGeography | None) -> None:
+    """Recompute every park's district-by-geometry and belt membership (after parks change)."""
+    if geo is None:
+        return
+    parks = store.parks_frame(conn)
+    store.update_park_locations(conn, geography.locate_parks(parks, geo))
+
+
 def initialise(engine: Engine, config_dir: Path) -> InitSummary:
-    """Create or upgrade the schema and load the city, registry and indicator catalogue.
+    """Create or upgrade the schema and load the city, boundaries, registry and indicators.
 
     Everything is validated before anything is written; the load is one transaction.
     """
     city = load_city(config_dir)
-    parks = load_registry(config_dir, city)
+    geo = city_geography(city, config_dir)
+    parks = load_registry(config_dir, city, inside=geo.inside() if geo else None)
     indicators = load_indicators(config_dir)
     changes = db.init_schema(engine)
-    regions = region_rows(city)
+    regions = geography.region_rows(geo) if geo else region_rows(city)
     with engine.begin() as conn:
         store.upsert_regions(conn, regions)
         store.upsert_parks(conn, parks)
+        refresh_locations(conn, geo)
         store.upsert(conn, store.table_of(models.Indicator), indicators, ["code"])
         db.set_meta(conn, "city_adcode", city.adcode)
         park_table = store.T_PARK
@@ -67,9 +92,25 @@ class DemoSummary:
     init: InitSummary
 
 
-def load_demo(engine: Engine, city: City, seed: int = demo.DEMO_SEED) -> demo.DemoData:
+def demo_placement(conn: sa.Connection, geo: CityGeography | None) -> demo.Placement | None:
+    """Per district: its polygon and the part of it in the belt (band + member zones' circles)."""
+    if geo is None:
+        return None
+    members = store.parks_frame(conn, belt_roles=["core", "zone", "park"])
+    belt = geography.belt_area(geo, members)
+    return {
+        code: (poly, poly.intersection(belt))
+        for code, poly in geography.district_polygons(geo).items()
+    }
+
+
+def load_demo(
+    engine: Engine, city: City, seed: int = demo.DEMO_SEED, geo: CityGeography | None = None
+) -> demo.DemoData:
     """Write the generated demo carriers, recognitions and observations, labelled as demo data."""
-    data = demo.generate_demo(city, seed)
+    with engine.connect() as conn:
+        placement = demo_placement(conn, geo)
+    data = demo.generate_demo(city, seed, placement)
     with engine.begin() as conn:
         store.ensure_source(
             conn,
@@ -93,6 +134,7 @@ def load_demo(engine: Engine, city: City, seed: int = demo.DEMO_SEED) -> demo.De
             engine, data.observations, source_id=demo.DEMO_SOURCE, run_id=run_id, conn=conn
         )
         db.set_meta(conn, "contains_demo_data", "true")
+        refresh_locations(conn, geo)
     store.finish_run(
         engine,
         run_id,
@@ -117,7 +159,8 @@ def build_demo(out_dir: Path, config_dir: Path, seed: int = demo.DEMO_SEED) -> D
     engine = db.make_engine(f"sqlite:///{database}")
     try:
         init = initialise(engine, config_dir)
-        data = load_demo(engine, load_city(config_dir), seed)
+        city = load_city(config_dir)
+        data = load_demo(engine, city, seed, city_geography(city, config_dir))
         parks = store.parks_frame(engine)
     finally:
         engine.dispose()

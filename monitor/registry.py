@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -58,6 +59,18 @@ class District:
 
 
 @dataclass(frozen=True)
+class GeoConfig:
+    """The [geo] and [belt] tables of city.toml."""
+
+    boundaries: str = ""
+    simplify_tolerance_m: float = 100.0
+    belt_width_km: float = 10.0
+    river_neighbours: tuple[str, ...] = ()
+    zone_radius_km: float = 3.0
+    shoreline_exclude: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
+
+
+@dataclass(frozen=True)
 class City:
     adcode: str
     name: str
@@ -67,6 +80,7 @@ class City:
     plan_start: int
     plan_end: int
     baseline_year: int
+    geo: GeoConfig = GeoConfig()
 
     def district(self, key: str) -> District | None:
         """Find a district by adcode, Chinese name or English name."""
@@ -116,6 +130,7 @@ def load_city(config_dir: Path) -> City:
             plan_start=int(city.get("plan_start", 2021)),
             plan_end=int(city.get("plan_end", 2025)),
             baseline_year=int(city.get("baseline_year", 2020)),
+            geo=_geo_config(data, path),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ConfigError(
@@ -125,6 +140,41 @@ def load_city(config_dir: Path) -> City:
     if not districts:
         raise ConfigError(f"{path}: no [[districts]] listed; a city needs at least one")
     return result
+
+
+def _geo_config(data: dict[str, Any], path: Path) -> GeoConfig:
+    geo = data.get("geo", {})
+    belt = data.get("belt", {})
+    allowed_geo = {"boundaries", "simplify_tolerance_m"}
+    allowed_belt = {"width_km", "river_neighbours", "zone_radius_km", "shoreline_exclude"}
+    for table, keys, allowed in (("geo", geo, allowed_geo), ("belt", belt, allowed_belt)):
+        unknown = sorted(set(keys) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown key(s) {', '.join(unknown)} in [{table}]; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+    exclusions = []
+    for i, item in enumerate(belt.get("shoreline_exclude", []), start=1):
+        bbox = item.get("bbox", [])
+        if len(bbox) != 4:
+            raise ConfigError(
+                f"{path}: [[belt.shoreline_exclude]] #{i}: bbox needs 4 numbers "
+                f"(lon_min, lat_min, lon_max, lat_max), got {bbox!r}"
+            )
+        b = tuple(float(v) for v in bbox)
+        exclusions.append((str(item.get("name", f"#{i}")), (b[0], b[1], b[2], b[3])))
+    width = float(belt.get("width_km", 10.0))
+    if width < 0:
+        raise ConfigError(f"{path}: [belt] width_km must be ≥ 0, got {width}")
+    return GeoConfig(
+        boundaries=str(geo.get("boundaries", "")),
+        simplify_tolerance_m=float(geo.get("simplify_tolerance_m", 100.0)),
+        belt_width_km=width,
+        river_neighbours=tuple(str(n) for n in belt.get("river_neighbours", [])),
+        zone_radius_km=float(belt.get("zone_radius_km", 3.0)),
+        shoreline_exclude=tuple(exclusions),
+    )
 
 
 def decode_text(data: bytes, where: str) -> str:
@@ -156,8 +206,15 @@ def _year(value: str) -> int:
     return year
 
 
-def parse_registry(text: str, city: City, where: str) -> list[dict[str, Any]]:
-    """Validate every row of a registry CSV; raise RegistryError listing all problems."""
+def parse_registry(
+    text: str, city: City, where: str, inside: Callable[[float, float], bool] | None = None
+) -> list[dict[str, Any]]:
+    """Validate every row of a registry CSV; raise RegistryError listing all problems.
+
+    ``inside(lon, lat)`` tells whether a WGS-84 point lies in the city (its real outline when the
+    boundaries are loaded); without it the plausibility box of city.toml is used.
+    """
+    inside = inside or city.contains
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     problems: list[str] = []
@@ -233,7 +290,7 @@ def parse_registry(text: str, city: City, where: str) -> list[dict[str, Any]]:
                 "check character (GB 32100-2015)",
             )
         park["credit_code"] = code or None
-        _locate(raw, park, city, district, bad)
+        _locate(raw, park, city, district, bad, inside)
         for field in ("opened", "closed"):
             value = raw.get(field, "")
             park[field] = None
@@ -254,7 +311,12 @@ def parse_registry(text: str, city: City, where: str) -> list[dict[str, Any]]:
 
 
 def _locate(
-    raw: dict[str, str], park: dict[str, Any], city: City, district: District | None, bad: Any
+    raw: dict[str, str],
+    park: dict[str, Any],
+    city: City,
+    district: District | None,
+    bad: Any,
+    inside: Callable[[float, float], bool],
 ) -> None:
     lon_s, lat_s, crs_s = raw.get("lon", ""), raw.get("lat", ""), raw.get("crs", "")
     quality = raw.get("location_quality", "")
@@ -299,8 +361,13 @@ def _locate(
         return
     wlon, wlat = to_wgs84(lon, lat, system)
     wlon_f, wlat_f = float(wlon), float(wlat)
-    if not city.contains(wlon_f, wlat_f):
-        bad("lon/lat", f"{lon_s}, {lat_s}", f"a point inside {city.name} (bbox {city.bbox})")
+    if not inside(wlon_f, wlat_f):
+        bad(
+            "lon/lat",
+            f"{lon_s}, {lat_s}",
+            f"a point inside {city.name} ({system} "
+            f"{lon_s}, {lat_s} is WGS-84 {wlon_f:.5f}, {wlat_f:.5f}, outside the city)",
+        )
         return
     park.update(
         lon=round(wlon_f, 7),
@@ -310,7 +377,11 @@ def _locate(
     )
 
 
-def load_registry(config_dir: Path, city: City | None = None) -> list[dict[str, Any]]:
+def load_registry(
+    config_dir: Path,
+    city: City | None = None,
+    inside: Callable[[float, float], bool] | None = None,
+) -> list[dict[str, Any]]:
     """Read and validate ``config/parks.csv``; returns rows ready for ``store.upsert_parks``."""
     city = city or load_city(config_dir)
     path = config_dir / REGISTRY_FILE
@@ -318,7 +389,7 @@ def load_registry(config_dir: Path, city: City | None = None) -> list[dict[str, 
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: registry file not found") from exc
-    return parse_registry(decode_text(data, str(path)), city, str(path))
+    return parse_registry(decode_text(data, str(path)), city, str(path), inside)
 
 
 def region_rows(city: City) -> list[dict[str, Any]]:

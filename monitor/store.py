@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -414,6 +415,40 @@ def count_rows(engine: Engine, model: type[Any]) -> int:
 # --- parks and regions ---------------------------------------------------------------------
 
 
+@contextmanager
+def _connection(bind: Engine | Connection) -> Iterator[Connection]:
+    """Use the caller's connection (inside its transaction) or open one from an engine."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
+def update_park_locations(conn: Connection, located: pd.DataFrame) -> None:
+    """Write geo_district_id, in_belt and belt_basis computed by ``monitor.geography``."""
+    rows = [
+        {
+            "pid": r["id"],
+            "geo_district_id": r["geo_district_id"],
+            "in_belt": bool(r["in_belt"]),
+            "belt_basis": r["belt_basis"],
+        }
+        for r in located.to_dict("records")
+    ]
+    if rows:
+        conn.execute(
+            sa.update(T_PARK)
+            .where(T_PARK.c.id == sa.bindparam("pid"))
+            .values(
+                geo_district_id=sa.bindparam("geo_district_id"),
+                in_belt=sa.bindparam("in_belt"),
+                belt_basis=sa.bindparam("belt_basis"),
+            ),
+            rows,
+        )
+
+
 def upsert_parks(conn: Connection, parks: Sequence[Mapping[str, Any]]) -> None:
     rows = [{**p, "updated_at": models.utcnow()} for p in parks]
     upsert(conn, T_PARK, rows, ["id"])
@@ -424,7 +459,7 @@ def upsert_regions(conn: Connection, regions: Sequence[Mapping[str, Any]]) -> No
 
 
 def parks_frame(
-    engine: Engine,
+    engine: Engine | Connection,
     *,
     kinds: Sequence[str] | None = None,
     districts: Sequence[str] | None = None,
@@ -442,9 +477,9 @@ def parks_frame(
     if not include_demo:
         stmt = stmt.where(T_PARK.c.is_demo.is_(False))
     stmt = stmt.order_by(T_PARK.c.id)
-    with engine.connect() as conn:
+    with _connection(engine) as conn:
         result = conn.execute(stmt)
-        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+        frame = _frame(result.all(), list(result.keys()))
     for column in ("kind", "level", "belt_role", "location_quality"):
         frame[column] = frame[column].map(lambda v: getattr(v, "value", v))
     lon = frame["lon"].to_numpy(dtype=float, na_value=np.nan)
@@ -455,14 +490,34 @@ def parks_frame(
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(points, crs="EPSG:4326"))
 
 
-def regions_frame(engine: Engine, *, levels: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+def regions_frame(
+    engine: Engine | Connection, *, levels: Sequence[str] | None = None
+) -> gpd.GeoDataFrame:
     """Regions as a GeoDataFrame in WGS-84; geometry decoded from the stored WKB."""
     stmt = sa.select(T_REGION)
     if levels:
         stmt = stmt.where(T_REGION.c.level.in_(list(levels)))
-    with engine.connect() as conn:
+    with _connection(engine) as conn:
         result = conn.execute(stmt.order_by(T_REGION.c.id))
-        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+        frame = _frame(result.all(), list(result.keys()))
     frame["level"] = frame["level"].map(lambda v: getattr(v, "value", v))
     geometry = [None if b is None else shapely.from_wkb(bytes(b)) for b in frame.pop("geometry")]
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"))
+
+
+def latest_ratings(engine: Engine | Connection) -> pd.DataFrame:
+    """Each park's most recent rating: park_id, year, stars, score, methodology."""
+    t = table_of(models.Rating)
+    latest = (
+        sa.select(t.c.park_id, sa.func.max(t.c.year).label("year")).group_by(t.c.park_id).subquery()
+    )
+    stmt = (
+        sa.select(t.c.park_id, t.c.year, t.c.stars, t.c.score, t.c.methodology)
+        .join(latest, sa.and_(t.c.park_id == latest.c.park_id, t.c.year == latest.c.year))
+        .order_by(t.c.park_id, t.c.computed_at)
+    )
+    with _connection(engine) as conn:
+        frame = _frame(
+            conn.execute(stmt).all(), ["park_id", "year", "stars", "score", "methodology"]
+        )
+    return frame.drop_duplicates("park_id", keep="last").reset_index(drop=True)

@@ -63,7 +63,7 @@ def test_init_twice_then_list_from_the_database(tmp_path):
     assert "created table" not in second.stderr
     engine = db.make_engine(f"sqlite:///{tmp_path / 'parkmon.db'}")
     assert store.count_rows(engine, models.Park) == 12
-    assert store.count_rows(engine, models.Region) == 8
+    assert store.count_rows(engine, models.Region) == 9  # city, 7 districts, the belt band
     assert store.count_rows(engine, models.Indicator) >= 40
     engine.dispose()
     proc = run("parks", "list", "--belt-role", "zone", "--json", cwd=tmp_path)

@@ -1,4 +1,4 @@
-"""The ``parkmon`` command line (Typer). The only module that prints or sets exit codes."""
+"""The ``parkmon`` command line (Typer). This package is the only place that prints or exits."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ import json
 import logging
 import shutil
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from geo.errors import GeoError
 from monitor import __version__, db, pipeline, store
+from monitor.cli.common import OutputFormat, err, out, settings_of
+from monitor.cli.geo import geo_app
 from monitor.demo import DEMO_SEED
 from monitor.errors import ConfigError, MonitorError
 from monitor.i18n import label, t
@@ -38,21 +38,7 @@ parks_app = typer.Typer(help="The registry of carriers (载体登记).", no_args
 config_app = typer.Typer(help="The configuration folder.", no_args_is_help=True)
 app.add_typer(parks_app, name="parks")
 app.add_typer(config_app, name="config")
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.obj
-    assert isinstance(settings, Settings)
-    return settings
+app.add_typer(geo_app, name="geo")
 
 
 @app.callback()
@@ -91,7 +77,7 @@ def version() -> None:
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create or upgrade the database schema and load the city, registry and indicators."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     engine = db.make_engine(settings.database_url)
     try:
         summary = pipeline.initialise(engine, settings.config_dir)
@@ -153,7 +139,7 @@ def parks_list(
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """List carriers, filtered by kind, district and belt role."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     lang = settings.lang
     city = load_city(settings.config_dir)
     codes = []
@@ -234,7 +220,7 @@ def demo(
     ),
 ) -> None:
     """Build a fresh demo database from the registry and generated demo data, and summarise it."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     lang = settings.lang
     summary = pipeline.build_demo(out_dir.resolve(), settings.config_dir, seed)
     city = load_city(settings.config_dir)
@@ -276,13 +262,13 @@ def config_copy(
         destination,
         ignore=shutil.ignore_patterns("__pycache__", "__init__.py"),
     )
-    out.print(t("msg.config_copied", _settings(ctx).lang, path=destination))
+    out.print(t("msg.config_copied", settings_of(ctx).lang, path=destination))
 
 
 @config_app.command("show")
 def config_show(ctx: typer.Context) -> None:
     """Show the settings in force and where each came from."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     for key in ("database_url", "config_dir", "output_dir", "lang"):
         value = getattr(settings, key)
         if key == "database_url":
