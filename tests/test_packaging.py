@@ -9,8 +9,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_package_is_listed_in_pyproject():
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
-        "setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+            "packages"
+        ]
+    )
     found = {
         ".".join(p.parent.relative_to(ROOT).parts)
         for top in ("monitor", "geo", "collectors", "maps")
