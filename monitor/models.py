@@ -214,6 +214,8 @@ class CollectionRun(SQLModel, table=True):
     rows_unchanged: int = 0
     rows_revised: int = 0
     rows_rejected: int = 0
+    rows_skipped: int = Field(default=0, description="blank, totals and note rows skipped by rule")
+    requests: int = Field(default=0, description="HTTP requests sent")
     error: str = ""
     state: str = Field(default="", description="JSON: ETag, Last-Modified, cursor")
     host: str = Field(default="", max_length=128)

@@ -141,7 +141,7 @@ def finish_run(
 ) -> None:
     values: dict[str, Any] = {"status": status, "finished_at": models.utcnow(), "error": error}
     for key, value in (counts or {}).items():
-        values[f"rows_{key}"] = int(value)
+        values[key if key == "requests" else f"rows_{key}"] = int(value)
     if state is not None:
         values["state"] = json.dumps(dict(state), ensure_ascii=False, sort_keys=True)
     with engine.begin() as conn:
@@ -521,3 +521,75 @@ def latest_ratings(engine: Engine | Connection) -> pd.DataFrame:
             conn.execute(stmt).all(), ["park_id", "year", "stars", "score", "methodology"]
         )
     return frame.drop_duplicates("park_id", keep="last").reset_index(drop=True)
+
+
+def last_run_state(engine: Engine, source_id: str) -> dict[str, Any]:
+    """The incremental state (ETag, cursor, file hashes) of the source's last good run."""
+    stmt = (
+        sa.select(T_RUN.c.state)
+        .where(
+            T_RUN.c.source_id == source_id,
+            T_RUN.c.status.in_([models.RunStatus.ok, models.RunStatus.partial]),
+        )
+        .order_by(T_RUN.c.id.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        value = conn.execute(stmt).scalar()
+    if not value:
+        return {}
+    state = json.loads(value)
+    return state if isinstance(state, dict) else {}
+
+
+def upsert_recognitions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    upsert(conn, table_of(models.Recognition), rows, ["park_id", "level", "year"])
+
+
+def indicator_rows(engine: Engine) -> list[dict[str, Any]]:
+    t = table_of(models.Indicator)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(t)).mappings()]
+
+
+def subject_rows(engine: Engine, subject_type: str) -> list[tuple[str, str, list[str]]]:
+    """(id, name, aliases) of every park or region, for matching names in collected data."""
+    with engine.connect() as conn:
+        if subject_type == "region":
+            result = conn.execute(sa.select(T_REGION.c.id, T_REGION.c.name)).all()
+            return [(str(i), str(n), []) for i, n in result]
+        rows = conn.execute(sa.select(T_PARK.c.id, T_PARK.c.name, T_PARK.c.aliases)).all()
+    return [(str(i), str(n), [a for a in (al or "").split("|") if a]) for i, n, al in rows]
+
+
+def runs_frame(engine: Engine, *, source_id: str | None = None, limit: int = 20) -> pd.DataFrame:
+    stmt = sa.select(T_RUN).order_by(T_RUN.c.id.desc()).limit(limit)
+    if source_id:
+        stmt = stmt.where(T_RUN.c.source_id == source_id)
+    with engine.connect() as conn:
+        result = conn.execute(stmt)
+        frame = _frame(result.all(), list(result.keys()))
+    if "status" in frame:
+        frame["status"] = frame["status"].map(lambda v: getattr(v, "value", v))
+    return frame
+
+
+def rejections_frame(
+    engine: Engine, *, run_id: int | None = None, source_id: str | None = None
+) -> pd.DataFrame:
+    """Rejections of one run, or of each source's latest run that had any."""
+    columns = ["run_id", "source_id", "location", "field_name", "value", "reason", "raw"]
+    stmt = sa.select(*(T_REJECTION.c[c] for c in columns)).order_by(T_REJECTION.c.id)
+    if run_id is not None:
+        stmt = stmt.where(T_REJECTION.c.run_id == run_id)
+    else:
+        latest = (
+            sa.select(sa.func.max(T_REJECTION.c.run_id))
+            .group_by(T_REJECTION.c.source_id)
+            .scalar_subquery()
+        )
+        stmt = stmt.where(T_REJECTION.c.run_id.in_(latest))
+    if source_id:
+        stmt = stmt.where(T_REJECTION.c.source_id == source_id)
+    with engine.connect() as conn:
+        return _frame(conn.execute(stmt).all(), columns)

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from geo.errors import GeoError
 from monitor import __version__, db, pipeline, store
+from monitor.cli.collect import collect_command, rejects_command, runs_command
 from monitor.cli.common import OutputFormat, err, out, settings_of
 from monitor.cli.geo import geo_app
 from monitor.demo import DEMO_SEED
@@ -39,6 +40,9 @@ config_app = typer.Typer(help="The configuration folder.", no_args_is_help=True)
 app.add_typer(parks_app, name="parks")
 app.add_typer(config_app, name="config")
 app.add_typer(geo_app, name="geo")
+app.command("collect")(collect_command)
+app.command("runs")(runs_command)
+app.command("rejects")(rejects_command)
 
 
 @app.callback()

@@ -1,0 +1,397 @@
+"""From named rows to records: match subjects, read and convert values, apply the logic checks.
+
+Every problem becomes a rejection carrying the row's raw content, its exact location, the field,
+the value and what was expected; the good values of the same source go on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.normalize import (
+    MISSING,
+    ValueProblem,
+    check_bounds,
+    normalise_unit,
+    parse_value,
+    to_canonical,
+    unit_in_header,
+)
+from collectors.rules import RULES, violated
+from collectors.sources import SourceSpec
+from collectors.tables import RawRow, find_column
+from monitor.errors import ConfigError, ParseError
+
+LEVEL_WORDS = {
+    "国家级": "national",
+    "国家": "national",
+    "national": "national",
+    "省级": "provincial",
+    "省": "provincial",
+    "provincial": "provincial",
+    "市级": "municipal",
+    "市": "municipal",
+    "municipal": "municipal",
+}
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    code: str
+    name_zh: str
+    unit: str
+    minimum: float | None
+    maximum: float | None
+
+
+@dataclass
+class Mapped:
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    recognitions: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(self, row: RawRow, field_name: str, value: object, reason: str) -> None:
+        self.rejections.append(
+            {
+                "location": row.location,
+                "field_name": field_name,
+                "value": "" if value is None else str(value),
+                "reason": reason,
+                "raw": row.raw,
+            }
+        )
+
+
+def name_key(name: str) -> str:
+    """How names are compared: NFKC, no spaces, unified brackets, lower case."""
+    text = unicodedata.normalize("NFKC", name)
+    return re.sub(r"\s+", "", text).replace("(", "（").replace(")", "）").lower()
+
+
+class SubjectResolver:
+    """Match a row's subject to a park (id, exact name, registry alias, source alias) or region."""
+
+    def __init__(
+        self,
+        subjects: Iterable[tuple[str, str, Sequence[str]]],
+        source_aliases: Mapping[str, str] | None = None,
+    ) -> None:
+        self.ids: set[str] = set()
+        self.by_name: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        for sid, name, aliases in subjects:
+            self.ids.add(sid)
+            self.names[sid] = name
+            for n in (name, *aliases):
+                if n:
+                    self.by_name.setdefault(name_key(n), sid)
+        for alias, sid in (source_aliases or {}).items():
+            self.by_name[name_key(alias)] = sid
+
+    def resolve(self, value: object, match: str) -> str | None:
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        if match in ("auto", "id") and text in self.ids:
+            return text
+        if match in ("auto", "name"):
+            return self.by_name.get(name_key(text))
+        return None
+
+    def near(self, value: object) -> list[str]:
+        keys = difflib.get_close_matches(name_key(str(value)), list(self.by_name), n=3, cutoff=0.5)
+        return [f"{self.names[self.by_name[k]]} ({self.by_name[k]})" for k in keys]
+
+
+def normalise_period(value: object) -> str:
+    """'2024', '2024年', 2024.0, '2024年度' → '2024'; quarters and months → '2024Q1', '2024-05'."""
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    match = re.fullmatch(r"(\d{4})(?:年度?)?", text)
+    if match:
+        return match.group(1)
+    match = re.fullmatch(r"(\d{4})(?:年)?(?:第)?(?:Q|q|季度)?([1-4])(?:季度)?", text)
+    if match and ("Q" in text.upper() or "季" in text):
+        return f"{match.group(1)}Q{match.group(2)}"
+    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})月?", text)
+    if match and 1 <= int(match.group(2)) <= 12:
+        return f"{match.group(1)}-{int(match.group(2)):02d}"
+    raise ValueProblem(f"expected a period such as 2024, 2024Q1 or 2024-05, got {text!r}")
+
+
+def _subject(row: RawRow, spec: SourceSpec, resolver: SubjectResolver, out: Mapped) -> str | None:
+    value = row.values.get(spec.subject_column)
+    if value is None or not str(value).strip():
+        out.reject(
+            row,
+            spec.subject_column,
+            value,
+            "expected the name or id of a carrier, got an empty cell",
+        )
+        return None
+    sid = resolver.resolve(value, spec.subject_match)
+    if sid is None:
+        near = resolver.near(value)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        if spec.subject_type == "region":
+            reason = (
+                f"unknown region {str(value).strip()!r}{hint} (expected the adcode or name "
+                "of the city or one of its districts in city.toml)"
+            )
+        else:
+            reason = (
+                f"unknown carrier {str(value).strip()!r}{hint} (add it to parks.csv, or "
+                "map this spelling to an id in the source's aliases)"
+            )
+        out.reject(row, spec.subject_column, value, reason)
+    return sid
+
+
+def _period(row: RawRow, spec: SourceSpec, out: Mapped) -> str | None:
+    if spec.period_column is None:
+        return spec.period
+    value = row.values.get(spec.period_column)
+    try:
+        return normalise_period(value)
+    except ValueProblem as exc:
+        out.reject(row, spec.period_column, value, str(exc))
+        return None
+
+
+def _value(
+    row: RawRow,
+    header: str,
+    cell: object,
+    info: IndicatorInfo,
+    declared_unit: str | None,
+    out: Mapped,
+) -> tuple[float, str, str] | None:
+    """(canonical value, raw value text, raw unit) or None (missing or rejected)."""
+    try:
+        parsed = parse_value(cell)
+    except ValueProblem as exc:
+        out.reject(row, header, cell, f"{info.name_zh} ({info.code}): {exc}")
+        return None
+    if parsed is MISSING:
+        return None
+    assert isinstance(parsed, tuple)
+    number, cell_unit = parsed
+    unit = cell_unit or declared_unit or info.unit
+    if cell_unit == "是否" and info.unit != "是否":
+        out.reject(
+            row, header, cell, f"{info.name_zh}: expected a number in {info.unit}, got yes/no"
+        )
+        return None
+    try:
+        value = to_canonical(number, unit, info.unit)
+        check_bounds(value, info.unit, info.minimum, info.maximum)
+    except ConfigError as exc:
+        out.reject(row, header, cell, f"{info.name_zh}: {exc}")
+        return None
+    except ValueProblem as exc:
+        out.reject(row, header, cell, f"{info.name_zh} ({info.code}): {exc}")
+        return None
+    return value, "" if cell is None else str(cell), unit
+
+
+def _apply_rules(
+    row: RawRow, values: dict[str, float], catalogue: Mapping[str, IndicatorInfo], out: Mapped
+) -> bool:
+    for rule in RULES:
+        problem = violated(rule, values)
+        if problem:
+            names = {c: catalogue[c].name_zh for c in (rule.left, rule.right) if c in catalogue}
+            out.reject(
+                row,
+                f"{names.get(rule.left, rule.left)} / {names.get(rule.right, rule.right)}",
+                f"{values[rule.left]:g} / {values[rule.right]:g}",
+                f"logic check failed: {problem} ({rule.source}); the whole row is held",
+            )
+            return False
+    return True
+
+
+def map_observations(
+    rows: Iterable[RawRow],
+    headers: Sequence[str],
+    spec: SourceSpec,
+    catalogue: Mapping[str, IndicatorInfo],
+    resolver: SubjectResolver,
+    where: str,
+) -> Mapped:
+    out = Mapped()
+    if spec.subject_column:
+        find_column(headers, spec.subject_column, where)
+    if spec.layout == "wide":
+        columns: list[tuple[str, IndicatorInfo, str | None]] = []
+        for wanted, col in spec.columns.items():
+            if col.indicator not in catalogue:
+                raise ConfigError(
+                    f"source '{spec.id}': columns.{wanted} maps to unknown "
+                    f"indicator {col.indicator!r}"
+                )
+            header = headers[find_column(headers, wanted, where)]
+            declared = (
+                (normalise_unit(col.unit) if col.unit else None)
+                or unit_in_header(header)
+                or (normalise_unit(spec.unit) if spec.unit else None)
+            )
+            if col.unit and normalise_unit(col.unit) is None:
+                raise ConfigError(
+                    f"source '{spec.id}': columns.{wanted}: unknown unit {col.unit!r}"
+                )
+            columns.append((header, catalogue[col.indicator], declared))
+        for row in rows:
+            sid = _subject(row, spec, resolver, out)
+            period = _period(row, spec, out)
+            if sid is None or period is None:
+                continue
+            found: dict[str, tuple[float, str, str]] = {}
+            for header, info, declared in columns:
+                got = _value(row, header, row.values.get(header), info, declared, out)
+                if got is not None:
+                    found[info.code] = got
+            if not _apply_rules(row, {k: v[0] for k, v in found.items()}, catalogue, out):
+                continue
+            for code, (value, raw_value, raw_unit) in found.items():
+                out.observations.append(
+                    {
+                        "subject_type": spec.subject_type,
+                        "subject_id": sid,
+                        "indicator": code,
+                        "period": period,
+                        "value": value,
+                        "raw_value": raw_value[:64],
+                        "raw_unit": raw_unit,
+                    }
+                )
+        return out
+    return _map_long(rows, headers, spec, catalogue, resolver, where, out)
+
+
+def _map_long(
+    rows: Iterable[RawRow],
+    headers: Sequence[str],
+    spec: SourceSpec,
+    catalogue: Mapping[str, IndicatorInfo],
+    resolver: SubjectResolver,
+    where: str,
+    out: Mapped,
+) -> Mapped:
+    assert spec.indicator_column
+    assert spec.value_column
+    ind_header = headers[find_column(headers, spec.indicator_column, where)]
+    val_header = headers[find_column(headers, spec.value_column, where)]
+    unit_header = (
+        headers[find_column(headers, spec.unit_column, where)] if spec.unit_column else None
+    )
+    by_name = {name_key(i.name_zh): i for i in catalogue.values()}
+    groups: dict[tuple[str, str], list[tuple[RawRow, str, tuple[float, str, str]]]] = {}
+    for row in rows:
+        name = row.values.get(ind_header)
+        info = catalogue.get(str(name).strip()) or by_name.get(name_key(str(name)))
+        if info is None:
+            near = difflib.get_close_matches(
+                str(name), [i.name_zh for i in catalogue.values()], n=3, cutoff=0.5
+            )
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            out.reject(row, ind_header, name, f"unknown indicator {name!r}{hint}")
+            continue
+        sid = _subject(row, spec, resolver, out)
+        period = _period(row, spec, out)
+        if sid is None or period is None:
+            continue
+        declared = None
+        if unit_header and row.values.get(unit_header):
+            declared = normalise_unit(str(row.values[unit_header]))
+            if declared is None:
+                out.reject(row, unit_header, row.values[unit_header], "unknown unit")
+                continue
+        declared = declared or (normalise_unit(spec.unit) if spec.unit else None)
+        got = _value(row, val_header, row.values.get(val_header), info, declared, out)
+        if got is not None:
+            groups.setdefault((sid, period), []).append((row, info.code, got))
+    for (sid, period), items in groups.items():
+        values = {code: got[0] for _, code, got in items}
+        if not _apply_rules(items[0][0], values, catalogue, out):
+            continue
+        for _, code, (value, raw_value, raw_unit) in items:
+            out.observations.append(
+                {
+                    "subject_type": spec.subject_type,
+                    "subject_id": sid,
+                    "indicator": code,
+                    "period": period,
+                    "value": value,
+                    "raw_value": raw_value[:64],
+                    "raw_unit": raw_unit,
+                }
+            )
+    return out
+
+
+def map_recognitions(
+    rows: Iterable[RawRow],
+    headers: Sequence[str],
+    spec: SourceSpec,
+    resolver: SubjectResolver,
+    where: str,
+) -> Mapped:
+    """Rows of a published list → Recognition records (park, level, year, issuer)."""
+    out = Mapped()
+    name_col = spec.fields.get("name") or spec.subject_column
+    if not name_col:
+        raise ConfigError(
+            f"source '{spec.id}': recognitions need fields.name (the column of carrier names)"
+        )
+    name_header = headers[find_column(headers, name_col, where)]
+    level_header = (
+        headers[find_column(headers, spec.fields["level"], where)]
+        if "level" in spec.fields
+        else None
+    )
+    year_header = (
+        headers[find_column(headers, spec.fields["year"], where)] if "year" in spec.fields else None
+    )
+    for row in rows:
+        value = row.values.get(name_header)
+        sid = resolver.resolve(value, "auto") if value else None
+        if sid is None:
+            near = resolver.near(value)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            out.reject(
+                row,
+                name_header,
+                value,
+                f"unknown carrier {str(value).strip()!r}{hint} (add it to parks.csv first)",
+            )
+            continue
+        level_text = str(row.values.get(level_header, "")) if level_header else (spec.level or "")
+        level = next((v for k, v in LEVEL_WORDS.items() if k in level_text), None)
+        if level is None:
+            out.reject(
+                row, level_header or "level", level_text, "expected a level: 国家级, 省级 or 市级"
+            )
+            continue
+        try:
+            year = int(normalise_period(row.values.get(year_header))) if year_header else spec.year
+        except (ValueProblem, ValueError) as exc:
+            out.reject(row, year_header or "year", row.values.get(year_header or ""), str(exc))
+            continue
+        if year is None:
+            raise ParseError(f"source '{spec.id}': set year = … or fields.year", where)
+        out.recognitions.append(
+            {
+                "park_id": sid,
+                "level": level,
+                "year": year,
+                "issuer": spec.issuer,
+                "source": f"{spec.id}: {row.location}",
+                "is_demo": False,
+            }
+        )
+    return out

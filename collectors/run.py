@@ -1,0 +1,259 @@
+"""One collection run: fetch → parse → map and validate → store, recorded as a CollectionRun.
+
+The observations, recognitions and rejections of a run are written in one transaction; the
+source's incremental state (ETag, file hashes) is saved only after that commit. A failure at any
+step marks the run failed with its error and leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from collectors.files import read_table, resolve_files
+from collectors.http import HttpFetcher
+from collectors.mapping import (
+    IndicatorInfo,
+    Mapped,
+    SubjectResolver,
+    map_observations,
+    map_recognitions,
+)
+from collectors.sources import SourceSpec
+from collectors.tables import TableRows
+from collectors.web import fetch_html_table, fetch_json_api
+from monitor import models, store
+from monitor.errors import MonitorError, ParseError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    """What one run did; ``status`` is ok, partial (some rows rejected) or failed."""
+
+    source_id: str
+    run_id: int
+    status: models.RunStatus = models.RunStatus.ok
+    read: int = 0
+    skipped: int = 0
+    accepted: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    requests: int = 0
+    not_modified: bool = False
+    error: str = ""
+    seconds: float = 0.0
+    documents: list[str] = field(default_factory=list)
+
+    @property
+    def changed_data(self) -> bool:
+        return self.accepted + self.revised > 0
+
+
+@dataclass
+class Fetched:
+    tables: list[tuple[str, TableRows]]
+    state: dict[str, Any]
+    not_modified: bool = False
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _fetch_files(spec: SourceSpec, fetcher: HttpFetcher | None, state: dict[str, Any]) -> Fetched:
+    files = resolve_files(spec)
+    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    if hashes and hashes == state.get("files"):
+        return Fetched([], dict(state), not_modified=True)
+    fetched = Fetched([], {"files": hashes})
+    for path in files:
+        try:
+            fetched.tables.append((path.name, read_table(path, spec)))
+        except ParseError as exc:
+            # One unreadable file is quarantined; the source's other files go on.
+            fetched.failures.append(
+                {
+                    "location": exc.location or path.name,
+                    "field_name": "",
+                    "value": path.name,
+                    "reason": str(exc),
+                    "raw": {},
+                }
+            )
+    return fetched
+
+
+def _fetch_json(spec: SourceSpec, fetcher: HttpFetcher | None, state: dict[str, Any]) -> Fetched:
+    assert fetcher is not None
+    table, new_state = fetch_json_api(spec, fetcher, state)
+    if table is None:
+        return Fetched([], new_state, not_modified=True)
+    return Fetched([(spec.location, table)], new_state)
+
+
+def _fetch_html(spec: SourceSpec, fetcher: HttpFetcher | None, state: dict[str, Any]) -> Fetched:
+    table, new_state = fetch_html_table(spec, fetcher, state)
+    if table is None:
+        return Fetched([], new_state, not_modified=True)
+    return Fetched([(spec.location, table)], new_state)
+
+
+FETCHERS: dict[str, Callable[[SourceSpec, HttpFetcher | None, dict[str, Any]], Fetched]] = {
+    "file": _fetch_files,
+    "json_api": _fetch_json,
+    "html_table": _fetch_html,
+}
+
+
+def catalogue_of(engine: Engine) -> dict[str, IndicatorInfo]:
+    return {
+        r["code"]: IndicatorInfo(r["code"], r["name_zh"], r["unit"], r["minimum"], r["maximum"])
+        for r in store.indicator_rows(engine)
+    }
+
+
+def collect(
+    engine: Engine,
+    spec: SourceSpec,
+    *,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    force: bool = False,
+) -> RunSummary:
+    """Collect one source into the store. Never raises for a failing source: the summary and the
+    CollectionRun say what went wrong."""
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        store.ensure_source(
+            conn,
+            spec.id,
+            kind=spec.collector,
+            location=spec.location,
+            precedence=spec.precedence,
+            description=spec.description,
+            is_demo=spec.demo,
+        )
+    run_id = store.start_run(engine, spec.id, host=socket.gethostname(), pid=os.getpid())
+    summary = RunSummary(spec.id, run_id)
+    fetcher = HttpFetcher(spec, client=client, sleep=sleep) if spec.is_http else None
+    try:
+        state = {} if force else store.last_run_state(engine, spec.id)
+        fetched = FETCHERS[spec.collector](spec, fetcher, state)
+        summary.requests = fetcher.requests if fetcher else 0
+        if fetched.not_modified:
+            summary.not_modified = True
+            _finish(engine, summary, fetched.state, started)
+            return summary
+        mapped = _map(engine, spec, fetched)
+        summary.read = sum(len(t.rows) for _, t in fetched.tables)
+        summary.skipped = sum(sum(t.skipped.values()) for _, t in fetched.tables)
+        summary.documents = [w for w, _ in fetched.tables]
+        rejections = fetched.failures + mapped.rejections
+        with engine.begin() as conn:
+            if mapped.observations:
+                result = store.upsert_observations(
+                    engine,
+                    pd.DataFrame(mapped.observations),
+                    source_id=spec.id,
+                    run_id=run_id,
+                    conn=conn,
+                )
+                summary.accepted, summary.revised = result.inserted, result.revised
+                summary.unchanged = result.unchanged
+            if mapped.recognitions:
+                store.upsert_recognitions(conn, mapped.recognitions)
+                summary.accepted += len(mapped.recognitions)
+            summary.rejected = store.add_rejections(conn, run_id, spec.id, rejections)
+        if fetched.failures and not fetched.tables:
+            summary.status = models.RunStatus.failed
+            summary.error = fetched.failures[0]["reason"]
+        elif summary.rejected:
+            summary.status = models.RunStatus.partial
+        _finish(engine, summary, fetched.state, started)
+    except Exception as exc:  # a failing source must never stop the others or the scheduler
+        if not isinstance(exc, MonitorError):
+            log.exception("source %s: unexpected error", spec.id)
+        summary.status = models.RunStatus.failed
+        summary.error = (
+            str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
+        )
+        summary.accepted = summary.revised = summary.unchanged = summary.rejected = 0
+        summary.requests = fetcher.requests if fetcher else 0
+        _finish(engine, summary, None, started)
+    finally:
+        if fetcher is not None and client is None:
+            fetcher.close()
+    return summary
+
+
+def _map(engine: Engine, spec: SourceSpec, fetched: Fetched) -> Mapped:
+    catalogue = catalogue_of(engine)
+    subject_type = "park" if spec.records == "recognitions" else spec.subject_type
+    resolver = SubjectResolver(store.subject_rows(engine, subject_type), spec.aliases)
+    total = Mapped()
+    for where, table in fetched.tables:
+        if spec.records == "recognitions":
+            part = map_recognitions(table.rows, table.headers, spec, resolver, where)
+        else:
+            part = map_observations(table.rows, table.headers, spec, catalogue, resolver, where)
+        total.observations += part.observations
+        total.recognitions += part.recognitions
+        total.rejections += part.rejections
+    return total
+
+
+def _finish(
+    engine: Engine, summary: RunSummary, state: dict[str, Any] | None, started: float
+) -> None:
+    summary.seconds = time.perf_counter() - started
+    store.finish_run(
+        engine,
+        summary.run_id,
+        status=summary.status,
+        error=summary.error,
+        state=state,
+        counts={
+            "read": summary.read,
+            "skipped": summary.skipped,
+            "accepted": summary.accepted,
+            "revised": summary.revised,
+            "unchanged": summary.unchanged,
+            "rejected": summary.rejected,
+            "requests": summary.requests,
+        },
+    )
+
+
+def collect_many(
+    engine: Engine,
+    specs: Sequence[SourceSpec],
+    *,
+    max_workers: int = 4,
+    on_done: Callable[[RunSummary], None] | None = None,
+    force: bool = False,
+) -> list[RunSummary]:
+    """Collect several sources with bounded concurrency; results in the order given."""
+    results: dict[str, RunSummary] = {}
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        futures = {pool.submit(collect, engine, s, force=force): s.id for s in specs}
+        for future, source_id in futures.items():
+            results[source_id] = future.result()
+            if on_done:
+                on_done(results[source_id])
+    return [results[s.id] for s in specs]
+
+
+def sample_dir(config_dir: Path) -> Path:
+    return config_dir / "samples"

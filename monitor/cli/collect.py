@@ -1,0 +1,232 @@
+"""``parkmon collect``, ``runs`` and ``rejects``: bring data in, and see what happened."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from collectors.run import RunSummary, collect_many
+from collectors.sources import SourceSpec, load_sources
+from monitor import db, store
+from monitor.cli.common import OutputFormat, err, out, settings_of
+from monitor.demo_server import serve_samples
+from monitor.errors import ConfigError
+from monitor.i18n import t
+from monitor.settings import Settings
+
+
+def _engine(settings: Settings) -> sa.Engine:
+    engine = db.make_engine(settings.database_url, create_dir=False)
+    if not db.database_exists(engine):
+        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
+    db.require_schema(engine)
+    return engine
+
+
+def summary_table(results: list[RunSummary], lang: str) -> Table:
+    table = Table(title=t("collect.title", lang))
+    for key in (
+        "source",
+        "status",
+        "read",
+        "skipped",
+        "new",
+        "revised",
+        "unchanged",
+        "rejected",
+        "seconds",
+    ):
+        table.add_column(t(f"collect.{key}", lang), justify="left" if key == "source" else "right")
+    colour = {"ok": "green", "partial": "yellow", "failed": "red"}
+    for r in results:
+        status = t(f"status.{r.status.value}", lang) + (
+            f" ({t('collect.not_modified', lang)})" if r.not_modified else ""
+        )
+        table.add_row(
+            r.source_id,
+            f"[{colour.get(r.status.value, 'white')}]{status}[/]",
+            str(r.read),
+            str(r.skipped),
+            str(r.accepted),
+            str(r.revised),
+            str(r.unchanged),
+            str(r.rejected),
+            f"{r.seconds:.2f}",
+        )
+    return table
+
+
+def run_collection(
+    engine: sa.Engine,
+    specs: list[SourceSpec],
+    lang: str,
+    *,
+    force: bool = False,
+    show_progress: bool = True,
+) -> list[RunSummary]:
+    with Progress(console=err, transient=True, disable=not show_progress) as progress:
+        task = progress.add_task(t("collect.progress", lang), total=len(specs))
+        return collect_many(engine, specs, force=force, on_done=lambda _r: progress.advance(task))
+
+
+def collect_command(
+    ctx: typer.Context,
+    sources: Annotated[list[str] | None, typer.Argument(help="Source ids to collect.")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="Collect every source.")] = False,
+    samples: Annotated[
+        bool,
+        typer.Option(
+            "--samples", help="Use the bundled demo sample sources (served on 127.0.0.1)."
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Ignore ETags and file hashes: fetch and read everything again."
+        ),
+    ] = False,
+) -> None:
+    """Collect sources from config/sources.toml into the database."""
+    settings = settings_of(ctx)
+    lang = settings.lang
+    engine = _engine(settings)
+    with ExitStack() as stack:
+        if samples:
+            folder = settings.config_dir / "samples"
+            url = stack.enter_context(serve_samples(folder))
+            specs = load_sources(settings.config_dir, folder / "sources.toml", {"demo_server": url})
+        else:
+            specs = load_sources(settings.config_dir)
+        if not specs:
+            raise ConfigError(
+                f"no sources in {settings.config_dir / 'sources.toml'}; add "
+                "[[source]] tables (see docs/data-formats.md), or try --samples"
+            )
+        known = {s.id for s in specs}
+        if sources:
+            unknown = [s for s in sources if s not in known]
+            if unknown:
+                raise ConfigError(
+                    f"unknown source(s) {', '.join(unknown)}; configured: "
+                    f"{', '.join(sorted(known))}"
+                )
+            specs = [s for s in specs if s.id in sources]
+        elif not all_sources:
+            raise ConfigError(
+                "name the sources to collect, or pass --all; configured: "
+                + ", ".join(sorted(known))
+            )
+        results = run_collection(engine, specs, lang, force=force)
+    engine.dispose()
+    out.print(summary_table(results, lang))
+    for r in results:
+        if r.error:
+            err.print(f"[red]{r.source_id}: {r.error}[/red]", markup=True, highlight=False)
+    rejected = sum(r.rejected for r in results)
+    if rejected:
+        out.print(t("collect.see_rejects", lang, n=rejected))
+    if any(r.status.value == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+def runs_command(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="How many of the latest runs.")] = 20,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """The history of collection runs, newest first."""
+    settings = settings_of(ctx)
+    engine = _engine(settings)
+    runs = store.runs_frame(engine, source_id=source, limit=limit)
+    engine.dispose()
+    if fmt is OutputFormat.json:
+        sys.stdout.write(
+            runs.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n"
+        )
+        return
+    if fmt is OutputFormat.csv:
+        sys.stdout.write(runs.to_csv(index=False))
+        return
+    table = Table(title=t("runs.title", settings.lang))
+    columns = [
+        "id",
+        "source_id",
+        "started_at",
+        "status",
+        "rows_read",
+        "rows_accepted",
+        "rows_revised",
+        "rows_unchanged",
+        "rows_rejected",
+        "error",
+    ]
+    for c in columns:
+        table.add_column(c)
+    for r in runs.to_dict("records"):
+        table.add_row(*(str(r[c])[:19] if c == "started_at" else str(r[c])[:60] for c in columns))
+    out.print(table)
+
+
+def rejects_command(
+    ctx: typer.Context,
+    run: Annotated[
+        int | None, typer.Argument(help="Run id (default: each source's latest run).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Write them to this CSV (UTF-8 with BOM, opens in Excel) to fix and resend.",
+        ),
+    ] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """What was rejected, where, and why."""
+    settings = settings_of(ctx)
+    engine = _engine(settings)
+    frame = store.rejections_frame(engine, run_id=run, source_id=source)
+    engine.dispose()
+    if csv_out is not None:
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False)
+        csv_out.write_text(buffer.getvalue(), encoding="utf-8-sig")
+        out.print(t("rejects.written", settings.lang, n=len(frame), path=csv_out))
+        return
+    if fmt is OutputFormat.json:
+        sys.stdout.write(
+            json.dumps(frame.to_dict("records"), ensure_ascii=False, indent=2, default=str) + "\n"
+        )
+        return
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(frame.columns)
+        writer.writerows(frame.itertuples(index=False))
+        return
+    if frame.empty:
+        out.print(t("rejects.none", settings.lang))
+        return
+    table = Table(title=t("rejects.title", settings.lang), show_lines=True)
+    for c in ("run_id", "source_id", "location", "field_name", "value", "reason"):
+        table.add_column(t(f"rejects.{c}", settings.lang))
+    for r in frame.to_dict("records"):
+        table.add_row(
+            str(r["run_id"]),
+            r["source_id"],
+            r["location"],
+            r["field_name"],
+            r["value"],
+            r["reason"],
+        )
+    out.print(table)
