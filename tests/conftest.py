@@ -71,3 +71,45 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     db.init_schema(eng)
     yield eng
     eng.dispose()
+
+
+TEST_CARRIERS = [
+    ("T-I01", "甲孵化器", "incubator", "崇川区", "甲科技企业孵化器"),
+    ("T-I02", "乙孵化器", "incubator", "海门区", ""),
+    ("T-M01", "丙众创空间", "maker_space", "海门区", ""),
+    ("T-M02", "丁众创空间", "maker_space", "通州区", ""),
+]
+
+
+@pytest.fixture
+def collect_engine(tmp_path: Path, config_dir: Path) -> Iterator[Engine]:
+    """A SQLite database initialised from the bundled config plus four test carriers."""
+    from monitor import pipeline, store
+    from monitor.registry import load_city
+
+    eng = db.make_engine(f"sqlite:///{tmp_path / 'collect.db'}")
+    pipeline.initialise(eng, config_dir)
+    city = load_city(config_dir)
+    rows = []
+    for pid, name, kind, district, alias in TEST_CARRIERS:
+        d = city.district(district)
+        assert d is not None
+        rows.append(
+            {
+                "id": pid,
+                "name": name,
+                "aliases": alias,
+                "kind": kind,
+                "level": "municipal",
+                "district_id": d.adcode,
+                "belt_role": "none",
+                "lon": d.seat[0],
+                "lat": d.seat[1],
+                "location_quality": "approximate",
+                "location_crs": "wgs84",
+            }
+        )
+    with eng.begin() as conn:
+        store.upsert_parks(conn, rows)
+    yield eng
+    eng.dispose()
