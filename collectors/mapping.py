@@ -13,8 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from collectors.normalize import (
     MISSING,
+    MISSING_MARKERS,
     ValueProblem,
     check_bounds,
     normalise_unit,
@@ -26,7 +30,17 @@ from collectors.rules import RULES, violated
 from collectors.sources import SourceSpec
 from collectors.tables import RawRow, find_column
 from monitor.errors import ConfigError, ParseError
+from monitor.units import UNITS
 
+OBSERVATION_COLUMNS = [
+    "subject_type",
+    "subject_id",
+    "indicator",
+    "period",
+    "value",
+    "raw_value",
+    "raw_unit",
+]
 LEVEL_WORDS = {
     "国家级": "national",
     "国家": "national",
@@ -52,8 +66,23 @@ class IndicatorInfo:
 @dataclass
 class Mapped:
     observations: list[dict[str, Any]] = field(default_factory=list)
+    frames: list[pd.DataFrame] = field(default_factory=list)
     recognitions: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def extend(self, other: Mapped) -> None:
+        self.observations += other.observations
+        self.frames += other.frames
+        self.recognitions += other.recognitions
+        self.rejections += other.rejections
+
+    def observations_frame(self) -> pd.DataFrame:
+        parts = [*self.frames]
+        if self.observations:
+            parts.append(pd.DataFrame(self.observations))
+        if not parts:
+            return pd.DataFrame(columns=OBSERVATION_COLUMNS)
+        return pd.concat(parts, ignore_index=True)[OBSERVATION_COLUMNS]
 
     def reject(self, row: RawRow, field_name: str, value: object, reason: str) -> None:
         self.rejections.append(
@@ -245,32 +274,126 @@ def map_observations(
                     f"source '{spec.id}': columns.{wanted}: unknown unit {col.unit!r}"
                 )
             columns.append((header, catalogue[col.indicator], declared))
-        for row in rows:
-            sid = _subject(row, spec, resolver, out)
-            period = _period(row, spec, out)
-            if sid is None or period is None:
-                continue
-            found: dict[str, tuple[float, str, str]] = {}
-            for header, info, declared in columns:
-                got = _value(row, header, row.values.get(header), info, declared, out)
-                if got is not None:
-                    found[info.code] = got
-            if not _apply_rules(row, {k: v[0] for k, v in found.items()}, catalogue, out):
-                continue
-            for code, (value, raw_value, raw_unit) in found.items():
-                out.observations.append(
-                    {
-                        "subject_type": spec.subject_type,
-                        "subject_id": sid,
-                        "indicator": code,
-                        "period": period,
-                        "value": value,
-                        "raw_value": raw_value[:64],
-                        "raw_unit": raw_unit,
-                    }
-                )
+        _map_wide(list(rows), columns, spec, catalogue, resolver, out)
         return out
     return _map_long(rows, headers, spec, catalogue, resolver, where, out)
+
+
+def _map_wide(
+    rows: list[RawRow],
+    columns: Sequence[tuple[str, IndicatorInfo, str | None]],
+    spec: SourceSpec,
+    catalogue: Mapping[str, IndicatorInfo],
+    resolver: SubjectResolver,
+    out: Mapped,
+) -> None:
+    """Column by column, vectorised: plain numbers are converted in bulk, and only the odd cells
+    (full-width digits, units in the cell, out of bounds, not numbers) take the careful path."""
+    subjects: list[str] = []
+    periods: list[str] = []
+    kept: list[RawRow] = []
+    for row in rows:
+        sid = _subject(row, spec, resolver, out)
+        period = _period(row, spec, out)
+        if sid is not None and period is not None:
+            subjects.append(sid)
+            periods.append(period)
+            kept.append(row)
+    n, m = len(kept), len(columns)
+    if n == 0 or m == 0:
+        return
+    values = np.full((n, m), np.nan)
+    raw_values: list[np.ndarray] = []
+    raw_units: list[np.ndarray] = []
+    for c, (header, info, declared) in enumerate(columns):
+        cells = pd.Series([row.values.get(header) for row in kept], dtype=object)
+        column, texts, units = _column(cells, kept, header, info, declared, out)
+        values[:, c] = column
+        raw_values.append(texts)
+        raw_units.append(units)
+    codes = [info.code for _, info, _ in columns]
+    held = np.zeros(n, dtype=bool)
+    for rule in RULES:
+        if rule.left not in codes or rule.right not in codes:
+            continue
+        left, right = values[:, codes.index(rule.left)], values[:, codes.index(rule.right)]
+        with np.errstate(invalid="ignore"):
+            broken = (left > right) & ~held
+        for i in np.flatnonzero(broken):
+            names = (catalogue[rule.left].name_zh, catalogue[rule.right].name_zh)
+            out.reject(
+                kept[i],
+                f"{names[0]} / {names[1]}",
+                f"{left[i]:g} / {right[i]:g}",
+                f"logic check failed: {rule.message} ({rule.source}); the whole row is held",
+            )
+        held |= broken
+    subjects_a = np.array(subjects, dtype=object)
+    periods_a = np.array(periods, dtype=object)
+    for c, code in enumerate(codes):
+        ok = ~np.isnan(values[:, c]) & ~held
+        if not ok.any():
+            continue
+        out.frames.append(
+            pd.DataFrame(
+                {
+                    "subject_type": spec.subject_type,
+                    "subject_id": subjects_a[ok],
+                    "indicator": code,
+                    "period": periods_a[ok],
+                    "value": values[ok, c],
+                    "raw_value": raw_values[c][ok],
+                    "raw_unit": raw_units[c][ok],
+                }
+            )
+        )
+
+
+def _column(
+    cells: pd.Series,
+    rows: Sequence[RawRow],
+    header: str,
+    info: IndicatorInfo,
+    declared: str | None,
+    out: Mapped,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Canonical values (NaN = missing or rejected), raw texts and raw units of one column."""
+    text = cells.map(lambda v: "" if v is None else str(v)).str.strip()
+    missing = cells.isna().to_numpy() | text.str.lower().isin(MISSING_MARKERS).to_numpy()
+    number = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(
+        dtype=float
+    )
+    unit = declared or info.unit
+    canonical = number * to_canonical(1.0, unit, info.unit)
+    with np.errstate(invalid="ignore"):
+        fine = bounds_ok(canonical, info)
+    fast = ~missing & ~np.isnan(number) & fine
+    result = np.where(fast, canonical, np.nan)
+    raw_text = text.str.slice(0, 64).to_numpy(dtype=object)
+    raw_unit = np.full(len(cells), declared or "", dtype=object)
+    for i in np.flatnonzero(~missing & ~fast):
+        got = _value(rows[int(i)], header, cells.iloc[i], info, declared, out)
+        if got is not None:
+            result[i], raw_text[i], raw_unit[i] = got[0], got[1][:64], got[2]
+    return result, raw_text, raw_unit
+
+
+def bounds_ok(values: np.ndarray, info: IndicatorInfo) -> np.ndarray:
+    """Vectorised twin of ``check_bounds``: True where a value is possible."""
+    dimension = UNITS[info.unit][0]
+    ok = np.isfinite(values)
+    if dimension in ("count", "people", "area"):
+        ok &= values >= 0
+    elif dimension == "share":
+        ok &= (values >= 0) & (values <= 100)
+    elif dimension == "flag":
+        ok &= (values == 0) | (values == 1)
+    if info.minimum is not None:
+        ok &= values >= info.minimum
+    if info.maximum is not None:
+        ok &= values <= info.maximum
+    result: np.ndarray = ok
+    return result
 
 
 def _map_long(

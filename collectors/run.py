@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pandas as pd
 from sqlalchemy.engine import Engine
 
 from collectors.files import read_table, resolve_files
@@ -162,10 +161,11 @@ def collect(
         summary.documents = [w for w, _ in fetched.tables]
         rejections = fetched.failures + mapped.rejections
         with engine.begin() as conn:
-            if mapped.observations:
+            observations = mapped.observations_frame()
+            if len(observations):
                 result = store.upsert_observations(
                     engine,
-                    pd.DataFrame(mapped.observations),
+                    observations,
                     source_id=spec.id,
                     run_id=run_id,
                     conn=conn,
@@ -208,9 +208,7 @@ def _map(engine: Engine, spec: SourceSpec, fetched: Fetched) -> Mapped:
             part = map_recognitions(table.rows, table.headers, spec, resolver, where)
         else:
             part = map_observations(table.rows, table.headers, spec, catalogue, resolver, where)
-        total.observations += part.observations
-        total.recognitions += part.recognitions
-        total.rejections += part.rejections
+        total.extend(part)
     return total
 
 

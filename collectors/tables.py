@@ -15,6 +15,7 @@ from typing import Any
 from monitor.errors import ParseError
 
 TOTAL_MARKERS = ("合计", "总计", "小计", "全市合计", "总合计", "合 计", "总 计", "total", "sum")
+_TOTALS = frozenset(m.replace(" ", "").lower() for m in TOTAL_MARKERS)
 NOTE_PREFIXES = (
     "注",
     "说明",
@@ -34,11 +35,14 @@ NOTE_PREFIXES = (
 
 @dataclass(frozen=True)
 class RawRow:
-    """One data row: where it is, its cells by header, and the raw cells for quarantine."""
+    """One data row: where it is and its cells by header (``raw`` is the quarantine copy)."""
 
     location: str
     values: dict[str, Any]
-    raw: dict[str, Any]
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in self.values.items()}
 
 
 @dataclass
@@ -90,19 +94,21 @@ def flatten_headers(rows: Sequence[Sequence[object]]) -> list[str]:
 
 def classify_row(cells: Sequence[object], subject_index: int | None) -> str | None:
     """'blank', 'total', 'note' or None (a data row)."""
-    texts = [_text(c) for c in cells]
-    filled = [t for t in texts if t]
+    filled = [c for c in cells if c is not None and (not isinstance(c, str) or c.strip())]
     if not filled:
         return "blank"
-    probe = texts[subject_index] if subject_index is not None and subject_index < len(texts) else ""
-    first = filled[0]
+    probe = (
+        _text(cells[subject_index])
+        if subject_index is not None and subject_index < len(cells)
+        else ""
+    )
+    first = _text(filled[0])
     for text in (probe, first):
-        squashed = re.sub(r"\s+", "", text).lower()
-        if squashed in {m.replace(" ", "") for m in TOTAL_MARKERS}:
+        if re.sub(r"\s+", "", text).lower() in _TOTALS:
             return "total"
     if first.lower().startswith(NOTE_PREFIXES) and (len(filled) == 1 or not probe):
         return "note"
-    if len(filled) == 1 and len(texts) > 2 and not probe:
+    if len(filled) == 1 and len(cells) > 2 and not probe:
         return "note"
     return None
 
@@ -149,6 +155,9 @@ def rows_from_grid(
     headers = flatten_headers(grid[skip_first_rows:body_start])
     subject_index = find_column(headers, subject_column, where) if subject_column else None
     table = TableRows(headers)
+    # Unnamed columns keep a name ('#7') so their cells still reach the quarantine copy.
+    names = [h or f"#{i + 1}" for i, h in enumerate(headers)]
+    width = len(names)
     data = grid[body_start:]
     if len(data) > max_rows:
         raise ParseError(f"{len(data)} data rows exceed the limit of {max_rows} (max_rows)", where)
@@ -158,12 +167,9 @@ def rows_from_grid(
         if kind is not None:
             table.skipped[kind] += 1
             continue
-        values = {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(headers) if h}
-        raw = {
-            h or f"#{i + 1}": _jsonable(cells[i] if i < len(cells) else None)
-            for i, h in enumerate(headers)
-        }
-        table.rows.append(RawRow(f"{where}, row {number}", values, raw))
+        padded = list(cells) + [None] * (width - len(cells)) if len(cells) < width else cells
+        values = dict(zip(names, padded, strict=False))
+        table.rows.append(RawRow(f"{where}, row {number}", values))
     return table
 
 

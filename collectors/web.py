@@ -90,7 +90,7 @@ def fetch_json_api(
             for key in flat:
                 if key not in headers:
                     headers.append(key)
-            rows.append(RawRow(f"{where}, item {index}", flat, dict(flat)))
+            rows.append(RawRow(f"{where}, item {index}", flat))
             if len(rows) > spec.max_rows:
                 raise ParseError(f"more than {spec.max_rows} items (max_rows)", where)
         if p.style == "none" or not items:

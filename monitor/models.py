@@ -251,8 +251,9 @@ class Observation(SQLModel, table=True):
             "revision",
             name="uq_observation_revision",
         ),
-        sa.Index("ix_observation_fact", "subject_type", "subject_id", "indicator", "period"),
-        sa.Index("ix_observation_latest", "source_id", "is_latest"),
+        # Few indexes on purpose: each one costs every bulk insert. The unique index (which
+        # starts with source_id) serves the store's "latest revision of these facts" lookups;
+        # reads by indicator use the indicator index.
     )
     id: int | None = Field(default=None, primary_key=True)
     subject_type: SubjectType = Field(sa_column=enum_column(SubjectType))
@@ -263,7 +264,7 @@ class Observation(SQLModel, table=True):
     raw_value: str = Field(default="", max_length=64)
     raw_unit: str = Field(default="", max_length=16)
     source_id: str = Field(max_length=64)
-    run_id: int | None = Field(default=None, index=True)
+    run_id: int | None = None
     revision: int = 1
     is_latest: bool = True
     recorded_at: datetime = Field(default_factory=utcnow)
