@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,10 +16,14 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from collectors.run import RunSummary, collect_many
+from collectors.sources import load_sources
 from monitor import db, demo, geography, models, store
+from monitor.demo_server import serve_samples
 from monitor.geography import CityGeography
 from monitor.indicators import load_indicators
 from monitor.registry import City, load_city, load_registry, region_rows
+from monitor.samples import write_samples
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,7 @@ class DemoSummary:
     recognitions: int
     years: tuple[int, ...]
     init: InitSummary
+    runs: list[RunSummary] = field(default_factory=list)
 
 
 def demo_placement(conn: sa.Connection, geo: CityGeography | None) -> demo.Placement | None:
@@ -150,8 +156,20 @@ def load_demo(
     return data
 
 
-def build_demo(out_dir: Path, config_dir: Path, seed: int = demo.DEMO_SEED) -> DemoSummary:
-    """Build a fresh demo SQLite database in ``out_dir`` from the registry and generated data."""
+def collect_samples(engine: Engine, config_dir: Path) -> list[RunSummary]:
+    """Collect every bundled sample source through the real collectors, serving the HTTP ones
+    from a small server on 127.0.0.1 for the duration."""
+    folder = config_dir / "samples"
+    with serve_samples(folder) as url:
+        specs = load_sources(config_dir, folder / "sources.toml", {"demo_server": url})
+        return collect_many(engine, specs)
+
+
+def build_demo(
+    out_dir: Path, config_dir: Path, seed: int = demo.DEMO_SEED, *, with_samples: bool = True
+) -> DemoSummary:
+    """Build a fresh demo SQLite database in ``out_dir``: registry, generated demo data, and the
+    sample sources collected through the real collectors."""
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / "parkmon.db"
     for suffix in ("", "-wal", "-shm"):
@@ -161,9 +179,27 @@ def build_demo(out_dir: Path, config_dir: Path, seed: int = demo.DEMO_SEED) -> D
         init = initialise(engine, config_dir)
         city = load_city(config_dir)
         data = load_demo(engine, city, seed, city_geography(city, config_dir))
+        runs = collect_samples(engine, config_dir) if with_samples else []
         parks = store.parks_frame(engine)
+        observations = store.count_rows(engine, models.Observation)
     finally:
         engine.dispose()
     return DemoSummary(
-        database, parks, len(data.observations), len(data.recognitions), data.years, init
+        database, parks, observations, len(data.recognitions), data.years, init, runs
     )
+
+
+def write_demo_samples(config_dir: Path, out_dir: Path, seed: int = demo.DEMO_SEED) -> list[Path]:
+    """Regenerate the sample source files from the same demo data ``build_demo`` makes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = db.make_engine(f"sqlite:///{Path(tmp) / 'samples.db'}")
+        try:
+            initialise(engine, config_dir)
+            city = load_city(config_dir)
+            geo = city_geography(city, config_dir)
+            with engine.connect() as conn:
+                placement = demo_placement(conn, geo)
+        finally:
+            engine.dispose()
+    data = demo.generate_demo(city, seed, placement)
+    return write_samples(out_dir, city, data)

@@ -24,7 +24,9 @@ import csv
 import html
 import io
 import json
+import re
 import shutil
+import zipfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -186,9 +188,33 @@ def _torch_workbooks(folder: Path, data: DemoData) -> list[Path]:
         book.properties.modified = FIXED_TIME
         book.properties.creator = "parkmon demo"
         path = folder / f"{park['id']}_{TORCH_YEAR}年度孵化器统计报表.xlsx"
-        book.save(path)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        path.write_bytes(_fixed_zip_times(buffer.getvalue()))
         written.append(path)
     return written
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """Rewrite an XLSX with fixed entry times so the same data gives the same bytes."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" at save
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*",
+                    rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode(),
+                    content,
+                )
+            dst.writestr(fixed, content)
+    return out.getvalue()
 
 
 def _district_csv(folder: Path, city: City, data: DemoData) -> Path:

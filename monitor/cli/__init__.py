@@ -18,7 +18,7 @@ from rich.table import Table
 
 from geo.errors import GeoError
 from monitor import __version__, db, pipeline, store
-from monitor.cli.collect import collect_command, rejects_command, runs_command
+from monitor.cli.collect import collect_command, rejects_command, runs_command, summary_table
 from monitor.cli.common import OutputFormat, err, out, settings_of
 from monitor.cli.geo import geo_app
 from monitor.demo import DEMO_SEED
@@ -244,13 +244,33 @@ def demo(
     totals = [int(parks["kind"].eq(k).sum()) for k in kinds]
     table.add_row(t("col.total", lang), *map(str, totals), str(sum(totals)))
     out.print(table)
+    if summary.runs:
+        out.print(summary_table(summary.runs, lang))
     years = summary.years
+    rejected = sum(r.rejected for r in summary.runs)
     out.print(
         f"{t('summary.observations', lang)}: {summary.observations}   "
         f"{t('summary.recognitions', lang)}: {summary.recognitions}   "
-        f"{t('summary.years', lang)}: {years[0]}–{years[-1]}"
+        f"{t('summary.years', lang)}: {years[0]}–{years[-1]}   "
+        f"{t('collect.rejected', lang)}: {rejected}"
     )
+    out.print(f"parkmon --db {summary.database} rejects")
     out.print(f"parkmon --db {summary.database} parks list --kind incubator")
+
+
+@app.command("demo-samples", hidden=True)
+def demo_samples(
+    ctx: typer.Context,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write (default: the config folder's samples/)."),
+    ] = None,
+) -> None:
+    """Regenerate the demo's sample source files from the demo generator (for developers)."""
+    settings = settings_of(ctx)
+    target = out_dir or settings.config_dir / "samples"
+    for path in pipeline.write_demo_samples(settings.config_dir, target):
+        out.print(str(path))
 
 
 @config_app.command("copy")
