@@ -24,6 +24,7 @@ from monitor.geography import CityGeography
 from monitor.indicators import load_indicators
 from monitor.registry import City, load_city, load_registry, region_rows
 from monitor.samples import write_samples
+from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -203,3 +204,13 @@ def write_demo_samples(config_dir: Path, out_dir: Path, seed: int = demo.DEMO_SE
             engine.dispose()
     data = demo.generate_demo(city, seed, placement)
     return write_samples(out_dir, city, data)
+
+
+def reload_config_job(settings: Settings) -> None:
+    """Scheduled: reload the registry and indicator catalogue a clerk may have edited."""
+    engine = db.make_engine(settings.database_url)
+    try:
+        summary = initialise(engine, settings.config_dir)
+    finally:
+        engine.dispose()
+    log.info("reloaded config: %d carriers, %d indicators", summary.parks, summary.indicators)

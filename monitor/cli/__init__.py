@@ -21,6 +21,7 @@ from monitor import __version__, db, pipeline, store
 from monitor.cli.collect import collect_command, rejects_command, runs_command, summary_table
 from monitor.cli.common import OutputFormat, err, out, settings_of
 from monitor.cli.geo import geo_app
+from monitor.cli.schedule import schedule_app, status_command
 from monitor.demo import DEMO_SEED
 from monitor.errors import ConfigError, MonitorError
 from monitor.i18n import label, t
@@ -40,6 +41,8 @@ config_app = typer.Typer(help="The configuration folder.", no_args_is_help=True)
 app.add_typer(parks_app, name="parks")
 app.add_typer(config_app, name="config")
 app.add_typer(geo_app, name="geo")
+app.add_typer(schedule_app, name="schedule")
+app.command("status")(status_command)
 app.command("collect")(collect_command)
 app.command("runs")(runs_command)
 app.command("rejects")(rejects_command)
