@@ -1,0 +1,247 @@
+"""The scoring engine: from a frame of values and a methodology to scores, stars and ranks.
+
+Vectorised with numpy over all carriers at once: item points per rule, missing-item treatment,
+group caps, bonus, vetoes, completeness, ranks within peer groups and star bands. A carrier's own
+value never enters its ``peer_ratio`` median: the median is of the *other* carriers of its peer
+group (leave-one-out), so improving oneself never moves one's own yardstick.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from monitor.rating.methodology import Band, Item, Methodology
+
+RATED, VETOED, INCOMPLETE = "rated", "vetoed", "incomplete"
+
+
+@dataclass
+class RatingResult:
+    """``table`` per subject: score, stars, rank, peer_size, peer, status, completeness, bonus and
+    one ``g_<group>`` column per group; ``points``/``inputs``/``medians`` per subject and item."""
+
+    methodology: Methodology
+    table: pd.DataFrame
+    points: pd.DataFrame
+    inputs: pd.DataFrame
+    medians: pd.DataFrame
+    missing_treatment: str
+
+
+def item_inputs(values: pd.DataFrame, item: Item) -> np.ndarray:
+    """The value a rule looks at: an indicator, or a ratio (NaN when the denominator is ≤ 0)."""
+
+    def column(code: str) -> np.ndarray:
+        if code not in values.columns:
+            return np.full(len(values), np.nan)
+        return values[code].to_numpy(dtype=float)
+
+    if item.indicator:
+        return column(item.indicator)
+    assert item.numerator and item.denominator
+    num, den = column(item.numerator), column(item.denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result: np.ndarray = np.where(den > 0, num / den, np.nan)
+    return result
+
+
+def loo_median(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """For each element, the median of the non-missing values of the *other* members of its group
+    (NaN when there are none). O(n log n) per group."""
+    out = np.full(len(x), np.nan)
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        vals = x[idx]
+        ok = ~np.isnan(vals)
+        s = np.sort(vals[ok])
+        m = len(s)
+        if m == 0:
+            continue
+        # Position of each member in the sorted array (members without a value remove nothing).
+        pos = np.full(len(idx), m, dtype=int)  # m = "not in s": the others are all of s
+        order = np.argsort(vals[ok], kind="stable")
+        ranks = np.empty(m, dtype=int)
+        ranks[order] = np.arange(m)
+        pos[ok] = ranks
+        removed = pos < m
+        size = np.where(removed, m - 1, m)  # how many others have a value
+
+        lo = _without_own(s, pos, removed, (size - 1) // 2)
+        hi = _without_own(s, pos, removed, size // 2)
+        med = (lo + hi) / 2.0
+        out[idx] = np.where(size > 0, med, np.nan)
+    return out
+
+
+def _without_own(s: np.ndarray, pos: np.ndarray, removed: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The j-th value of the sorted array ``s`` once each member's own value is taken out."""
+    jj = np.where(removed & (j >= pos), j + 1, j)
+    result: np.ndarray = s[np.clip(jj, 0, len(s) - 1)]
+    return result
+
+
+def rule_points(item: Item, x: np.ndarray, median: np.ndarray | None = None) -> np.ndarray:
+    """Points of a ``stars`` item for input values ``x`` (NaN stays NaN: missing)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if item.rule == "linear":
+            assert item.floor is not None and item.cap is not None
+            frac = np.clip((x - item.floor) / (item.cap - item.floor), 0.0, 1.0)
+            pts = item.points * frac
+        elif item.rule == "tiers":
+            pts = np.zeros(len(x))
+            for threshold, points in item.tiers:
+                pts = np.where(x >= threshold, points, pts)
+        elif item.rule == "yes_no":
+            pts = np.where(x >= item.threshold, item.points, 0.0)
+        elif item.rule == "peer_ratio":
+            assert median is not None and item.cap is not None
+            ratio = np.where(median > 0, x / median, np.where(x > 0, np.inf, 0.0))
+            pts = item.points * np.clip(ratio / item.cap, 0.0, 1.0)
+        else:
+            raise ValueError(f"rule {item.rule} has no points")
+    result: np.ndarray = np.where(np.isnan(x), np.nan, pts)
+    return result
+
+
+def peer_keys(frame: pd.DataFrame | None, index: pd.Index, by: Sequence[str]) -> np.ndarray:
+    if frame is None or not by:
+        return np.zeros(len(index), dtype=object)
+    info = frame.reindex(index)
+    keys = info[list(by)].astype(str).agg("|".join, axis=1)
+    return keys.to_numpy(dtype=object)
+
+
+def ranks_within(
+    scores: np.ndarray, groups: np.ndarray, eligible: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Competition ranks (1 + number of better scores) and group sizes, among eligible members."""
+    rank = np.full(len(scores), np.nan)
+    size = np.full(len(scores), np.nan)
+    for g in np.unique(groups):
+        idx = np.flatnonzero((groups == g) & eligible)
+        if len(idx) == 0:
+            continue
+        s = scores[idx]
+        sorted_desc = np.sort(s)[::-1]
+        # number strictly greater = position of the first element ≤ s in the descending order
+        better = np.searchsorted(-sorted_desc, -s, side="left")
+        rank[idx] = better + 1
+        size[idx] = len(idx)
+    return rank, size
+
+
+def assign_stars(
+    scores: np.ndarray, rank: np.ndarray, size: np.ndarray, bands: Sequence[Band]
+) -> np.ndarray:
+    """The highest band whose conditions hold; a top share means rank ≤ share × group size."""
+    stars = np.zeros(len(scores))
+    decided = np.zeros(len(scores), dtype=bool)
+    for band in sorted(bands, key=lambda b: -b.stars):
+        ok = scores >= band.min_score - 1e-9
+        if band.top_share is not None:
+            ok &= rank <= band.top_share * size + 1e-9
+        take = ok & ~decided & ~np.isnan(scores)
+        stars[take] = band.stars
+        decided |= take
+    return stars
+
+
+def score(
+    values: pd.DataFrame,
+    meth: Methodology,
+    *,
+    peers: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+    missing: str | None = None,
+    weights: dict[str, float] | None = None,
+) -> RatingResult:
+    """Rate every subject (row of ``values``; columns are indicator codes) under ``meth``.
+
+    ``peers`` holds the columns named by ``meth.peer_by`` (e.g. kind); ``history`` is the frame of
+    all years for composite normalisation (min–max over all years); ``missing`` overrides the
+    methodology's missing-item treatment and ``weights`` multiplies group points (stability).
+    """
+    if meth.type == "composite":
+        from monitor.rating.composite import score_composite  # noqa: PLC0415 (cycle)
+
+        return score_composite(values, meth, peers=peers, history=history, weights=weights)
+    treatment = missing or meth.missing
+    index = values.index
+    groups = peer_keys(peers, index, meth.peer_by)
+    n = len(index)
+    items = meth.items
+    pts = np.full((n, len(items)), np.nan)
+    inputs = np.full((n, len(items)), np.nan)
+    medians = np.full((n, len(items)), np.nan)
+    for j, item in enumerate(items):
+        x = item_inputs(values, item)
+        if treatment == "peer_median":
+            fill = loo_median(x, groups)
+            x_used = np.where(np.isnan(x), fill, x)
+        else:
+            x_used = x
+        med = loo_median(x, groups) if item.rule == "peer_ratio" else None
+        inputs[:, j] = x
+        if med is not None:
+            medians[:, j] = med
+        pts[:, j] = rule_points(item, x_used, med)
+    present = ~np.isnan(inputs)
+    max_pts = np.array([it.points for it in items])
+    completeness = (present * max_pts).sum(axis=1) / max_pts.sum()
+    filled = np.nan_to_num(pts, nan=0.0)
+    table = pd.DataFrame(index=index)
+    total = np.zeros(n)
+    for group in meth.groups:
+        cols = [j for j, it in enumerate(items) if it.group == group.id]
+        factor = (weights or {}).get(group.id, 1.0)
+        g = np.minimum(filled[:, cols].sum(axis=1), group.points) * factor
+        table[f"g_{group.id}"] = g
+        total += g
+    bonus = np.zeros(n)
+    for item in meth.bonus_items:
+        b = rule_points(
+            item,
+            item_inputs(values, item),
+            loo_median(item_inputs(values, item), groups) if item.rule == "peer_ratio" else None,
+        )
+        bonus += np.nan_to_num(b, nan=0.0)
+    bonus = np.minimum(bonus, meth.bonus_cap)
+    table["bonus"] = bonus
+    total += bonus
+    vetoed = np.zeros(n, dtype=bool)
+    for veto in meth.vetoes:
+        if veto.indicator in values.columns:
+            v = values[veto.indicator].to_numpy(dtype=float)
+            vetoed |= np.nan_to_num(v, nan=0.0) >= veto.threshold
+    incomplete = completeness < meth.min_completeness - 1e-9
+    status = np.where(vetoed, VETOED, np.where(incomplete, INCOMPLETE, RATED))
+    rated = status == RATED
+    rank, size = ranks_within(total, groups, rated)
+    stars = assign_stars(np.where(rated, total, np.nan), rank, size, meth.bands)
+    table["score"] = np.round(total, 6)
+    table["stars"] = np.where(rated, stars, np.where(vetoed, 0, np.nan))
+    table["rank"] = rank
+    table["peer_size"] = size
+    table["peer"] = groups
+    table["status"] = status
+    table["completeness"] = completeness
+    ids = [it.id for it in items]
+    return RatingResult(
+        meth,
+        table,
+        pd.DataFrame(pts, index=index, columns=ids),
+        pd.DataFrame(inputs, index=index, columns=ids),
+        pd.DataFrame(medians, index=index, columns=ids),
+        treatment,
+    )
+
+
+def stars_label(stars: float | None) -> str:
+    if stars is None or (isinstance(stars, float) and math.isnan(stars)):
+        return "—"
+    return "★" * int(stars) if stars else "否决"
