@@ -230,6 +230,55 @@ def _place(
     )
 
 
+ZONE_KINDS = ("high_tech_zone", "innovation_zone", "development_zone", "industrial_park")
+
+
+def zone_observations(
+    zones: list[tuple[str, str, str]], years: tuple[int, ...], seed: int = DEMO_SEED
+) -> pd.DataFrame:
+    """Demo values of the zone indicators (the plan's five dimensions) for the registry's zones
+    and parks (id, kind, level). A separate random stream, so the carriers' data do not move."""
+    rng = np.random.default_rng(seed + 1)
+    rows = []
+    for pid, kind, level in zones:
+        if kind not in ZONE_KINDS:
+            continue
+        size = {"national": 2.2, "provincial": 1.0, "municipal": 0.7}.get(level, 1.0) * float(
+            rng.lognormal(0, 0.3)
+        )
+        trend = float(rng.normal(0.06, 0.05))
+        for t, year in enumerate(years):
+            g = (1 + trend) ** t
+            values = {
+                "zone_st_budget_share": np.clip(rng.normal(4.5, 1.2) + 0.2 * t, 0.5, 15),
+                "zone_hightech_firms": round(120 * size * g * rng.lognormal(0, 0.08)),
+                "zone_hightech_share": np.clip(rng.normal(30, 8) * size**0.2 + 1.2 * t, 5, 90),
+                "zone_rd_intensity": np.clip(rng.normal(2.8, 0.6) * size**0.2 + 0.05 * t, 0.3, 8),
+                "zone_high_level_talents": round(60 * size * g * rng.lognormal(0, 0.1)),
+                "zone_rd_platforms": round(12 * size * g * rng.lognormal(0, 0.1)),
+                "zone_incubators": round(6 * size * g * rng.lognormal(0, 0.1)),
+                "zone_hightech_output_share": np.clip(rng.normal(45, 8) + 0.6 * t, 5, 95),
+                "zone_revenue": round(300 * size * g * rng.lognormal(0, 0.1), 1),
+                "zone_tech_contracts": round(8 * size * g * rng.lognormal(0, 0.2), 2),
+            }
+            for code, value in values.items():
+                rows.append(
+                    (
+                        models.SubjectType.park.value,
+                        pid,
+                        code,
+                        str(year),
+                        float(round(float(value), 2)),
+                    )
+                )
+    frame = pd.DataFrame(
+        rows, columns=["subject_type", "subject_id", "indicator", "period", "value"]
+    )
+    frame["raw_value"] = frame["value"].map(lambda v: f"{v:g}")
+    frame["raw_unit"] = ""
+    return frame
+
+
 def _recognition(park_id: str, level: str, year: int) -> dict[str, Any]:
     return {
         "park_id": park_id,

@@ -276,7 +276,8 @@ class Rating(SQLModel, table=True):
     __tablename__ = "rating"
     __table_args__ = (sa.UniqueConstraint("park_id", "year", "methodology_hash", name="uq_rating"),)
     id: int | None = Field(default=None, primary_key=True)
-    park_id: str = Field(max_length=32, index=True)
+    subject_type: str = Field(default="park", max_length=16, description="park | region")
+    park_id: str = Field(max_length=32, index=True, description="park id, or region adcode")
     year: int = Field(index=True)
     kind: str = Field(max_length=32)
     methodology: str = Field(max_length=64)

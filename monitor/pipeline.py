@@ -5,12 +5,16 @@ The CLI and (later) the scheduler call these functions; they never print.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -22,6 +26,7 @@ from monitor import db, demo, geography, models, store
 from monitor.demo_server import serve_samples
 from monitor.geography import CityGeography
 from monitor.indicators import load_indicators
+from monitor.rating import Methodology, RatingResult, load_methodologies, score
 from monitor.registry import City, load_city, load_registry, region_rows
 from monitor.samples import write_samples
 from monitor.settings import Settings
@@ -118,6 +123,18 @@ def load_demo(
     with engine.connect() as conn:
         placement = demo_placement(conn, geo)
     data = demo.generate_demo(city, seed, placement)
+    registry = store.parks_frame(engine, include_demo=False)
+    zones = demo.zone_observations(
+        list(zip(registry["id"], registry["kind"], registry["level"], strict=True)),
+        data.years,
+        seed,
+    )
+    data = demo.DemoData(
+        data.parks,
+        data.recognitions,
+        pd.concat([data.observations, zones], ignore_index=True),
+        data.years,
+    )
     with engine.begin() as conn:
         store.ensure_source(
             conn,
@@ -214,3 +231,134 @@ def reload_config_job(settings: Settings) -> None:
     finally:
         engine.dispose()
     log.info("reloaded config: %d carriers, %d indicators", summary.parks, summary.indicators)
+
+
+# --- ratings ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingRun:
+    methodology: Methodology
+    year: int
+    result: RatingResult
+    values: pd.DataFrame
+    peers: pd.DataFrame
+    names: dict[str, str]
+
+
+def rating_inputs(
+    engine: Engine, meth: Methodology, year: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Wide values (subject × indicator) of one year (None: every year, indexed by subject and
+    period), the subjects' peer attributes, and their names."""
+    if meth.subject == "region":
+        regions = store.regions_frame(engine, levels=[meth.level or "district"])
+        subjects = pd.DataFrame(
+            {
+                "id": regions["id"],
+                "kind": regions["level"],
+                "district_id": regions["id"],
+                "name": regions["name"],
+            }
+        )
+    else:
+        parks = pd.DataFrame(store.parks_frame(engine, kinds=list(meth.kinds) or None))
+        if year is not None:
+            open_then = (parks["opened"].isna() | (parks["opened"] <= year)) & (
+                parks["closed"].isna() | (parks["closed"] > year)
+            )
+            parks = parks[open_then]
+        subjects = parks[["id", "kind", "level", "district_id", "name"]]
+    obs = store.observations_frame(
+        engine,
+        indicators=list(meth.indicators),
+        subject_type=meth.subject,
+        periods=None if year is None else [str(year)],
+    )
+    obs = obs[obs["subject_id"].isin(subjects["id"])]
+    index = ["subject_id"] if year is not None else ["subject_id", "period"]
+    wide = obs.pivot_table(index=index, columns="indicator", values="value", aggfunc="last")
+    if year is not None:
+        wide = wide.reindex(subjects["id"].tolist())
+    wide = wide.reindex(columns=list(meth.indicators))
+    peers = subjects.set_index("id")
+    return wide, peers, dict(zip(subjects["id"], subjects["name"], strict=True))
+
+
+def rate_year(
+    engine: Engine, config_dir: Path, year: int, kinds: Sequence[str] | None = None
+) -> list[RatingRun]:
+    """Rate every carrier (and district) of ``year`` under each methodology and store the result.
+
+    Stored per subject, year and methodology content hash: re-running with the same data and
+    methodology rewrites identical rows; a changed methodology adds rows under its new hash.
+    """
+    runs = []
+    for meth in load_methodologies(config_dir):
+        if kinds and not (set(kinds) & set(meth.kinds or (meth.level or meth.subject,))):
+            continue
+        values, peers, names = rating_inputs(engine, meth, year)
+        if values.empty:
+            continue
+        history = None
+        if meth.type == "composite":
+            history, _, _ = rating_inputs(engine, meth, None)
+        result = score(values, meth, peers=peers, history=history)
+        store.upsert_ratings(engine, rating_rows(result, year))
+        runs.append(RatingRun(meth, year, result, values, peers, names))
+    return runs
+
+
+def rating_rows(result: RatingResult, year: int) -> list[dict[str, Any]]:
+    meth = result.methodology
+    rows = []
+    points = result.points.to_dict("index")
+    for subject, row in result.table.iterrows():
+        items = {
+            str(k): (None if pd.isna(v) else round(float(v), 4)) for k, v in points[subject].items()
+        }
+        breakdown = {
+            "groups": {
+                g.id: round(float(row[f"g_{g.id}"]), 4) if not pd.isna(row[f"g_{g.id}"]) else None
+                for g in meth.groups
+            },
+            "items": items,
+            "bonus": round(float(row["bonus"]), 4),
+            "completeness": round(float(row["completeness"]), 4),
+            "missing": [k for k, v in items.items() if v is None],
+            "missing_treatment": result.missing_treatment,
+        }
+        rows.append(
+            {
+                "subject_type": meth.subject,
+                "park_id": str(subject),
+                "year": year,
+                "kind": ",".join(meth.kinds) or (meth.level or meth.subject),
+                "methodology": meth.name,
+                "methodology_version": meth.version,
+                "methodology_hash": meth.content_hash,
+                "score": None if pd.isna(row["score"]) else round(float(row["score"]), 4),
+                "stars": None if pd.isna(row["stars"]) else int(row["stars"]),
+                "rank": None if pd.isna(row["rank"]) else int(row["rank"]),
+                "peer_size": None if pd.isna(row["peer_size"]) else int(row["peer_size"]),
+                "status": str(row["status"]),
+                "breakdown": json.dumps(breakdown, ensure_ascii=False, sort_keys=True),
+                "computed_at": models.utcnow(),
+            }
+        )
+    return rows
+
+
+def rate_job(settings: Settings) -> None:
+    """Scheduled: rate the last complete year (the annual reports of year − 1 are in by spring)."""
+    engine = db.make_engine(settings.database_url)
+    try:
+        year = datetime.now(UTC).year - 1
+        runs = rate_year(engine, settings.config_dir, year)
+    finally:
+        engine.dispose()
+    log.info(
+        "rated %d: %s",
+        year,
+        ", ".join(f"{r.methodology.name} ({len(r.result.table)})" for r in runs),
+    )

@@ -593,3 +593,28 @@ def rejections_frame(
         stmt = stmt.where(T_REJECTION.c.source_id == source_id)
     with engine.connect() as conn:
         return _frame(conn.execute(stmt).all(), columns)
+
+
+def upsert_ratings(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Store ratings; the same subject, year and methodology hash is rewritten, not duplicated
+    (its first computation time is kept, so an identical re-run leaves identical rows)."""
+    if not rows:
+        return
+    keys = ["park_id", "year", "methodology_hash"]
+    update = [c for c in rows[0] if c not in (*keys, "computed_at")]
+    with engine.begin() as conn:
+        upsert(conn, table_of(models.Rating), rows, keys, update)
+
+
+def ratings_frame(
+    engine: Engine, year: int | None = None, methodology_hash: str | None = None
+) -> pd.DataFrame:
+    t = table_of(models.Rating)
+    stmt = sa.select(t)
+    if year is not None:
+        stmt = stmt.where(t.c.year == year)
+    if methodology_hash is not None:
+        stmt = stmt.where(t.c.methodology_hash == methodology_hash)
+    with engine.connect() as conn:
+        result = conn.execute(stmt.order_by(t.c.methodology, t.c.rank, t.c.park_id))
+        return _frame(result.all(), list(result.keys()))

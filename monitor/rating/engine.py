@@ -58,23 +58,22 @@ def loo_median(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(groups == g)
         vals = x[idx]
         ok = ~np.isnan(vals)
-        s = np.sort(vals[ok])
-        m = len(s)
+        present = vals[ok]
+        m = len(present)
         if m == 0:
             continue
-        # Position of each member in the sorted array (members without a value remove nothing).
-        pos = np.full(len(idx), m, dtype=int)  # m = "not in s": the others are all of s
-        order = np.argsort(vals[ok], kind="stable")
-        ranks = np.empty(m, dtype=int)
+        order = np.argsort(present)
+        s = present[order]
+        # Position of each member in the sorted array; members without a value remove nothing.
+        pos = np.full(len(idx), m, dtype=np.int64)
+        ranks = np.empty(m, dtype=np.int64)
         ranks[order] = np.arange(m)
         pos[ok] = ranks
         removed = pos < m
         size = np.where(removed, m - 1, m)  # how many others have a value
-
         lo = _without_own(s, pos, removed, (size - 1) // 2)
         hi = _without_own(s, pos, removed, size // 2)
-        med = (lo + hi) / 2.0
-        out[idx] = np.where(size > 0, med, np.nan)
+        out[idx] = np.where(size > 0, (lo + hi) / 2.0, np.nan)
     return out
 
 
@@ -112,8 +111,10 @@ def peer_keys(frame: pd.DataFrame | None, index: pd.Index, by: Sequence[str]) ->
     if frame is None or not by:
         return np.zeros(len(index), dtype=object)
     info = frame.reindex(index)
-    keys = info[list(by)].astype(str).agg("|".join, axis=1)
-    return keys.to_numpy(dtype=object)
+    keys: np.ndarray = info[by[0]].astype(str).to_numpy(dtype=object)
+    for column in by[1:]:
+        keys = keys + "|" + info[column].astype(str).to_numpy(dtype=object)
+    return keys
 
 
 def ranks_within(
@@ -172,7 +173,8 @@ def score(
         return score_composite(values, meth, peers=peers, history=history, weights=weights)
     treatment = missing or meth.missing
     index = values.index
-    groups = peer_keys(peers, index, meth.peer_by)
+    peer_labels = peer_keys(peers, index, meth.peer_by)
+    groups = pd.factorize(peer_labels)[0]  # integer codes: unique/compare much faster
     n = len(index)
     items = meth.items
     pts = np.full((n, len(items)), np.nan)

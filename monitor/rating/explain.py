@@ -184,7 +184,9 @@ def explain(
             driver = item.driver
             current_f = _f(vals.get(driver))
             room = _group_room(res, subject, item)
-            if deficit > room + 1e-9:
+            own = item.points - (_cell(res.points, subject, item.id) or 0.0)
+            possible = max(0.0, min(room, own))
+            if deficit > possible + 1e-9:
                 options.append(
                     NextStarOption(
                         item.id,
@@ -193,7 +195,7 @@ def explain(
                         current_f,
                         None,
                         False,
-                        "its group is already (nearly) at its cap",
+                        f"adds at most {possible:.1f} of the {deficit:.1f} points needed",
                     )
                 )
                 continue

@@ -36,7 +36,7 @@ def stability(
     treatments = list(base)
     first = base[treatments[0]]
     index = values.index
-    groups = first.table["peer"].to_numpy()
+    groups = pd.factorize(first.table["peer"].to_numpy())[0]
     rated = (first.table["status"] == RATED).to_numpy()
     group_ids = [g.id for g in meth.groups]
     totals = np.array([g.points for g in meth.groups])

@@ -1,0 +1,160 @@
+"""Rating the demo year end to end: stored, reproducible, hashed, reported (HTML and Excel)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from monitor import db, models, pipeline, store
+from monitor.rating import load_methodology
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory, config_dir):
+    folder = tmp_path_factory.mktemp("demo")
+    summary = pipeline.build_demo(folder, config_dir)
+    return summary.database
+
+
+def test_rerunning_a_year_gives_identical_stored_results(demo_db, config_dir, tmp_path):
+    engine = db.make_engine(f"sqlite:///{demo_db}")
+    try:
+        pipeline.rate_year(engine, config_dir, 2024)
+        first = store.ratings_frame(engine, 2024).drop(columns=["id"])
+        pipeline.rate_year(engine, config_dir, 2024)
+        second = store.ratings_frame(engine, 2024).drop(columns=["id"])
+        assert len(first) > 150
+        assert first.equals(second)
+        kinds = set(first["methodology"])
+        assert kinds == {
+            "incubator-stars",
+            "maker-space-stars",
+            "zone-capability",
+            "district-capability",
+        }
+        zones = first[first["methodology"] == "zone-capability"]
+        assert set(zones["park_id"]) >= {"NT-Z01", "NT-Z02", "NT-Z03", "NT-Z04"}
+        districts = first[first["methodology"] == "district-capability"]
+        assert len(districts) == 7
+        assert set(districts["subject_type"]) == {"region"}
+        # A changed weight is a new methodology hash: new rows, the old ones kept.
+        text = (config_dir / "ratings" / "incubator.toml").read_text(encoding="utf-8")
+        changed_dir = tmp_path / "cfg"
+        import shutil
+
+        shutil.copytree(config_dir, changed_dir)
+        (changed_dir / "ratings" / "incubator.toml").write_text(
+            text.replace("points = 6\nfloor = 3", "points = 7\nfloor = 3", 1), encoding="utf-8"
+        )
+        old_hash = load_methodology(config_dir / "ratings" / "incubator.toml").content_hash
+        new_hash = load_methodology(changed_dir / "ratings" / "incubator.toml").content_hash
+        assert old_hash != new_hash
+        pipeline.rate_year(engine, changed_dir, 2024, ["incubator"])
+        after = store.ratings_frame(engine, 2024)
+        assert set(after.loc[after["methodology"] == "incubator-stars", "methodology_hash"]) == {
+            old_hash,
+            new_hash,
+        }
+        assert store.count_rows(engine, models.Rating) == len(first) + len(
+            first[first["methodology"] == "incubator-stars"]
+        )
+    finally:
+        engine.dispose()
+
+
+def test_every_year_rates_and_vetoes_show(demo_db, config_dir):
+    engine = db.make_engine(f"sqlite:///{demo_db}")
+    try:
+        statuses = set()
+        for year in range(2020, 2026):
+            runs = pipeline.rate_year(engine, config_dir, year)
+            assert {r.methodology.name for r in runs} >= {"incubator-stars", "maker-space-stars"}
+            for run in runs:
+                statuses |= set(run.result.table["status"])
+    finally:
+        engine.dispose()
+    assert "vetoed" in statuses  # the demo's two veto cases (一票否决)
+
+
+def test_cli_rate_explain_and_reports(demo_db, tmp_path):
+    exe = str(Path(sys.executable).with_name("parkmon"))
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "COLUMNS": "200"}
+    rate = subprocess.run(
+        [
+            exe,
+            "--db",
+            str(demo_db),
+            "rate",
+            "2025",
+            "--kind",
+            "incubator",
+            "--explain",
+            "DEMO-I004",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert rate.returncode == 0, rate.stderr
+    assert "科技企业孵化器运营绩效星级评定" in rate.stdout
+    assert "示例孵化器-04（演示）" in rate.stdout
+    assert "各项失分" in rate.stdout
+    html_path = tmp_path / "r.html"
+    report = subprocess.run(
+        [exe, "--db", str(demo_db), "report", "2025", "--out", str(html_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert report.returncode == 0, report.stderr
+    page = html_path.read_text(encoding="utf-8")
+    assert "演示数据" in page  # the demo banner
+    assert "<svg" in page
+    assert "南通高新区" in page
+    assert "<script" not in page
+    xlsx_path = tmp_path / "r.xlsx"
+    report = subprocess.run(
+        [exe, "--db", str(demo_db), "report", "2025", "--format", "xlsx", "--out", str(xlsx_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert report.returncode == 0, report.stderr
+    book = openpyxl.load_workbook(xlsx_path, read_only=True)
+    names = book.sheetnames
+    assert "改进建议" in names
+    assert "评价方法" in names
+    assert any("孵化器" in n for n in names)
+    first = book[names[0]]
+    assert "演示数据" in str(next(first.iter_rows(values_only=True))[0])
+    book.close()
+
+
+def test_names_are_escaped_in_the_html_report(demo_db, config_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(demo_db, copy)
+    engine = db.make_engine(f"sqlite:///{copy}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                store.T_PARK.update()
+                .where(store.T_PARK.c.id == "DEMO-I004")
+                .values(name="<img src=x onerror=alert(1)>")
+            )
+        runs = pipeline.rate_year(engine, config_dir, 2025, ["incubator"])
+    finally:
+        engine.dispose()
+    from monitor.report import render_html
+
+    page = render_html(runs, 2025, districts={}, demo=True)
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
