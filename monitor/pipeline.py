@@ -5,6 +5,7 @@ The CLI and (later) the scheduler call these functions; they never print.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -22,8 +23,10 @@ from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, collect_many
 from collectors.sources import load_sources
-from monitor import db, demo, geography, models, store
+from monitor import db, demo, geography, goals, models, store
+from monitor.compare import Comparison, compare
 from monitor.demo_server import serve_samples
+from monitor.errors import ConfigError
 from monitor.geography import CityGeography
 from monitor.indicators import load_indicators
 from monitor.rating import Methodology, RatingResult, load_methodologies, score
@@ -81,6 +84,7 @@ def initialise(engine: Engine, config_dir: Path) -> InitSummary:
         store.upsert_parks(conn, parks)
         refresh_locations(conn, geo)
         store.upsert(conn, store.table_of(models.Indicator), indicators, ["code"])
+        store.upsert_rankings(conn, ranking_rows(config_dir))
         db.set_meta(conn, "city_adcode", city.adcode)
         park_table = store.T_PARK
         listed = {p["id"] for p in parks}
@@ -361,4 +365,120 @@ def rate_job(settings: Settings) -> None:
         "rated %d: %s",
         year,
         ", ".join(f"{r.methodology.name} ({len(r.result.table)})" for r in runs),
+    )
+
+
+# --- goals --------------------------------------------------------------------------------------
+
+
+def ranking_rows(config_dir: Path) -> list[dict[str, Any]]:
+    frame = goals.load_rankings(config_dir)
+    rows = []
+    for r in frame.to_dict("records"):
+        rows.append(
+            {
+                "ranking": str(r["ranking"]),
+                "year": int(r["year"]),
+                "subject_type": str(r["subject_type"]),
+                "subject_id": str(r["subject_id"]),
+                "position": None if pd.isna(r["position"]) else int(r["position"]),
+                "position_relation": str(r["relation"]),
+                "out_of": None if pd.isna(r["out_of"]) else int(r["out_of"]),
+                "source_url": "" if pd.isna(r["source_url"]) else str(r["source_url"]),
+                "note": "" if pd.isna(r["note"]) else str(r["note"]),
+            }
+        )
+    return rows
+
+
+def goal_progress(
+    engine: Engine, config_dir: Path, *, year: int | None = None, district: str | None = None
+) -> list[goals.Progress]:
+    """Progress of every goal, for the city (default) or one district (adcode)."""
+    specs = goals.load_goals(config_dir)
+    city = load_city(config_dir)
+    scope = district or city.adcode
+    obs = store.observations_frame(engine, subject_type="region")
+    obs = obs[obs["subject_id"] == scope]
+    obs = obs.assign(year=pd.to_numeric(obs["period"], errors="coerce")).dropna(subset=["year"])
+    if year is not None:
+        obs = obs[obs["year"] <= year]
+    now = year or datetime.now(UTC).year
+    parks = pd.DataFrame(store.parks_frame(engine))
+    recognitions = store.recognitions_frame(engine)
+    rankings = store.rankings_frame(engine)
+    out: list[goals.Progress] = []
+    for goal in specs:
+        series = obs[obs["indicator"] == goal.indicator].set_index("year")["value"]
+        series.index = series.index.astype(int)
+        if goal.kind == "level":
+            spec = goal if district is None else dataclasses.replace(goal, baseline=None)
+            out.append(goals.level_progress(spec, series, scope))
+        elif goal.kind == "growth":
+            out.append(goals.growth_progress(goal, series, scope))
+        elif goal.kind == "cumulative":
+            out.append(goals.cumulative_progress(goal, series, scope))
+        elif goal.kind == "count":
+            new = goals.count_new(recognitions, parks, goal)
+            new = new[new["year"] <= now]
+            target = None
+            if district is not None:
+                new = new[new["district_id"] == district]
+                target = dict(goal.splits).get(district)
+                if target is None:
+                    continue
+            out.append(
+                goals.count_progress(
+                    goal,
+                    new,
+                    now,
+                    scope,
+                    target,
+                    has_records=goals.has_count_records(recognitions, parks, goal),
+                )
+            )
+        elif goal.kind == "ranking" and district is None:
+            entries = rankings[
+                (rankings["ranking"] == goal.ranking) & (rankings["subject_id"] == goal.subject)
+            ]
+            if year is not None:
+                entries = entries[entries["year"] <= year]
+            out.append(goals.ranking_progress(goal, entries))
+    return out
+
+
+def compare_parks(
+    engine: Engine, subjects: Sequence[str], year: int, against: str = "peers"
+) -> Comparison:
+    """Gather what ``monitor.compare`` needs from the store and compare the carriers."""
+    parks = pd.DataFrame(store.parks_frame(engine))
+    unknown = [s for s in subjects if s not in set(parks["id"])]
+    if unknown:
+        raise ConfigError(f"unknown carrier id(s) {', '.join(unknown)}; see `parkmon parks list`")
+    kinds = set(parks.loc[parks["id"].isin(subjects), "kind"])
+    indicators = pd.DataFrame(store.indicator_rows(engine))
+    indicators = indicators[indicators["scope"] == "park"]
+    indicators = indicators[indicators["kinds"].map(lambda k: bool(set(k.split("|")) & kinds))]
+    codes = [c for c in indicators["code"] if c not in ("safety_incident", "falsified_statistics")]
+    indicators = indicators[indicators["code"].isin(codes)]
+    obs = store.observations_frame(
+        engine, indicators=codes, subject_type="park", periods=[str(year), str(year - 1)]
+    )
+
+    def wide(period: int) -> pd.DataFrame:
+        part = obs[obs["period"] == str(period)]
+        return part.pivot_table(
+            index="subject_id", columns="indicator", values="value", aggfunc="last"
+        ).reindex(columns=codes)
+
+    ratings = store.ratings_frame(engine, year)
+    return compare(
+        list(subjects),
+        year,
+        wide(year),
+        wide(year - 1),
+        parks[["id", "kind", "level", "district_id", "in_belt"]],
+        indicators,
+        ratings,
+        against=against,
     )

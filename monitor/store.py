@@ -618,3 +618,28 @@ def ratings_frame(
     with engine.connect() as conn:
         result = conn.execute(stmt.order_by(t.c.methodology, t.c.rank, t.c.park_id))
         return _frame(result.all(), list(result.keys()))
+
+
+def upsert_rankings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    upsert(conn, table_of(models.RankingEntry), rows, ["ranking", "year", "subject_id"])
+
+
+def rankings_frame(engine: Engine) -> pd.DataFrame:
+    t = table_of(models.RankingEntry)
+    with engine.connect() as conn:
+        result = conn.execute(sa.select(t).order_by(t.c.ranking, t.c.year))
+        frame = _frame(result.all(), list(result.keys()))
+    if "subject_type" in frame:
+        frame["subject_type"] = frame["subject_type"].map(lambda v: getattr(v, "value", v))
+    frame = frame.rename(columns={"position_relation": "relation"})
+    return frame
+
+
+def recognitions_frame(engine: Engine) -> pd.DataFrame:
+    t = table_of(models.Recognition)
+    with engine.connect() as conn:
+        result = conn.execute(sa.select(t))
+        frame = _frame(result.all(), list(result.keys()))
+    if "level" in frame:
+        frame["level"] = frame["level"].map(lambda v: getattr(v, "value", v))
+    return frame

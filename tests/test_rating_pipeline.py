@@ -158,3 +158,58 @@ def test_names_are_escaped_in_the_html_report(demo_db, config_dir, tmp_path):
     page = render_html(runs, 2025, districts={}, demo=True)
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_cli_compare_and_goals_on_the_demo(demo_db, tmp_path):
+    exe = str(Path(sys.executable).with_name("parkmon"))
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "COLUMNS": "200"}
+    table = subprocess.run(
+        [exe, "--db", str(demo_db), "compare", "DEMO-I004", "DEMO-I006"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert table.returncode == 0, table.stderr
+    assert "示例孵化器-06（演示）" in table.stdout
+    assert "强项" in table.stdout
+    page = tmp_path / "c.html"
+    html = subprocess.run(
+        [
+            exe,
+            "--db",
+            str(demo_db),
+            "compare",
+            "DEMO-I004",
+            "--against",
+            "district",
+            "--format",
+            "html",
+            "--out",
+            str(page),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert html.returncode == 0, html.stderr
+    assert "<svg" in page.read_text(encoding="utf-8")
+    goals = subprocess.run(
+        [exe, "--db", str(demo_db), "goals", "--district", "如东县"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert goals.returncode == 0, goals.stderr
+    assert "背离目标" in goals.stdout  # the demo's drifting district shows the 'moving away' band
+    bad = subprocess.run(
+        [exe, "--db", str(demo_db), "compare", "NOPE"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 1
+    assert "unknown carrier id(s) NOPE" in bad.stderr

@@ -21,6 +21,7 @@ from monitor import __version__, db, pipeline, store
 from monitor.cli.collect import collect_command, rejects_command, runs_command, summary_table
 from monitor.cli.common import OutputFormat, err, out, settings_of
 from monitor.cli.geo import geo_app
+from monitor.cli.goals import compare_command, goals_command, rankings_command
 from monitor.cli.rate import rate_command, report_command
 from monitor.cli.schedule import schedule_app, status_command
 from monitor.demo import DEMO_SEED
@@ -46,6 +47,9 @@ app.add_typer(schedule_app, name="schedule")
 app.command("status")(status_command)
 app.command("collect")(collect_command)
 app.command("rate")(rate_command)
+app.command("goals")(goals_command)
+app.command("rankings")(rankings_command)
+app.command("compare")(compare_command)
 app.command("report")(report_command)
 app.command("runs")(runs_command)
 app.command("rejects")(rejects_command)

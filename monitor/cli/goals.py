@@ -1,0 +1,249 @@
+"""``parkmon goals``, ``parkmon rankings`` and ``parkmon compare``."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from monitor import db, pipeline, store
+from monitor.cli.common import OutputFormat, out, settings_of
+from monitor.compare import radar_svg
+from monitor.errors import ConfigError
+from monitor.goals import STATUS_ZH
+from monitor.registry import load_city
+
+COLOURS = {
+    "achieved": "green",
+    "on_track": "green",
+    "moderate": "yellow",
+    "limited": "dark_orange",
+    "moving_away": "red",
+    "not_enough_data": "dim",
+}
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _g(value: Any) -> str:
+    """A number as briefly as it is exact (2.55, 2178, 3600)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{float(value):,.6g}"
+
+
+def _open(ctx: typer.Context) -> Any:
+    settings = settings_of(ctx)
+    engine = db.make_engine(settings.database_url, create_dir=False)
+    if not db.database_exists(engine):
+        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
+    db.require_schema(engine)
+    return settings, engine
+
+
+def goals_command(
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option(help="Progress as of this year.")] = None,
+    district: Annotated[
+        str | None,
+        typer.Option(
+            help="One district (name or adcode): its own figures and its share of split goals."
+        ),
+    ] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Progress toward the plan's goals, with the numbers behind each status."""
+    settings, engine = _open(ctx)
+    code = None
+    if district:
+        found = load_city(settings.config_dir).district(district)
+        if found is None:
+            raise ConfigError(f"--district {district!r}: not a district of the city")
+        code = found.adcode
+    try:
+        progress = pipeline.goal_progress(engine, settings.config_dir, year=year, district=code)
+    finally:
+        engine.dispose()
+    records = [{**p.__dict__, "status_zh": p.status_zh} for p in progress]
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        import pandas as pd  # noqa: PLC0415
+
+        sys.stdout.write(pd.DataFrame(records).drop(columns=["numbers"]).to_csv(index=False))
+        return
+    zh = settings.lang == "zh"
+    table = Table(title="“十四五”目标进展" if zh else "Progress toward the plan's goals")
+    for c in (
+        ("目标", "Goal"),
+        ("状态", "Status"),
+        ("基期", "Baseline"),
+        ("最新", "Latest"),
+        ("目标值", "Target"),
+        ("进度比", "Ratio"),
+        ("依据", "Numbers"),
+    ):
+        table.add_column(c[0] if zh else c[1])
+    for p in progress:
+        status = STATUS_ZH[p.status] if zh else p.status.replace("_", " ")
+        basis = ", ".join(f"{k}={_num(v, 3)}" for k, v in p.numbers.items() if v is not None)
+        latest = _num(p.latest)
+        if p.kind == "ranking" and p.numbers.get("latest_reading"):
+            latest = f"{p.numbers['latest_reading']} ({p.latest_year}); best {_num(p.best, 0)}"
+        elif p.latest_year:
+            latest = f"{latest} ({p.latest_year})"
+        table.add_row(
+            escape(p.name_zh),
+            f"[{COLOURS[p.status]}]{status}[/]",
+            f"{_g(p.baseline)} ({p.baseline_year})",
+            latest,
+            f"{_g(p.target)} ({p.target_year})",
+            _num(p.ratio, 2),
+            escape(basis),
+        )
+    out.print(table)
+
+
+def rankings_command(
+    ctx: typer.Context,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """The published rankings on record, with each row's source note."""
+    settings, engine = _open(ctx)
+    try:
+        frame = store.rankings_frame(engine)
+    finally:
+        engine.dispose()
+    if fmt is not OutputFormat.table:
+        sys.stdout.write(
+            frame.to_json(orient="records", force_ascii=False, indent=2) + "\n"
+            if fmt is OutputFormat.json
+            else frame.to_csv(index=False)
+        )
+        return
+    table = Table(title="排名" if settings.lang == "zh" else "Rankings")
+    for c in ("ranking", "year", "subject_id", "position", "out_of", "note"):
+        table.add_column(c)
+    for r in frame.to_dict("records"):
+        pos = f"> {r['position']}" if r["relation"] == "gt" else str(r["position"])
+        table.add_row(
+            r["ranking"],
+            str(r["year"]),
+            r["subject_id"],
+            pos,
+            _num(r["out_of"], 0),
+            escape(str(r["note"])),
+        )
+    out.print(table)
+
+
+def compare_command(
+    ctx: typer.Context,
+    parks: Annotated[list[str], typer.Argument(help="Carrier ids, e.g. DEMO-I001 DEMO-I002.")],
+    year: Annotated[int, typer.Option(help="The year compared.")] = 2025,
+    against: Annotated[
+        str, typer.Option(help="With one carrier: peers (kind and level), district or belt.")
+    ] = "peers",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or html.")] = "table",
+    out_path: Annotated[Path | None, typer.Option("--out", help="File for html.")] = None,
+) -> None:
+    """Compare carriers side by side: values, change, percentile in the peer group, ratings."""
+    if against not in ("peers", "district", "belt"):
+        raise ConfigError(f"--against {against!r}: expected peers, district or belt")
+    settings, engine = _open(ctx)
+    try:
+        comparison = pipeline.compare_parks(engine, parks, year, against)
+        names = dict(zip(*[store.parks_frame(engine)[c] for c in ("id", "name")], strict=True))
+    finally:
+        engine.dispose()
+    table = comparison.table
+    if fmt == "json":
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "year": year,
+                    "rows": table.to_dict("records"),
+                    "ratings": comparison.ratings.drop(
+                        columns=["breakdown"], errors="ignore"
+                    ).to_dict("records"),
+                    "strengths": comparison.strengths,
+                    "weaknesses": comparison.weaknesses,
+                },
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+            + "\n"
+        )
+        return
+    if fmt == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+        return
+    if fmt == "html":
+        import html as h  # noqa: PLC0415
+
+        path = out_path or settings.output_dir / f"compare-{'-'.join(parks)}-{year}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = "".join(
+            f"<tr><td>{h.escape(names.get(r['subject'], r['subject']))}</td>"
+            f"<td>{h.escape(r['name_zh'])}</td><td>{_num(r['value'])}</td>"
+            f"<td>{_num(r['change_pct'])}</td><td>{_num(r['percentile'], 0)}</td></tr>"
+            for r in table.to_dict("records")
+        )
+        page = (
+            "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>"
+            f"对比 {year}</title></head><body><h1>载体对比 {year}（创新画像）</h1>"
+            f"{radar_svg(comparison)}<table border='1'><tr><th>载体</th><th>指标</th>"
+            f"<th>数值</th><th>同比%</th><th>同类百分位</th></tr>{rows}</table></body></html>"
+        )
+        path.write_text(page, encoding="utf-8")
+        out.print(str(path))
+        return
+    grid = Table(title=f"{year}")
+    grid.add_column("指标" if settings.lang == "zh" else "Indicator")
+    for p in parks:
+        grid.add_column(escape(names.get(p, p)), justify="right")
+    for _, part in table.groupby("indicator", sort=False):
+        by = part.set_index("subject")
+        cells = []
+        for p in parks:
+            if p not in by.index:
+                cells.append("—")
+                continue
+            r = by.loc[p]
+            pct = (
+                ""
+                if r["percentile"] is None
+                or (isinstance(r["percentile"], float) and math.isnan(r["percentile"]))
+                else (f" [dim]P{r['percentile']:.0f}[/dim]")
+            )
+            cells.append(f"{_num(r['value'])}{pct}")
+        grid.add_row(escape(str(part["name_zh"].iloc[0])), *cells)
+    rated = comparison.ratings
+    for p in parks:
+        mine = rated[rated["park_id"] == p]
+        if len(mine):
+            r = mine.iloc[0]
+            out.print(
+                f"{escape(names.get(p, p))}: {r['methodology']} score {_num(r['score'])}, "
+                f"{'★' * int(r['stars'] or 0)}, rank {_g(r['rank'])}/{_g(r['peer_size'])}"
+            )
+    out.print(grid)
+    for p in parks:
+        out.print(
+            f"{escape(names.get(p, p))} — 强项: {escape('、'.join(comparison.strengths[p]))}"
+            f"；弱项: {escape('、'.join(comparison.weaknesses[p]))}"
+        )

@@ -1,0 +1,485 @@
+"""Progress toward the plan's goals: level, growth, cumulative, count and ranking goals.
+
+Pure functions over small frames; every status comes with the numbers that produced it.
+
+Method (docs/methodology.md): the Open SDG / Statistics Canada approach — the ratio of the
+observed compound annual growth since the baseline to the growth required to reach the target by
+the deadline; bands ≥ 0.95 *on track*, ≥ 0.60 *moderate*, > 0 *limited*, ≤ 0 *moving away*;
+*achieved* overrides; fewer than two data points is *not enough data*, never a guess. Cumulative
+and count goals compare the pace so far with the pace required; ranking goals compare positions
+(lower is better) and treat "outside the top N" as a censored position (> N).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from monitor.errors import ConfigError
+
+GOALS_FILE = "goals.toml"
+RANKINGS_FILE = "rankings.csv"
+KINDS = ("level", "growth", "cumulative", "count", "ranking")
+ACHIEVED, ON_TRACK, MODERATE, LIMITED, AWAY, NO_DATA = (
+    "achieved",
+    "on_track",
+    "moderate",
+    "limited",
+    "moving_away",
+    "not_enough_data",
+)
+STATUS_ZH = {
+    ACHIEVED: "已实现",
+    ON_TRACK: "进展顺利",
+    MODERATE: "进展一般",
+    LIMITED: "进展有限",
+    AWAY: "背离目标",
+    NO_DATA: "数据不足",
+}
+
+
+@dataclass(frozen=True)
+class GoalSpec:
+    id: str
+    name_zh: str
+    name_en: str
+    kind: str
+    target: float
+    baseline_year: int
+    target_year: int
+    indicator: str = ""
+    baseline: float | None = None
+    tolerance: float = 0.0
+    unit: str = ""
+    kinds: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    ranking: str = ""
+    subject: str = ""
+    splits: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Progress:
+    goal: str
+    name_zh: str
+    kind: str
+    scope: str
+    status: str
+    target: float
+    target_year: int
+    baseline: float | None
+    baseline_year: int
+    latest: float | None
+    latest_year: int | None
+    ratio: float | None
+    progress: float | None
+    elapsed: float | None
+    projection: float | None
+    best: float | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status_zh(self) -> str:
+        return STATUS_ZH[self.status]
+
+
+def load_goals(config_dir: Path) -> list[GoalSpec]:
+    path = config_dir / GOALS_FILE
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    defaults = data.get("defaults", {})
+    goals = []
+    allowed = {
+        "id",
+        "name_zh",
+        "name_en",
+        "kind",
+        "indicator",
+        "baseline",
+        "baseline_year",
+        "target",
+        "target_year",
+        "tolerance",
+        "unit",
+        "kinds",
+        "levels",
+        "ranking",
+        "subject",
+        "split",
+    }
+    for i, g in enumerate(data.get("goal", []), 1):
+        where = f"{path}, goal #{i} ({g.get('id', '?')})"
+        unknown = sorted(set(g) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: "
+                f"{', '.join(sorted(allowed))}"
+            )
+        if g.get("kind") not in KINDS:
+            raise ConfigError(
+                f"{where}: kind {g.get('kind')!r}; expected one of {', '.join(KINDS)}"
+            )
+        if g.get("target") is None:
+            raise ConfigError(f"{where}: 'target' is required")
+        if g["kind"] in ("level", "growth", "cumulative") and not g.get("indicator"):
+            raise ConfigError(f"{where}: a {g['kind']} goal needs an indicator")
+        if g["kind"] == "ranking" and not (g.get("ranking") and g.get("subject")):
+            raise ConfigError(f"{where}: a ranking goal needs ranking and subject")
+        goals.append(
+            GoalSpec(
+                id=str(g["id"]),
+                name_zh=str(g.get("name_zh", g["id"])),
+                name_en=str(g.get("name_en", "")),
+                kind=str(g["kind"]),
+                target=float(g["target"]),
+                baseline_year=int(g.get("baseline_year", defaults.get("baseline_year", 2020))),
+                target_year=int(g.get("target_year", defaults.get("target_year", 2025))),
+                indicator=str(g.get("indicator", "")),
+                baseline=None if g.get("baseline") is None else float(g["baseline"]),
+                tolerance=float(g.get("tolerance", 0.0)),
+                unit=str(g.get("unit", "")),
+                kinds=tuple(g.get("kinds", [])),
+                levels=tuple(g.get("levels", [])),
+                ranking=str(g.get("ranking", "")),
+                subject=str(g.get("subject", "")),
+                splits=tuple((str(s["district"]), float(s["target"])) for s in g.get("split", [])),
+            )
+        )
+    return goals
+
+
+def load_rankings(config_dir: Path) -> pd.DataFrame:
+    path = config_dir / RANKINGS_FILE
+    if not path.exists():
+        return pd.DataFrame(
+            columns=[
+                "ranking",
+                "year",
+                "subject_type",
+                "subject_id",
+                "position",
+                "relation",
+                "out_of",
+                "source_url",
+                "note",
+            ]
+        )
+    frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"subject_id": str})
+    bad = frame[~frame["relation"].isin(["eq", "gt"])]
+    if len(bad):
+        raise ConfigError(
+            f"{path}, line {int(bad.index[0]) + 2}, field 'relation': got "
+            f"{bad['relation'].iloc[0]!r}, expected eq (exactly) or gt (outside the "
+            "top N)"
+        )
+    return frame
+
+
+def band(ratio: float) -> str:
+    if ratio >= 0.95:
+        return ON_TRACK
+    if ratio >= 0.60:
+        return MODERATE
+    if ratio > 0:
+        return LIMITED
+    return AWAY
+
+
+def _cagr(start: float, end: float, years: float) -> float | None:
+    if years <= 0 or start <= 0 or end <= 0:
+        return None
+    return float((end / start) ** (1 / years) - 1)
+
+
+def level_progress(goal: GoalSpec, series: pd.Series, scope: str = "city") -> Progress:
+    """``series``: values indexed by year. Baseline from the goal, else the series' first year."""
+    series = series.dropna().sort_index()
+    base_year = goal.baseline_year
+    baseline = (
+        goal.baseline
+        if goal.baseline is not None
+        else (float(series[base_year]) if base_year in series.index else None)
+    )
+    later = series[series.index > base_year]
+    common: dict[str, Any] = dict(
+        goal=goal.id,
+        name_zh=goal.name_zh,
+        kind=goal.kind,
+        scope=scope,
+        target=goal.target,
+        target_year=goal.target_year,
+        baseline=baseline,
+        baseline_year=base_year,
+    )
+    if baseline is None or later.empty:
+        return Progress(
+            **common,
+            status=NO_DATA,
+            latest=None if later.empty else float(later.iloc[-1]),
+            latest_year=None if later.empty else int(later.index[-1]),
+            ratio=None,
+            progress=None,
+            elapsed=None,
+            projection=None,
+            numbers={"reason": "no baseline" if baseline is None else "no year after the baseline"},
+        )
+    year, latest = int(later.index[-1]), float(later.iloc[-1])
+    span = goal.target_year - base_year
+    elapsed = (year - base_year) / span
+    progress = (latest - baseline) / (goal.target - baseline) if goal.target != baseline else 1.0
+    observed = _cagr(baseline, latest, year - base_year)
+    required = _cagr(baseline, goal.target, span)
+    projection = None if observed is None else baseline * (1 + observed) ** span
+    if latest >= goal.target - goal.tolerance:
+        status, ratio = ACHIEVED, None if not required else (observed or 0) / required
+    elif observed is None or not required:
+        ratio = progress / elapsed if elapsed > 0 else None
+        status = NO_DATA if ratio is None else band(ratio)
+    else:
+        ratio = observed / required
+        status = band(ratio)
+    return Progress(
+        **common,
+        status=status,
+        latest=latest,
+        latest_year=year,
+        ratio=ratio,
+        progress=progress,
+        elapsed=elapsed,
+        projection=projection,
+        numbers={"observed_cagr": observed, "required_cagr": required, "tolerance": goal.tolerance},
+    )
+
+
+def growth_progress(goal: GoalSpec, series: pd.Series, scope: str = "city") -> Progress:
+    """Average compound growth of the indicator since the baseline year against the target rate."""
+    series = series.dropna().sort_index()
+    common: dict[str, Any] = dict(
+        goal=goal.id,
+        name_zh=goal.name_zh,
+        kind=goal.kind,
+        scope=scope,
+        target=goal.target,
+        target_year=goal.target_year,
+        baseline_year=goal.baseline_year,
+    )
+    if (
+        goal.baseline_year not in series.index
+        or len(series[series.index > goal.baseline_year]) == 0
+    ):
+        return Progress(
+            **common,
+            status=NO_DATA,
+            baseline=None,
+            latest=None,
+            latest_year=None,
+            ratio=None,
+            progress=None,
+            elapsed=None,
+            projection=None,
+            numbers={"reason": "needs the baseline year and a later year"},
+        )
+    base = float(series[goal.baseline_year])
+    year = int(series.index[-1])
+    latest = float(series.iloc[-1])
+    observed = _cagr(base, latest, year - goal.baseline_year)
+    rate = None if observed is None else observed * 100
+    ratio = None if rate is None else rate / goal.target
+    complete = year >= goal.target_year
+    if rate is None:
+        status = NO_DATA
+    elif complete and rate >= goal.target:
+        status = ACHIEVED
+    else:
+        status = band(ratio or 0.0)
+    span = goal.target_year - goal.baseline_year
+    return Progress(
+        **common,
+        status=status,
+        baseline=base,
+        latest=latest,
+        latest_year=year,
+        ratio=ratio,
+        progress=None,
+        elapsed=(year - goal.baseline_year) / span,
+        projection=rate,
+        numbers={"observed_rate_pct": rate, "level_baseline": base, "level_latest": latest},
+    )
+
+
+def cumulative_progress(
+    goal: GoalSpec, flows: pd.Series, scope: str = "city", target: float | None = None
+) -> Progress:
+    """Flows per year after the baseline year add up toward the target."""
+    target = goal.target if target is None else target
+    flows = flows.dropna().sort_index()
+    flows = flows[(flows.index > goal.baseline_year) & (flows.index <= goal.target_year)]
+    span = goal.target_year - goal.baseline_year
+    common: dict[str, Any] = dict(
+        goal=goal.id,
+        name_zh=goal.name_zh,
+        kind=goal.kind,
+        scope=scope,
+        target=target,
+        target_year=goal.target_year,
+        baseline=0.0,
+        baseline_year=goal.baseline_year,
+    )
+    if flows.empty:
+        return Progress(
+            **common,
+            status=NO_DATA,
+            latest=None,
+            latest_year=None,
+            ratio=None,
+            progress=None,
+            elapsed=None,
+            projection=None,
+            numbers={"reason": "no year after the baseline"},
+        )
+    year = int(flows.index[-1])
+    total = float(flows.sum())
+    years = year - goal.baseline_year
+    pace, required = total / years, target / span
+    ratio = pace / required if required else None
+    status = ACHIEVED if total >= target else (NO_DATA if ratio is None else band(ratio))
+    return Progress(
+        **common,
+        status=status,
+        latest=total,
+        latest_year=year,
+        ratio=ratio,
+        progress=total / target if target else None,
+        elapsed=years / span,
+        projection=pace * span,
+        numbers={"per_year": pace, "required_per_year": required},
+    )
+
+
+def has_count_records(recognitions: pd.DataFrame, parks: pd.DataFrame, goal: GoalSpec) -> bool:
+    rec = recognitions.merge(parks[["id", "kind"]], left_on="park_id", right_on="id")
+    return bool((rec["level"].isin(goal.levels) & rec["kind"].isin(goal.kinds)).any())
+
+
+def count_new(recognitions: pd.DataFrame, parks: pd.DataFrame, goal: GoalSpec) -> pd.DataFrame:
+    """Carriers whose first recognition at one of the goal's levels falls in the plan period:
+    columns park_id, year, district_id."""
+    rec = recognitions.merge(parks[["id", "kind", "district_id"]], left_on="park_id", right_on="id")
+    rec = rec[rec["level"].isin(goal.levels) & rec["kind"].isin(goal.kinds)]
+    first = rec.sort_values("year").drop_duplicates("park_id")
+    return first[(first["year"] > goal.baseline_year) & (first["year"] <= goal.target_year)][
+        ["park_id", "year", "district_id"]
+    ]
+
+
+def count_progress(
+    goal: GoalSpec,
+    new: pd.DataFrame,
+    now_year: int,
+    scope: str = "city",
+    target: float | None = None,
+    *,
+    has_records: bool = True,
+) -> Progress:
+    """Newly recognised carriers against the target. Without any record of the goal's kinds at
+    the goal's levels (in any year), zero is not evidence: the status is 'not enough data'."""
+    if not has_records:
+        return Progress(
+            goal=goal.id,
+            name_zh=goal.name_zh,
+            kind=goal.kind,
+            scope=scope,
+            status=NO_DATA,
+            target=goal.target if target is None else target,
+            target_year=goal.target_year,
+            baseline=0.0,
+            baseline_year=goal.baseline_year,
+            latest=None,
+            latest_year=None,
+            ratio=None,
+            progress=None,
+            elapsed=None,
+            projection=None,
+            numbers={"reason": "no recognitions of these carriers are recorded"},
+        )
+    flows = new.groupby("year").size().astype(float)
+    years = range(goal.baseline_year + 1, min(now_year, goal.target_year) + 1)
+    return cumulative_progress(goal, flows.reindex(list(years), fill_value=0.0), scope, target)
+
+
+def ranking_progress(goal: GoalSpec, entries: pd.DataFrame) -> Progress:
+    """Positions by year (columns year, position, relation eq|gt); lower is better."""
+    rows = entries.sort_values("year")
+    common: dict[str, Any] = dict(
+        goal=goal.id,
+        name_zh=goal.name_zh,
+        kind=goal.kind,
+        scope=goal.subject,
+        target=goal.target,
+        target_year=goal.target_year,
+        baseline_year=goal.baseline_year,
+    )
+    if len(rows) < 2:
+        return Progress(
+            **common,
+            status=NO_DATA,
+            baseline=None,
+            latest=None,
+            latest_year=None,
+            ratio=None,
+            progress=None,
+            elapsed=None,
+            projection=None,
+            numbers={"reason": "fewer than two ranked years"},
+        )
+    exact = rows[rows["relation"] == "eq"]
+    best = float(exact["position"].min()) if len(exact) else None
+    base_row = rows[rows["year"] <= goal.baseline_year].tail(1)
+    base_row = base_row if len(base_row) else rows.head(1)
+    baseline = float(base_row["position"].iloc[0])
+    base_year = int(base_row["year"].iloc[0])
+    last = rows.iloc[-1]
+    censored = last["relation"] == "gt"
+    # "outside the top N" means position ≥ N + 1: the most favourable reading of it
+    latest = float(last["position"]) + (1 if censored else 0)
+    year = int(last["year"])
+    span = goal.target_year - base_year
+    required = (baseline - goal.target) / span if span > 0 else 0.0
+    observed = (baseline - latest) / (year - base_year) if year > base_year else 0.0
+    if not censored and latest <= goal.target:
+        status, ratio = ACHIEVED, None
+    elif censored and latest <= goal.target:
+        # "outside the top N" with N below the target: met or not, the reading does not say
+        status, ratio = NO_DATA, None
+    elif censored:
+        # "outside the top N" (N ≥ target): not achieved; how far off is unknown, so no trend
+        status, ratio = LIMITED, None
+    else:
+        ratio = (1.0 if observed >= 0 else -1.0) if required <= 0 else observed / required
+        status = band(ratio)
+    return Progress(
+        **common,
+        status=status,
+        baseline=baseline,
+        latest=latest,
+        latest_year=year,
+        ratio=ratio,
+        progress=None,
+        elapsed=None,
+        projection=None,
+        best=best,
+        numbers={
+            "censored_latest": bool(censored),
+            "latest_reading": f"> {int(last['position'])}" if censored else str(int(latest)),
+            "best_position": best,
+            "baseline_year": base_year,
+        },
+    )

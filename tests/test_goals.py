@@ -1,0 +1,238 @@
+"""Goal progress worked out by hand for each status band and goal kind; comparisons."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitor import goals
+from monitor.compare import compare, percentile_in
+
+G = dict(name_zh="g", name_en="", baseline_year=2020, target_year=2025)
+
+
+def level(baseline, target, **kw):
+    return goals.GoalSpec(
+        id="x", kind="level", target=target, baseline=baseline, indicator="i", **G, **kw
+    )
+
+
+def series(**by_year):
+    return pd.Series({int(y[1:]): v for y, v in by_year.items()}, dtype=float)
+
+
+@pytest.mark.parametrize(
+    ("values", "status", "ratio"),
+    [
+        # required CAGR 100 → 200 over 5 years = 14.87 %/yr
+        ({"y2020": 100, "y2023": 150}, goals.ON_TRACK, ((1.5 ** (1 / 3)) - 1) / (2**0.2 - 1)),
+        ({"y2020": 100, "y2023": 130}, goals.MODERATE, ((1.3 ** (1 / 3)) - 1) / (2**0.2 - 1)),
+        ({"y2020": 100, "y2023": 110}, goals.LIMITED, ((1.1 ** (1 / 3)) - 1) / (2**0.2 - 1)),
+        ({"y2020": 100, "y2023": 90}, goals.AWAY, ((0.9 ** (1 / 3)) - 1) / (2**0.2 - 1)),
+        ({"y2020": 100, "y2022": 205}, goals.ACHIEVED, None),
+    ],
+)
+def test_level_bands(values, status, ratio):
+    p = goals.level_progress(level(100, 200), series(**values))
+    assert p.status == status
+    if ratio is not None:
+        # 1.5 → 1.0 (≥0.95 on track); 1.3 → 0.63 moderate; 1.1 → 0.22 limited; 0.9 → < 0
+        assert p.ratio == pytest.approx(ratio)
+    assert p.numbers  # every status comes with its numbers
+
+
+def test_target_with_tolerance():
+    about3 = level(2.55, 3.0, tolerance=0.1)
+    assert goals.level_progress(about3, series(y2020=2.55, y2025=2.92)).status == goals.ACHIEVED
+    assert goals.level_progress(about3, series(y2020=2.55, y2025=2.85)).status != goals.ACHIEVED
+
+
+def test_growth_rate_goal():
+    g = goals.GoalSpec(id="g", kind="growth", target=8.0, indicator="rd", **G)
+    # 100 → 140 in 4 years = 8.78 %/yr: ratio 1.10, on track (deadline not reached)
+    p = goals.growth_progress(g, series(y2020=100, y2024=140))
+    assert p.status == goals.ON_TRACK
+    assert p.numbers["observed_rate_pct"] == pytest.approx((1.4**0.25 - 1) * 100)
+    # at the deadline, ≥ 8 % a year is achieved
+    assert goals.growth_progress(g, series(y2020=100, y2025=150)).status == goals.ACHIEVED
+    # without the baseline year there is no growth to speak of
+    assert goals.growth_progress(g, series(y2022=100, y2024=140)).status == goals.NO_DATA
+
+
+def test_count_goal_from_recognitions():
+    g = goals.GoalSpec(
+        id="c",
+        kind="count",
+        target=30,
+        kinds=("incubator", "maker_space"),
+        levels=("provincial", "national"),
+        **G,
+    )
+    parks = pd.DataFrame(
+        {
+            "id": ["A", "B", "C", "D", "Z"],
+            "kind": ["incubator", "incubator", "maker_space", "incubator", "high_tech_zone"],
+            "district_id": ["1", "1", "2", "2", "1"],
+        }
+    )
+    rec = pd.DataFrame(
+        {
+            "park_id": ["A", "A", "B", "C", "D", "Z"],
+            "level": [
+                "provincial",
+                "national",
+                "provincial",
+                "provincial",
+                "municipal",
+                "provincial",
+            ],
+            "year": [2018, 2022, 2021, 2023, 2022, 2022],
+        }
+    )
+    new = goals.count_new(rec, parks, g)
+    # A was provincial before the plan (not new); B and C are new; D is municipal; Z is a zone.
+    assert sorted(new["park_id"]) == ["B", "C"]
+    p = goals.count_progress(g, new, 2023, has_records=True)
+    # 2 in 3 years = 0.67/yr against the 6/yr required: ratio 0.11 → limited
+    assert p.latest == 2
+    assert p.ratio == pytest.approx((2 / 3) / 6)
+    assert p.status == goals.LIMITED
+    split = goals.count_progress(g, new[new["district_id"] == "2"], 2023, "2", target=1)
+    assert split.status == goals.ACHIEVED
+    none = goals.count_progress(g, new.iloc[0:0], 2023, has_records=False)
+    assert none.status == goals.NO_DATA
+
+
+def test_ranking_goal_with_a_censored_position():
+    g = goals.GoalSpec(id="r", kind="ranking", target=20, ranking="x", subject="c", **G)
+    entries = pd.DataFrame(
+        {
+            "year": [2020, 2021, 2022, 2023],
+            "position": [26, 23, 25, 20],
+            "relation": ["eq", "eq", "gt", "gt"],
+        }
+    )
+    p = goals.ranking_progress(g, entries)
+    assert p.status == goals.LIMITED  # outside the top 20: not achieved, distance unknown
+    assert p.best == 23
+    assert p.numbers["latest_reading"] == "> 20"
+    top40 = goals.GoalSpec(id="t", kind="ranking", target=40, ranking="x", subject="z", **G)
+    zone = pd.DataFrame(
+        {"year": [2019, 2020, 2021, 2024], "position": [51, 44, 41, 47], "relation": ["eq"] * 4}
+    )
+    p = goals.ranking_progress(top40, zone)
+    # from 44th (2020) to 47th (2024): worse, moving away; best so far 41st
+    assert p.status == goals.AWAY
+    assert p.best == 41
+    assert goals.ranking_progress(top40, zone.assign(position=[51, 44, 41, 38])).status == (
+        goals.ACHIEVED
+    )
+
+
+def test_too_little_data_is_said_so():
+    assert goals.level_progress(level(None, 10), series(y2023=5)).status == goals.NO_DATA
+    assert goals.level_progress(level(5, 10), series(y2020=5)).status == goals.NO_DATA
+    g = goals.GoalSpec(id="r", kind="ranking", target=20, ranking="x", subject="c", **G)
+    one = pd.DataFrame({"year": [2021], "position": [23], "relation": ["eq"]})
+    assert goals.ranking_progress(g, one).status == goals.NO_DATA
+
+
+def test_shipped_goals_and_real_rankings(tmp_path):
+    exe = str(Path(sys.executable).with_name("parkmon"))
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)}
+    assert (
+        subprocess.run(
+            [exe, "init"], cwd=tmp_path, env=env, capture_output=True, timeout=120
+        ).returncode
+        == 0
+    )
+    proc = subprocess.run(
+        [exe, "goals", "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    by_id = {g["goal"]: g for g in json.loads(proc.stdout)}
+    zone = by_id["hightech-zone-top40"]
+    city = by_id["innovative-city-top20"]
+    assert zone["status"] != goals.ACHIEVED
+    assert city["status"] != goals.ACHIEVED
+    assert zone["best"] == 41
+    assert city["best"] == 23
+    # without collected statistics the indicator goals say so rather than guess
+    assert by_id["rd-gdp-share"]["status"] == goals.NO_DATA
+    rankings = subprocess.run(
+        [exe, "rankings", "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    rows = json.loads(rankings.stdout)
+    assert {
+        (r["year"], r["position"], r["relation"])
+        for r in rows
+        if r["ranking"] == "national-hightech-zone"
+    } == {(2019, 51, "eq"), (2020, 44, "eq"), (2021, 41, "eq"), (2024, 47, "eq")}
+    assert all(r["note"] for r in rows)
+
+
+def test_percentiles_and_strengths_on_a_small_peer_group():
+    parks = pd.DataFrame(
+        {
+            "id": ["A", "B", "C", "D"],
+            "kind": ["incubator"] * 4,
+            "level": ["provincial"] * 4,
+            "district_id": ["1", "1", "2", "2"],
+            "in_belt": [True, True, False, True],
+        }
+    )
+    indicators = pd.DataFrame(
+        {
+            "code": ["n", "cost"],
+            "name_zh": ["数量", "成本"],
+            "direction": ["higher", "lower"],
+            "kinds": ["incubator", "incubator"],
+        }
+    )
+    current = pd.DataFrame(
+        {"n": [10.0, 20.0, 30.0, 40.0], "cost": [5.0, 5.0, 1.0, 9.0]}, index=["A", "B", "C", "D"]
+    )
+    previous = pd.DataFrame(
+        {"n": [8.0, np.nan, 30.0, 40.0], "cost": [5.0, 5.0, 1.0, 9.0]}, index=["A", "B", "C", "D"]
+    )
+    result = compare(
+        ["A", "C"], 2025, current, previous, parks, indicators, pd.DataFrame(columns=["park_id"])
+    )
+    t = result.table.set_index(["subject", "indicator"])
+    # A's n=10 in (10, 20, 30, 40): below 0 others, equal to itself → (0 + 0.5)/4 = 12.5
+    assert t.loc[("A", "n"), "percentile"] == pytest.approx(12.5)
+    assert t.loc[("C", "n"), "percentile"] == pytest.approx(62.5)
+    assert t.loc[("A", "n"), "change_pct"] == pytest.approx(25.0)
+    assert t.loc[("A", "n"), "group_median"] == 25
+    # cost: lower is better; C's 1 against the median 5 is a strength (+80 %)
+    assert t.loc[("C", "cost"), "vs_median_pct"] == pytest.approx(80.0)
+    assert result.strengths["C"][0] == "成本"
+    assert result.weaknesses["A"] == ["数量"]
+    belt = compare(
+        ["A"],
+        2025,
+        current,
+        previous,
+        parks,
+        indicators,
+        pd.DataFrame(columns=["park_id"]),
+        against="belt",
+    )
+    assert belt.table.set_index("indicator").loc["n", "group_size"] == 3
+    assert percentile_in(pd.Series([1.0, 2.0]), float("nan")) is None
