@@ -23,11 +23,16 @@ from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, collect_many
 from collectors.sources import load_sources
+from maps import site
+from maps.page import TileChoice, tile_choice
+from maps.progress import render_progress_map
+from maps.region import MapData, render_region_map
 from monitor import db, demo, geography, goals, models, store
 from monitor.compare import Comparison, compare
 from monitor.demo_server import serve_samples
 from monitor.errors import ConfigError
 from monitor.geography import CityGeography
+from monitor.i18n import label, t
 from monitor.indicators import load_indicators
 from monitor.rating import Methodology, RatingResult, load_methodologies, score
 from monitor.registry import City, load_city, load_registry, region_rows
@@ -106,6 +111,7 @@ class DemoSummary:
     years: tuple[int, ...]
     init: InitSummary
     runs: list[RunSummary] = field(default_factory=list)
+    site: Path | None = None
 
 
 def demo_placement(conn: sa.Connection, geo: CityGeography | None) -> demo.Placement | None:
@@ -202,12 +208,15 @@ def build_demo(
         city = load_city(config_dir)
         data = load_demo(engine, city, seed, city_geography(city, config_dir))
         runs = collect_samples(engine, config_dir) if with_samples else []
+        for year in data.years:
+            rate_year(engine, config_dir, year)
+        site_index = build_site(engine, config_dir, out_dir / "site")
         parks = store.parks_frame(engine)
         observations = store.count_rows(engine, models.Observation)
     finally:
         engine.dispose()
     return DemoSummary(
-        database, parks, observations, len(data.recognitions), data.years, init, runs
+        database, parks, observations, len(data.recognitions), data.years, init, runs, site_index
     )
 
 
@@ -482,3 +491,206 @@ def compare_parks(
         ratings,
         against=against,
     )
+
+
+# --- maps and the site ---------------------------------------------------------------------------
+
+
+def map_data(
+    engine: Engine, config_dir: Path, lang: str = "zh", highlight: Sequence[str] = ()
+) -> MapData:
+    """Everything the regional map shows, from the store (stars of each year under the current
+    methodology of each kind)."""
+    city = load_city(config_dir)
+    parks = pd.DataFrame(store.parks_frame(engine))
+    parks = parks[parks["lon"].notna() & parks["lat"].notna()]
+    hashes = {m.content_hash for m in load_methodologies(config_dir)}
+    ratings = store.ratings_frame(engine)
+    ratings = ratings[
+        ratings["methodology_hash"].isin(hashes) & (ratings["subject_type"] == "park")
+    ]
+    stars: dict[str, dict[str, int | None]] = {}
+    scores: dict[str, dict[str, float | None]] = {}
+    for r in ratings.to_dict("records"):
+        pid, year = str(r["park_id"]), str(r["year"])
+        stars.setdefault(pid, {})[year] = None if pd.isna(r["stars"]) else int(r["stars"])
+        scores.setdefault(pid, {})[year] = (
+            None if pd.isna(r["score"]) else round(float(r["score"]), 2)
+        )
+    districts = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
+    records = []
+    for p in parks.to_dict("records"):
+        pid = str(p["id"])
+        records.append(
+            {
+                "id": pid,
+                "name": str(p["name"] if lang == "zh" or not p["name_en"] else p["name_en"]),
+                "kind": p["kind"],
+                "kind_label": label("kind", p["kind"], lang),
+                "level_label": label("level", p["level"], lang),
+                "district": districts.get(str(p["district_id"]), str(p["district_id"])),
+                "role": p["belt_role"],
+                "role_label": label("belt_role", p["belt_role"], lang),
+                "lon": float(p["lon"]),
+                "lat": float(p["lat"]),
+                "approx": p["location_quality"] != "surveyed",
+                "stars": stars.get(pid, {}),
+                "score": scores.get(pid, {}),
+                "demo": bool(p["is_demo"]),
+                "highlight": pid in highlight,
+            }
+        )
+    regions = store.regions_frame(engine)
+    district_rows = regions[regions["level"] == "district"]
+    belt_rows = regions[regions["level"] == "belt"]
+    years = sorted({int(y) for y in ratings["year"]}) if len(ratings) else []
+    keys = [
+        "kind",
+        "level",
+        "district",
+        "belt",
+        "stars",
+        "score",
+        "change",
+        "location",
+        "approximate",
+        "trend",
+        "layers",
+        "year",
+        "legend",
+        "unrated",
+        "vetoed",
+        "belt_band",
+        "size_note",
+    ]
+    labels = {k: t(f"map.{k}", lang) for k in keys}
+    labels["demo"] = t("msg.demo_banner", lang)
+    kinds = {k: label("kind", k, lang) for k in sorted(parks["kind"].unique())}
+    roles = {r: label("belt_role", r, lang) for r in ("core", "zone", "park", "none")}
+    roles["none"] = "其他载体" if lang == "zh" else "Other carriers"
+    return MapData(
+        parks=records,
+        districts=[
+            (str(r["id"]), str(r["name"] if lang == "zh" else r["name_en"]), r["geometry"])
+            for r in district_rows.to_dict("records")
+            if r["geometry"] is not None
+        ],
+        belt=None if belt_rows.empty else belt_rows.geometry.iloc[0],
+        years=years,
+        labels=labels,
+        kinds=kinds,
+        roles=roles,
+        title=t("map.region_title", lang, city=city.name if lang == "zh" else city.name_en),
+        demo=db.get_meta(engine, "contains_demo_data") == "true",
+    )
+
+
+def progress_map_html(engine: Engine, config_dir: Path, lang: str, tiles: TileChoice) -> str:
+    """Districts coloured by progress toward their share of the first split goal."""
+    city = load_city(config_dir)
+    specs = goals.load_goals(config_dir)
+    city_progress = goal_progress(engine, config_dir)
+    split = next((g for g in specs if g.splits), None)
+    per_district: dict[str, dict[str, Any]] = {}
+    if split is not None:
+        for d in city.districts:
+            for p in goal_progress(engine, config_dir, district=d.adcode):
+                if p.goal == split.id:
+                    per_district[d.adcode] = {
+                        "status": p.status,
+                        "status_label": p.status_zh if lang == "zh" else p.status,
+                        "latest": None if p.latest is None else round(p.latest, 2),
+                        "target": p.target,
+                    }
+    regions = store.regions_frame(engine, levels=["district"])
+    labels = {
+        s: (goals.STATUS_ZH[s] if lang == "zh" else s.replace("_", " ")) for s in goals.STATUS_ZH
+    }
+    labels["no_data"] = labels[goals.NO_DATA]
+    labels["demo"] = t("msg.demo_banner", lang)
+    items = [
+        {
+            "name": p.name_zh,
+            "status": p.status,
+            "status_label": p.status_zh if lang == "zh" else p.status,
+            "latest": None if p.latest is None else round(p.latest, 2),
+        }
+        for p in city_progress
+    ]
+    return render_progress_map(
+        [
+            (str(r["id"]), str(r["name"]), r["geometry"])
+            for r in regions.to_dict("records")
+            if r["geometry"] is not None
+        ],
+        per_district,
+        items,
+        title=t("map.progress_title", lang, city=city.name if lang == "zh" else city.name_en),
+        goal_name=split.name_zh if split else "",
+        labels=labels,
+        demo=db.get_meta(engine, "contains_demo_data") == "true",
+        tiles=tiles,
+        lang=lang,
+    )
+
+
+def build_site(
+    engine: Engine,
+    config_dir: Path,
+    out_dir: Path,
+    *,
+    lang: str = "zh",
+    tiles: TileChoice | None = None,
+) -> Path:
+    """Write the maps, the latest annual report and an index page; returns the index."""
+    from monitor.report import render_html  # noqa: PLC0415 (report imports pipeline)
+
+    tiles = tiles or tile_choice(None)
+    city = load_city(config_dir)
+    demo_flag = db.get_meta(engine, "contains_demo_data") == "true"
+    pages: list[tuple[str, str, str]] = []
+    site.write(
+        out_dir / "region.html", render_region_map(map_data(engine, config_dir, lang), tiles, lang)
+    )
+    pages.append(
+        (
+            "region.html",
+            t("map.region_title", lang, city=city.name),
+            "districts, the riverside belt, every carrier by its stars; year control",
+        )
+    )
+    site.write(out_dir / "progress.html", progress_map_html(engine, config_dir, lang, tiles))
+    pages.append(
+        (
+            "progress.html",
+            t("map.progress_title", lang, city=city.name),
+            "districts by progress toward their share of the goals; the city's goals",
+        )
+    )
+    ratings = store.ratings_frame(engine)
+    if len(ratings):
+        year = int(ratings["year"].max())
+        runs = rate_year(engine, config_dir, year)
+        districts = {d.adcode: d.name for d in city.districts}
+        site.write(
+            out_dir / f"report-{year}.html",
+            render_html(runs, year, districts=districts, demo=demo_flag, lang=lang),
+        )
+        pages.append(
+            (
+                f"report-{year}.html",
+                f"{year} {t('report.title', lang)}",
+                "rankings, star distribution, districts, methodology and hash",
+            )
+        )
+    index = site.write(
+        out_dir / "index.html",
+        site.render_index(
+            t("map.site_title", lang, city=city.name),
+            pages,
+            demo=demo_flag,
+            demo_label=t("msg.demo_banner", lang),
+            note="parkmon — every page works offline; open it in any browser.",
+        ),
+    )
+    return index

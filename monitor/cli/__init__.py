@@ -22,6 +22,7 @@ from monitor.cli.collect import collect_command, rejects_command, runs_command, 
 from monitor.cli.common import OutputFormat, err, out, settings_of
 from monitor.cli.geo import geo_app
 from monitor.cli.goals import compare_command, goals_command, rankings_command
+from monitor.cli.maps import maps_app, site_app
 from monitor.cli.rate import rate_command, report_command
 from monitor.cli.schedule import schedule_app, status_command
 from monitor.demo import DEMO_SEED
@@ -43,6 +44,8 @@ config_app = typer.Typer(help="The configuration folder.", no_args_is_help=True)
 app.add_typer(parks_app, name="parks")
 app.add_typer(config_app, name="config")
 app.add_typer(geo_app, name="geo")
+app.add_typer(maps_app, name="maps")
+app.add_typer(site_app, name="site")
 app.add_typer(schedule_app, name="schedule")
 app.command("status")(status_command)
 app.command("collect")(collect_command)
@@ -265,6 +268,8 @@ def demo(
         f"{t('collect.rejected', lang)}: {rejected}"
     )
     out.print(f"parkmon --db {summary.database} rejects")
+    if summary.site is not None:
+        out.print(f"[bold]{t('msg.open_site', lang)}[/bold] {summary.site}")
     out.print(f"parkmon --db {summary.database} parks list --kind incubator")
 
 

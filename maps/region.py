@@ -1,0 +1,125 @@
+"""The regional map: districts as the base map, the riverside belt, every carrier coloured by its
+stars and sized by its kind, a year control, filters by kind and belt role, a legend, and popups
+with a small trend chart. Drawn client-side on a canvas from one compact JSON payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from geo.crs import from_wgs84
+from maps.page import TileChoice, add_script, client_js, new_page, render, safe_json
+
+STAR_COLOURS = {
+    "0": "#6e7781",
+    "1": "#d1e5f0",
+    "2": "#92c5de",
+    "3": "#f4a582",
+    "4": "#d6604d",
+    "5": "#b2182b",
+    "none": "#ffffff",
+}
+KIND_RADIUS = {
+    "innovation_zone": 11,
+    "high_tech_zone": 10,
+    "development_zone": 8,
+    "industrial_park": 8,
+    "incubator": 5,
+    "maker_space": 4,
+    "accelerator": 5,
+    "rd_institution": 5,
+}
+
+
+@dataclass
+class MapData:
+    """What a map shows, in WGS-84; built by ``monitor.pipeline`` from the store."""
+
+    parks: list[dict[str, Any]]  # id, name, kind, kind_label, level_label, district, role,
+    #                              role_label, lon, lat, approx, stars{year}, score{year}
+    districts: list[tuple[str, str, BaseGeometry]]  # adcode, name, polygon
+    belt: BaseGeometry | None
+    years: list[int]
+    labels: dict[str, str]
+    kinds: dict[str, str]  # kind -> label
+    roles: dict[str, str]  # role -> label
+    title: str = ""
+    demo: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def to_display(geometry: BaseGeometry, crs: str) -> BaseGeometry:
+    """Convert WGS-84 geometry to the tile provider's system (GCJ-02 for Gaode), at render time."""
+    if crs in ("wgs84", "cgcs2000"):
+        return geometry
+
+    def convert(coords: np.ndarray) -> np.ndarray:
+        lon, lat = from_wgs84(coords[:, 0], coords[:, 1], crs)
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geometry, convert)
+
+
+def _rounded(geometry: BaseGeometry) -> dict[str, Any]:
+    result: dict[str, Any] = mapping(shapely.set_precision(geometry, 1e-5))
+    return result
+
+
+def payload(data: MapData, tiles: TileChoice) -> dict[str, Any]:
+    crs = tiles.crs if tiles.name else "wgs84"
+    lon = np.array([p["lon"] for p in data.parks], dtype=float)
+    lat = np.array([p["lat"] for p in data.parks], dtype=float)
+    if len(lon):
+        lon, lat = from_wgs84(lon, lat, crs)
+    parks = []
+    for p, x, y in zip(data.parks, lon, lat, strict=True):
+        parks.append({**p, "lon": round(float(x), 6), "lat": round(float(y), 6)})
+    districts = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"adcode": code, "name": name},
+                "geometry": _rounded(to_display(geom, crs)),
+            }
+            for code, name, geom in data.districts
+        ],
+    }
+    belt = (
+        None
+        if data.belt is None or data.belt.is_empty
+        else {"type": "Feature", "properties": {}, "geometry": _rounded(to_display(data.belt, crs))}
+    )
+    return {
+        "parks": parks,
+        "districts": districts,
+        "belt": belt,
+        "years": data.years,
+        "labels": data.labels,
+        "kinds": data.kinds,
+        "roles": data.roles,
+        "colours": STAR_COLOURS,
+        "radius": KIND_RADIUS,
+        "demo": data.demo,
+        "crs": crs,
+        **data.extra,
+    }
+
+
+def bounds_center(data: MapData) -> tuple[float, float]:
+    if data.districts:
+        union = shapely.union_all([g for _, _, g in data.districts])
+        c = union.centroid
+        return c.y, c.x
+    return 32.0, 120.9
+
+
+def render_region_map(data: MapData, tiles: TileChoice, lang: str = "zh") -> str:
+    m = new_page(center=bounds_center(data), zoom=9, title=data.title, lang=lang, tiles=tiles)
+    add_script(m, f"var DATA = {safe_json(payload(data, tiles))};\n" + client_js("region"))
+    return render(m)

@@ -1,0 +1,39 @@
+"""The site: an index page linking the maps, the report and the comparisons (self-contained)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def render_index(
+    title: str,
+    pages: Sequence[tuple[str, str, str]],
+    *,
+    demo: bool,
+    demo_label: str,
+    note: str = "",
+) -> str:
+    """``pages``: (file name, title, description)."""
+    items = "".join(
+        f'<li><a href="{html.escape(href)}">{html.escape(name)}</a>'
+        f"<div class='d'>{html.escape(desc)}</div></li>"
+        for href, name, desc in pages
+    )
+    banner = f'<div class="demo">{html.escape(demo_label)}</div>' if demo else ""
+    return (
+        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:'Noto Sans CJK SC',"
+        "'Microsoft YaHei',sans-serif;margin:2em;color:#222}li{margin:.7em 0}"
+        ".d{color:#666;font-size:13px}.demo{background:#fff3cd;border:1px solid #e0b000;"
+        "padding:.6em;font-weight:bold}</style></head><body>"
+        f"{banner}<h1>{html.escape(title)}</h1><ul>{items}</ul>"
+        f"<p class='d'>{html.escape(note)}</p></body></html>\n"
+    )
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

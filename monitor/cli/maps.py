@@ -1,0 +1,102 @@
+"""``parkmon maps …`` and ``parkmon site build``: offline maps and the site."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import Engine
+
+from maps.page import tile_choice
+from maps.region import render_region_map
+from maps.site import write
+from monitor import db, pipeline
+from monitor.cli.common import err, out, settings_of
+from monitor.errors import ConfigError
+
+maps_app = typer.Typer(
+    help="Maps that draw offline (districts are the base map).", no_args_is_help=True
+)
+site_app = typer.Typer(help="The site: maps, report and an index page.", no_args_is_help=True)
+
+TilesOption = Annotated[
+    str,
+    typer.Option(
+        "--tiles",
+        help="Tile layer: none (default, works offline), osm, gaode (GCJ-02; data are "
+        "converted when drawn) or tianditu (key from PARKMON_TIANDITU_KEY).",
+    ),
+]
+
+
+def _engine(database_url: str) -> Engine:
+    engine = db.make_engine(database_url, create_dir=False)
+    if not db.database_exists(engine):
+        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
+    db.require_schema(engine)
+    return engine
+
+
+@maps_app.command("region")
+def maps_region(
+    ctx: typer.Context,
+    out_path: Annotated[Path | None, typer.Option("--out", help="HTML file to write.")] = None,
+    tiles: TilesOption = "none",
+    highlight: Annotated[list[str] | None, typer.Option(help="Carrier ids to highlight.")] = None,
+) -> None:
+    """The regional map: carriers by stars and kind, the belt, a year control."""
+    settings = settings_of(ctx)
+    choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
+    engine = _engine(settings.database_url)
+    try:
+        data = pipeline.map_data(engine, settings.config_dir, settings.lang, highlight or ())
+    finally:
+        engine.dispose()
+    path = write(
+        out_path or settings.output_dir / "region.html",
+        render_region_map(data, choice, settings.lang),
+    )
+    err.print(f"{len(data.parks)} carriers, years {data.years}")
+    out.print(str(path))
+
+
+@maps_app.command("progress")
+def maps_progress(
+    ctx: typer.Context,
+    out_path: Annotated[Path | None, typer.Option("--out", help="HTML file to write.")] = None,
+    tiles: TilesOption = "none",
+) -> None:
+    """The progress map: districts by progress toward their share of a goal; the city's goals."""
+    settings = settings_of(ctx)
+    choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
+    engine = _engine(settings.database_url)
+    try:
+        page = pipeline.progress_map_html(engine, settings.config_dir, settings.lang, choice)
+    finally:
+        engine.dispose()
+    out.print(str(write(out_path or settings.output_dir / "progress.html", page)))
+
+
+@site_app.command("build")
+def site_build(
+    ctx: typer.Context,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder (default: site/).")] = None,
+    tiles: TilesOption = "none",
+) -> None:
+    """Write the maps, the latest annual report and an index page."""
+    settings = settings_of(ctx)
+    choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
+    engine = _engine(settings.database_url)
+    try:
+        index = pipeline.build_site(
+            engine,
+            settings.config_dir,
+            out_dir or settings.output_dir,
+            lang=settings.lang,
+            tiles=choice,
+        )
+    finally:
+        engine.dispose()
+    out.print(str(index))

@@ -1,0 +1,189 @@
+"""Maps in a real browser (Debian's Chromium, driven by Playwright), network blocked, plus checks
+on the HTML for each tile system."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geo.crs import wgs84_to_gcj02
+from maps.page import tile_choice
+from maps.region import render_region_map
+from monitor import db, pipeline, store
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, config_dir):
+    folder = tmp_path_factory.mktemp("mapdemo")
+    summary = pipeline.build_demo(folder, config_dir)
+    engine = db.make_engine(f"sqlite:///{summary.database}")
+    with engine.begin() as conn:  # a hostile name, as a collector might bring one in
+        conn.execute(store.T_PARK.update().where(store.T_PARK.c.id == "DEMO-I004").values(name=XSS))
+    data = pipeline.map_data(engine, config_dir)
+    progress = pipeline.progress_map_html(engine, config_dir, "zh", tile_choice(None))
+    engine.dispose()
+    region = folder / "region.html"
+    region.write_text(render_region_map(data, tile_choice(None)), encoding="utf-8")
+    (folder / "progress.html").write_text(progress, encoding="utf-8")
+    return folder, data, summary
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        if os.environ.get("PARKMON_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is needed for the map tests (.ci/run installs it)")
+        pytest.skip("browser tests need Chromium: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def _open(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    outside: list[str] = []
+    dialogs: list[str] = []
+    errors: list[str] = []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            outside.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "requestfailed",
+        lambda r: (
+            errors.append(f"failed: {r.url}") if not r.url.startswith(("file:", "data:")) else None
+        ),
+    )
+    page.goto(path.as_uri())
+    page.wait_for_function("window.parkmon && window.parkmon.ready", timeout=20_000)
+    return page, outside, dialogs, errors
+
+
+def test_region_map_draws_offline(demo, browser):
+    folder, data, _ = demo
+    page, outside, dialogs, errors = _open(browser, folder / "region.html")
+    assert page.evaluate("typeof L") == "object"
+    assert page.evaluate("L.version") == "1.9.4"
+    assert page.evaluate("window.parkmon.drawn()") == len(data.parks)
+    assert outside == []
+    assert errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "region-map.png"))
+    # switching the year changes the colours of carriers whose stars changed
+    ids = [p["id"] for p in data.parks if len(set(p["stars"].values())) > 1]
+    before = [page.evaluate("id => window.parkmon.fillOf(id)", i) for i in ids]
+    page.select_option("#pm-year", str(data.years[0]))
+    after = [page.evaluate("id => window.parkmon.fillOf(id)", i) for i in ids]
+    assert ids
+    assert sum(a != b for a, b in zip(before, after, strict=True)) > len(ids) // 2
+    # the filter by kind hides a layer
+    incubators = sum(p["kind"] == "incubator" for p in data.parks)
+    page.uncheck("input[data-group=kinds][data-key=incubator]")
+    assert page.evaluate("window.parkmon.drawn()") == len(data.parks) - incubators
+    page.check("input[data-group=kinds][data-key=incubator]")
+    page.close()
+
+
+def test_clicking_a_marker_opens_its_popup_and_names_stay_text(demo, browser):
+    folder, data, _ = demo
+    page, outside, dialogs, errors = _open(browser, folder / "region.html")
+    target = next(p for p in data.parks if p["id"] == "DEMO-I004")
+    page.evaluate(
+        "id => { var m = window.parkmon.markers.find(x => x[1].id === id);"
+        " window.parkmon.map.setView(m[0].getLatLng(), 14); }",
+        target["id"],
+    )
+    x, y = page.evaluate("id => window.parkmon.pointOf(id)", target["id"])
+    page.mouse.click(x, y)
+    popup = page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+    text = popup.inner_text()
+    assert XSS in text  # shown literally, as text
+    assert page.query_selector(".leaflet-popup-content img") is None
+    assert dialogs == []  # no script ran
+    assert outside == []  # and the <img src=x> requested nothing
+    assert "★" in text or "—" in text
+    page.screenshot(path=str(ARTIFACTS / "region-popup.png"))
+    page.close()
+
+
+def test_progress_map(demo, browser):
+    folder, _, _ = demo
+    page, outside, dialogs, errors = _open(browser, folder / "progress.html")
+    colours = page.evaluate("['320613','320623'].map(c => window.parkmon.colourOf(c))")
+    assert all(colours)
+    assert outside == []
+    assert errors == []
+    assert page.inner_text(".pm-panel").count("\n") > 5  # the panel of the city's goals
+    page.screenshot(path=str(ARTIFACTS / "progress-map.png"))
+    page.close()
+
+
+def test_the_site_pages_exist_and_link(demo):
+    folder, _, summary = demo
+    index = summary.site.read_text(encoding="utf-8")
+    for name in ("region.html", "progress.html", "report-2025.html"):
+        assert f'href="{name}"' in index
+        assert (summary.site.parent / name).exists()
+    assert "演示数据" in index
+
+
+def _payload(html: str) -> dict:
+    match = re.search(r"var DATA = (\{.*?\});\n", html, re.S)
+    assert match
+    return json.loads(match.group(1))
+
+
+def test_geometry_is_drawn_in_the_tile_system(demo):
+    _, data, _ = demo
+    plain = _payload(render_region_map(data, tile_choice(None)))
+    gaode = _payload(render_region_map(data, tile_choice("gaode")))
+    osm = _payload(render_region_map(data, tile_choice("osm")))
+    lon = np.array([p["lon"] for p in data.parks])
+    lat = np.array([p["lat"] for p in data.parks])
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    assert np.allclose([p["lon"] for p in gaode["parks"]], glon, atol=2e-6)
+    assert np.allclose([p["lat"] for p in gaode["parks"]], glat, atol=2e-6)
+    assert np.allclose([p["lon"] for p in osm["parks"]], lon, atol=2e-6)
+    assert [p["lon"] for p in plain["parks"]] == [p["lon"] for p in osm["parks"]]
+    assert gaode["crs"] == "gcj02"
+    # the district outlines move with the points
+    g0 = gaode["districts"]["features"][0]["geometry"]["coordinates"]
+    p0 = plain["districts"]["features"][0]["geometry"]["coordinates"]
+    assert g0 != p0
+    html = render_region_map(data, tile_choice(None))
+    assert not re.search(r"""<(?:script|link)[^>]+(?:src|href)=["']https?:""", html)
+    assert XSS not in html  # escaped inside the JSON payload
+    with pytest.raises(Exception, match="PARKMON_TIANDITU_KEY"):
+        tile_choice("tianditu", None)
