@@ -76,9 +76,7 @@ def payload(data: MapData, tiles: TileChoice) -> dict[str, Any]:
     lat = np.array([p["lat"] for p in data.parks], dtype=float)
     if len(lon):
         lon, lat = from_wgs84(lon, lat, crs)
-    parks = []
-    for p, x, y in zip(data.parks, lon, lat, strict=True):
-        parks.append({**p, "lon": round(float(x), 6), "lat": round(float(y), 6)})
+    parks = columns(data.parks, lon, lat, data.years)
     districts = {
         "type": "FeatureCollection",
         "features": [
@@ -109,6 +107,32 @@ def payload(data: MapData, tiles: TileChoice) -> dict[str, Any]:
         "crs": crs,
         **data.extra,
     }
+
+
+def _codes(values: list[str]) -> tuple[list[str], list[int]]:
+    table: dict[str, int] = {}
+    codes = [table.setdefault(v, len(table)) for v in values]
+    return list(table), codes
+
+
+def columns(
+    parks: list[dict[str, Any]], lon: np.ndarray, lat: np.ndarray, years: list[int]
+) -> dict[str, Any]:
+    """The carriers as columns with lookup tables: the data travel once, compactly."""
+    out: dict[str, Any] = {
+        "id": [p["id"] for p in parks],
+        "name": [p["name"] for p in parks],
+        "lon": np.round(lon, 5).tolist(),
+        "lat": np.round(lat, 5).tolist(),
+        "approx": [1 if p["approx"] else 0 for p in parks],
+        "highlight": [1 if p.get("highlight") else 0 for p in parks],
+    }
+    for key in ("kind", "kind_label", "level_label", "district", "role", "role_label"):
+        table, codes = _codes([str(p[key]) for p in parks])
+        out[key] = {"table": table, "codes": codes}
+    out["stars"] = {str(y): [p["stars"].get(str(y)) for p in parks] for y in years}
+    out["score"] = {str(y): [p["score"].get(str(y)) for p in parks] for y in years}
+    return out
 
 
 def bounds_center(data: MapData) -> tuple[float, float]:

@@ -1,5 +1,16 @@
 // parkmon regional map client: draws everything from DATA; outside text only via textContent.
 var L_ = DATA.labels;
+// Rebuild one object per carrier from the columns (the payload is columnar to stay small).
+var C = DATA.parks, PARKS = [];
+function look(col, i) { return C[col].table[C[col].codes[i]]; }
+for (var i = 0; i < C.id.length; i++) {
+  var stars = {}, score = {};
+  DATA.years.forEach(function (y) { stars[y] = C.stars[y][i]; score[y] = C.score[y][i]; });
+  PARKS.push({id: C.id[i], name: C.name[i], lon: C.lon[i], lat: C.lat[i], approx: C.approx[i] === 1,
+    highlight: C.highlight[i] === 1, kind: look('kind', i), kind_label: look('kind_label', i),
+    level_label: look('level_label', i), district: look('district', i), role: look('role', i),
+    role_label: look('role_label', i), stars: stars, score: score});
+}
 function el(tag, text, cls) { var e = document.createElement(tag); if (text != null) e.textContent = String(text); if (cls) e.className = cls; return e; }
 var renderer = L.canvas({padding: 0.3});
 map.setMaxBounds(null);
@@ -45,7 +56,7 @@ function popup(p) {
   var chart = trend(p); if (chart) { box.appendChild(el('div', L_.trend, 'pm-small')); box.appendChild(chart); }
   return box;
 }
-DATA.parks.forEach(function (p) {
+PARKS.forEach(function (p) {
   var m = L.circleMarker([p.lat, p.lon], {renderer: renderer, radius: DATA.radius[p.kind] || 5,
     color: p.approx ? '#555' : '#222', weight: p.approx ? 1 : 0.8, dashArray: p.approx ? '2 2' : null,
     fillColor: colour(p, year), fillOpacity: p.approx ? 0.45 : 0.9});
