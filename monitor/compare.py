@@ -112,6 +112,14 @@ def compare(
     return Comparison(year, subjects, pd.DataFrame(rows), rated, strengths, weaknesses)
 
 
+def _pct(value: object) -> float:
+    """A percentile for drawing: missing counts as 0 (the centre)."""
+    if value is None:
+        return 0.0
+    number = float(value)  # type: ignore[arg-type]
+    return 0.0 if np.isnan(number) else number
+
+
 def radar_svg(comparison: Comparison, size: int = 320) -> str:
     """An inline SVG radar of the percentiles (the plan's 创新画像), one polygon per carrier."""
     import html  # noqa: PLC0415
@@ -121,12 +129,12 @@ def radar_svg(comparison: Comparison, size: int = 320) -> str:
     if len(codes) < 3:
         return ""
     labels = dict(zip(table["indicator"], table["name_zh"], strict=False))
-    cx = cy = size / 2
+    cx, cy = size / 2 + 70, size / 2  # room on the left for the labels
     radius = size / 2 - 60
     colours = ["#c8102e", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd"]
     angle = [2 * np.pi * i / len(codes) - np.pi / 2 for i in range(len(codes))]
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 160}" height="{size}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 230}" height="{size}" '
         'role="img" aria-label="portrait">'
     ]
     for ring in (25, 50, 75, 100):
@@ -145,8 +153,8 @@ def radar_svg(comparison: Comparison, size: int = 320) -> str:
     for k, subject in enumerate(comparison.subjects):
         mine = table[table["subject"] == subject].set_index("indicator")["percentile"]
         pts = " ".join(
-            f"{cx + radius * (float(mine.get(c, 0) or 0)) / 100 * np.cos(a):.1f},"
-            f"{cy + radius * (float(mine.get(c, 0) or 0)) / 100 * np.sin(a):.1f}"
+            f"{cx + radius * (_pct(mine.get(c))) / 100 * np.cos(a):.1f},"
+            f"{cy + radius * (_pct(mine.get(c))) / 100 * np.sin(a):.1f}"
             for c, a in zip(codes, angle, strict=True)
         )
         colour = colours[k % len(colours)]
@@ -154,7 +162,7 @@ def radar_svg(comparison: Comparison, size: int = 320) -> str:
             f'<polygon points="{pts}" fill="{colour}" fill-opacity="0.15" stroke="{colour}"/>'
         )
         parts.append(
-            f'<text x="{size + 10}" y="{20 + 16 * k}" font-size="11" fill="{colour}">'
+            f'<text x="{size + 80}" y="{20 + 16 * k}" font-size="11" fill="{colour}">'
             f"{html.escape(subject)}</text>"
         )
     parts.append("</svg>")

@@ -28,7 +28,7 @@ from maps.page import TileChoice, tile_choice
 from maps.progress import render_progress_map
 from maps.region import MapData, render_region_map
 from monitor import db, demo, geography, goals, models, store
-from monitor.compare import Comparison, compare
+from monitor.compare import Comparison, compare, radar_svg
 from monitor.demo_server import serve_samples
 from monitor.errors import ConfigError
 from monitor.geography import CityGeography
@@ -694,3 +694,22 @@ def build_site(
         ),
     )
     return index
+
+
+def comparison_map_html(
+    engine: Engine,
+    config_dir: Path,
+    subjects: Sequence[str],
+    year: int,
+    lang: str,
+    tiles: TileChoice,
+    against: str = "peers",
+) -> str:
+    """The regional map with the compared carriers highlighted and their radar portraits."""
+    comparison = compare_parks(engine, subjects, year, against)
+    data = map_data(engine, config_dir, lang, highlight=subjects)
+    data.extra["portrait"] = radar_svg(comparison, size=300)
+    data.extra["portrait_title"] = (
+        "创新画像（同类百分位）" if lang == "zh" else "Portrait (percentile among peers)"
+    )
+    return render_region_map(data, tiles, lang)

@@ -189,3 +189,26 @@ def test_geometry_is_drawn_in_the_tile_system(demo):
     assert XSS not in html  # escaped inside the JSON payload
     with pytest.raises(Exception, match="PARKMON_TIANDITU_KEY"):
         tile_choice("tianditu", None)
+
+
+def test_comparison_map(demo, browser, config_dir, tmp_path):
+    folder, _, summary = demo
+    engine = db.make_engine(f"sqlite:///{summary.database}")
+    try:
+        page_html = pipeline.comparison_map_html(
+            engine, config_dir, ["DEMO-I006", "DEMO-I004"], 2025, "zh", tile_choice(None)
+        )
+    finally:
+        engine.dispose()
+    path = tmp_path / "compare.html"
+    path.write_text(page_html, encoding="utf-8")
+    page, outside, dialogs, errors = _open(browser, path)
+    tooltips = page.inner_text(".leaflet-tooltip-pane")
+    assert "示例孵化器-06（演示）" in tooltips  # highlighted carriers are labelled
+    assert XSS in tooltips  # the hostile name, as text
+    assert page.query_selector(".pm-panel svg polygon") is not None  # the radar portrait
+    assert dialogs == []
+    assert outside == []
+    assert errors == []
+    page.screenshot(path=str(ARTIFACTS / "compare-map.png"))
+    page.close()

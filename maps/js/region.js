@@ -60,7 +60,8 @@ PARKS.forEach(function (p) {
   var m = L.circleMarker([p.lat, p.lon], {renderer: renderer, radius: DATA.radius[p.kind] || 5,
     color: p.approx ? '#555' : '#222', weight: p.approx ? 1 : 0.8, dashArray: p.approx ? '2 2' : null,
     fillColor: colour(p, year), fillOpacity: p.approx ? 0.45 : 0.9});
-  m.bindTooltip(function () { return el('span', p.name); });
+  if (p.highlight) { m.setStyle({color: '#000', weight: 3, radius: (DATA.radius[p.kind] || 5) + 3}); }
+  m.bindTooltip(function () { return el('span', p.name); }, p.highlight ? {permanent: true, direction: 'top'} : {});
   m.bindPopup(function () { return popup(p); });
   m.parkId = p.id;
   markers.push([m, p]);
@@ -115,6 +116,18 @@ legend.onAdd = function () {
 };
 legend.addTo(map);
 if (DATA.title) { var t = L.control({position: 'topleft'}); t.onAdd = function () { var d = el('div', null, 'pm-panel'); d.appendChild(el('h4', DATA.title)); if (DATA.subtitle) d.appendChild(el('div', DATA.subtitle)); return d; }; t.addTo(map); }
+if (DATA.portrait) {
+  var portrait = L.control({position: 'bottomleft'});
+  portrait.onAdd = function () {
+    var d = el('div', null, 'pm-panel'); d.style.maxWidth = '520px';
+    d.appendChild(el('h4', DATA.portrait_title || ''));
+    var holder = el('div'); holder.innerHTML = DATA.portrait;  // SVG made by parkmon, text escaped
+    d.appendChild(holder); return d;
+  };
+  portrait.addTo(map);
+  var hl = PARKS.filter(function (p) { return p.highlight; });
+  if (hl.length) { map.fitBounds(L.latLngBounds(hl.map(function (p) { return [p.lat, p.lon]; })).pad(0.6)); }
+}
 if (DATA.demo) { var banner = el('div', L_.demo, 'pm-banner'); map.getContainer().appendChild(banner); }
 window.parkmon = {map: map, markers: markers, layer: layer, setYear: setYear, year: year,
   drawn: function () { return layer.getLayers().length; },

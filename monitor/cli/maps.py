@@ -79,6 +79,27 @@ def maps_progress(
     out.print(str(write(out_path or settings.output_dir / "progress.html", page)))
 
 
+@maps_app.command("compare")
+def maps_compare(
+    ctx: typer.Context,
+    parks: Annotated[list[str], typer.Argument(help="Carrier ids to compare.")],
+    year: Annotated[int, typer.Option(help="The year compared.")] = 2025,
+    out_path: Annotated[Path | None, typer.Option("--out", help="HTML file to write.")] = None,
+    tiles: TilesOption = "none",
+) -> None:
+    """The comparison map: the carriers highlighted, with their radar portraits."""
+    settings = settings_of(ctx)
+    choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
+    engine = _engine(settings.database_url)
+    try:
+        page = pipeline.comparison_map_html(
+            engine, settings.config_dir, parks, year, settings.lang, choice
+        )
+    finally:
+        engine.dispose()
+    out.print(str(write(out_path or settings.output_dir / f"compare-{'-'.join(parks)}.html", page)))
+
+
 @site_app.command("build")
 def site_build(
     ctx: typer.Context,
