@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -194,7 +194,12 @@ def collect_samples(engine: Engine, config_dir: Path) -> list[RunSummary]:
 
 
 def build_demo(
-    out_dir: Path, config_dir: Path, seed: int = demo.DEMO_SEED, *, with_samples: bool = True
+    out_dir: Path,
+    config_dir: Path,
+    seed: int = demo.DEMO_SEED,
+    *,
+    with_samples: bool = True,
+    on_step: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     """Build a fresh demo SQLite database in ``out_dir``: registry, generated demo data, and the
     sample sources collected through the real collectors."""
@@ -203,13 +208,19 @@ def build_demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     engine = db.make_engine(f"sqlite:///{database}")
+    step = on_step or (lambda _s: None)
     try:
+        step("database, boundaries, registry")
         init = initialise(engine, config_dir)
         city = load_city(config_dir)
+        step("demo carriers and their yearly figures")
         data = load_demo(engine, city, seed, city_geography(city, config_dir))
+        step("collecting the sample sources (files, a JSON API and a notice on 127.0.0.1)")
         runs = collect_samples(engine, config_dir) if with_samples else []
         for year in data.years:
+            step(f"rating {year}")
             rate_year(engine, config_dir, year)
+        step("maps, report and the site")
         site_index = build_site(engine, config_dir, out_dir / "site")
         parks = store.parks_frame(engine)
         observations = store.count_rows(engine, models.Observation)
@@ -713,3 +724,81 @@ def comparison_map_html(
         "创新画像（同类百分位）" if lang == "zh" else "Portrait (percentile among peers)"
     )
     return render_region_map(data, tiles, lang)
+
+
+@dataclass(frozen=True)
+class RunCycle:
+    runs: list[RunSummary]
+    rated_years: list[int]
+    site: Path | None
+    seconds: float
+
+
+def run_cycle(
+    engine: Engine,
+    settings: Settings,
+    *,
+    force: bool = False,
+    on_step: Callable[[str], None] | None = None,
+) -> RunCycle:
+    """The daily job on the user's own config: reload the registry, collect every source (an
+    unchanged one costs one request or one file hash and writes nothing), re-rate the years whose
+    data changed, and rebuild the site when anything changed."""
+    import time  # noqa: PLC0415
+
+    step = on_step or (lambda _s: None)
+    started = time.perf_counter()
+    step("init")
+    initialise(engine, settings.config_dir)
+    step("collect")
+    specs = load_sources(settings.config_dir)
+    runs = collect_many(engine, specs, force=force) if specs else []
+    changed_years: set[int] = set()
+    for r in runs:
+        if r.changed_data:
+            periods = store.run_periods(engine, r.run_id)
+            changed_years |= {int(p[:4]) for p in periods if p[:4].isdigit()}
+    site_index = None
+    if changed_years or force:
+        step("rate")
+        years = sorted(changed_years) or sorted(
+            {int(y) for y in store.ratings_frame(engine)["year"]}
+        )
+        for year in years:
+            rate_year(engine, settings.config_dir, year)
+        step("site")
+        site_index = build_site(
+            engine, settings.config_dir, settings.output_dir, lang=settings.lang
+        )
+    return RunCycle(runs, sorted(changed_years), site_index, time.perf_counter() - started)
+
+
+def run_job(settings: Settings) -> None:
+    """Scheduled: the daily cycle (see ``run_cycle``)."""
+    engine = db.make_engine(settings.database_url)
+    try:
+        cycle = run_cycle(engine, settings)
+    finally:
+        engine.dispose()
+    log.info(
+        "daily cycle: %d source(s), re-rated %s, site %s",
+        len(cycle.runs),
+        cycle.rated_years or "nothing",
+        cycle.site or "unchanged",
+    )
+
+
+def refresh_job(settings: Settings) -> None:
+    """Scheduled after any collection that changed data: re-rate every year with data and
+    rebuild the site (goal progress is computed when the site is built)."""
+    engine = db.make_engine(settings.database_url)
+    try:
+        years = sorted(
+            {int(p) for p in store.observations_frame(engine)["period"] if str(p).isdigit()}
+        )
+        for year in years:
+            rate_year(engine, settings.config_dir, year)
+        index = build_site(engine, settings.config_dir, settings.output_dir, lang=settings.lang)
+    finally:
+        engine.dispose()
+    log.info("refreshed ratings for %s and the site at %s", years, index)

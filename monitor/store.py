@@ -643,3 +643,14 @@ def recognitions_frame(engine: Engine) -> pd.DataFrame:
     if "level" in frame:
         frame["level"] = frame["level"].map(lambda v: getattr(v, "value", v))
     return frame
+
+
+def run_periods(engine: Engine, run_id: int) -> list[str]:
+    """The periods a run wrote observations for (to know which years to re-rate)."""
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(sa.select(T_OBS.c.period).where(T_OBS.c.run_id == run_id).distinct())
+            .scalars()
+            .all()
+        )
+    return [str(r) for r in rows]

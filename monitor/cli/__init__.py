@@ -24,6 +24,7 @@ from monitor.cli.geo import geo_app
 from monitor.cli.goals import compare_command, goals_command, rankings_command
 from monitor.cli.maps import maps_app, site_app
 from monitor.cli.rate import rate_command, report_command
+from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
 from monitor.demo import DEMO_SEED
 from monitor.errors import ConfigError, MonitorError
@@ -44,6 +45,8 @@ config_app = typer.Typer(help="The configuration folder.", no_args_is_help=True)
 app.add_typer(parks_app, name="parks")
 app.add_typer(config_app, name="config")
 app.add_typer(geo_app, name="geo")
+app.add_typer(template_app, name="template")
+app.command("run")(run_command)
 app.add_typer(maps_app, name="maps")
 app.add_typer(site_app, name="site")
 app.add_typer(schedule_app, name="schedule")
@@ -239,7 +242,13 @@ def demo(
     """Build a fresh demo database from the registry and generated demo data, and summarise it."""
     settings = settings_of(ctx)
     lang = settings.lang
-    summary = pipeline.build_demo(out_dir.resolve(), settings.config_dir, seed)
+    with err.status("parkmon demo …") as status:
+        summary = pipeline.build_demo(
+            out_dir.resolve(),
+            settings.config_dir,
+            seed,
+            on_step=lambda s: status.update(f"parkmon demo: {s} …"),
+        )
     city = load_city(settings.config_dir)
     out.print(f"[bold yellow]{t('msg.demo_banner', lang)}[/bold yellow]")
     out.print(t("msg.demo_done", lang, db=summary.database))

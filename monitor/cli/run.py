@@ -1,0 +1,85 @@
+"""``parkmon run`` (the daily cycle) and ``parkmon template`` (a workbook for park offices)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor import db, pipeline, store
+from monitor.cli.collect import summary_table
+from monitor.cli.common import err, out, settings_of
+from monitor.errors import ConfigError
+from monitor.indicators import load_indicators
+from monitor.models import ParkKind
+from monitor.template import write_template
+
+template_app = typer.Typer(help="Templates for park offices.", no_args_is_help=True)
+
+
+def run_command(
+    ctx: typer.Context,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Read every source again and rebuild even if nothing changed."
+        ),
+    ] = False,
+) -> None:
+    """The daily cycle on your config and database: collect, re-rate what changed, rebuild."""
+    settings = settings_of(ctx)
+    engine = db.make_engine(settings.database_url)
+    try:
+        with err.status("parkmon run …") as status:
+            cycle = pipeline.run_cycle(
+                engine,
+                settings,
+                force=force,
+                on_step=lambda s: status.update(f"parkmon run: {s} …"),
+            )
+    finally:
+        engine.dispose()
+    if cycle.runs:
+        out.print(summary_table(cycle.runs, settings.lang))
+    else:
+        out.print("no sources in sources.toml: nothing to collect")
+    if cycle.site:
+        out.print(f"re-rated {cycle.rated_years or 'all rated years'}; site: {cycle.site}")
+    else:
+        out.print("nothing changed: no re-rating, site unchanged")
+    out.print(f"{cycle.seconds:.1f} s")
+    if any(r.status.value == "failed" for r in cycle.runs):
+        raise typer.Exit(1)
+
+
+@template_app.command("xlsx")
+def template_xlsx(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Option(help="incubator or maker_space (or another kind).")] = (
+        "incubator"
+    ),
+    year: Annotated[int | None, typer.Option(help="The reporting year.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Workbook to write.")] = None,
+) -> None:
+    """Write the annual-report workbook a park office fills in, and print its sources.toml entry."""
+    settings = settings_of(ctx)
+    if kind not in {k.value for k in ParkKind}:
+        raise ConfigError(
+            f"--kind {kind!r}: expected one of " + ", ".join(k.value for k in ParkKind)
+        )
+    year = year or datetime.now(UTC).year - 1
+    carriers: list[str] = []
+    engine = db.make_engine(settings.database_url, create_dir=False)
+    try:
+        if db.database_exists(engine) and db.schema_exists(engine):
+            parks = store.parks_frame(engine, kinds=[kind], include_demo=False)
+            carriers = parks["name"].tolist()
+    finally:
+        engine.dispose()
+    path = out_path or Path(f"{kind}-{year}-年报模板.xlsx")
+    entry = write_template(path, load_indicators(settings.config_dir), kind, carriers, year)
+    err.print(f"template: {path}; add this to sources.toml to collect the filled-in files:")
+    sys.stdout.write(entry)

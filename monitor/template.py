@@ -1,0 +1,82 @@
+"""A template workbook a park office fills in: the Torch-style annual report of one kind of
+carrier, with a two-row header, the units in the headers, an explanation sheet, and the matching
+``sources.toml`` entry so the bureau can collect the filled-in files as they come back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from monitor.i18n import label
+
+
+def template_rows(indicators: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [i for i in indicators if i["scope"] == "park" and kind in i["kinds"].split("|")]
+
+
+def write_template(
+    path: Path, indicators: list[dict[str, Any]], kind: str, carriers: list[str], year: int
+) -> str:
+    """Write the workbook; returns the sources.toml entry that reads it back."""
+    rows = template_rows(indicators, kind)
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "年报"
+    title = f"{year}年度{label('kind', kind)}统计报表"
+    ws.cell(1, 1, title).font = Font(bold=True, size=13)
+    ws.cell(2, 1, "载体名称")
+    ws.merge_cells(start_row=2, start_column=1, end_row=3, end_column=1)
+    ws.cell(2, 2, "统一社会信用代码")
+    ws.merge_cells(start_row=2, start_column=2, end_row=3, end_column=2)
+    col = 3
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["group"] or "其他", []).append(r)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    headers: list[tuple[str, str]] = []
+    for group, members in groups.items():
+        ws.cell(2, col, group).alignment = Alignment(horizontal="center")
+        if len(members) > 1:
+            ws.merge_cells(
+                start_row=2, start_column=col, end_row=2, end_column=col + len(members) - 1
+            )
+        for i, r in enumerate(members):
+            header = f"{r['name_zh']}（{r['unit']}）"
+            ws.cell(3, col + i, header).alignment = Alignment(wrap_text=True)
+            headers.append((header, r["code"]))
+        col += len(members)
+    for c in range(1, col):
+        for row in (2, 3):
+            ws.cell(row, c).fill = fill
+            ws.cell(row, c).font = Font(bold=True)
+        ws.column_dimensions[openpyxl.utils.get_column_letter(c)].width = 16
+    ws.column_dimensions["A"].width = 30
+    for i, name in enumerate(carriers, start=4):
+        ws.cell(i, 1, name)
+    note_row = 4 + max(len(carriers), 1) + 1
+    ws.cell(
+        note_row,
+        1,
+        "注：金额单位见表头（千元）；未填报请留空或填“—”，不要填 0；是/否项填“是”或“否”。",
+    )
+    ws.freeze_panes = "C4"
+    guide = book.create_sheet("填报说明")
+    guide.append(["表头", "指标代码", "单位", "含义", "下限", "上限"])
+    for cell in guide[1]:
+        cell.font = Font(bold=True)
+    for (header, code), r in zip(headers, rows, strict=False):
+        guide.append([header, code, r["unit"], r["name_en"], r["minimum"], r["maximum"]])
+    guide.column_dimensions["A"].width = 36
+    guide.column_dimensions["D"].width = 50
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    mapping = "\n".join(f'"{h}" = "{c}"' for h, c in headers)
+    return (
+        f'[[source]]\nid = "{kind}-annual-{year}"\ndescription = "{title}"\n'
+        f'collector = "file"\nlocation = "inbox/{kind}/*.xlsx"\nskip_first_rows = 1\n'
+        f'header_rows = 2\nsubject = {{ column = "载体名称", match = "name" }}\n'
+        f'period = "{year}"\n\n[source.columns]\n{mapping}\n'
+    )

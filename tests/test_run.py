@@ -1,0 +1,90 @@
+"""`parkmon run` twice, the template workbook's round trip, and the CLI reference being current."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+
+from collectors.run import collect
+from collectors.sources import parse_source
+from monitor import models, store
+from monitor.cli.reference import reference
+from monitor.indicators import load_indicators
+from monitor.template import write_template
+
+PARKMON = str(Path(sys.executable).with_name("parkmon"))
+SOURCE = """
+[[source]]
+id = "haimen-office"
+collector = "file"
+location = "samples/district/*.csv"
+skip_first_rows = 1
+subject = { column = "载体名称", match = "name" }
+period = "2024"
+[source.columns]
+"在孵企业数" = "incubatees"
+"在孵企业从业人员" = "incubatee_employees"
+"""
+
+
+def test_run_twice_collects_nothing_new_the_second_time(tmp_path, config_dir):
+    cfg = tmp_path / "cfg"
+    shutil.copytree(config_dir, cfg)
+    (cfg / "sources.toml").write_text(SOURCE, encoding="utf-8")
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "COLUMNS": "200"}
+    # the sample CSV names demo carriers: start from the demo database
+    demo = subprocess.run(
+        [PARKMON, "--config", str(cfg), "demo", "--out", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stderr
+    base = [PARKMON, "--config", str(cfg), "--db", str(tmp_path / "parkmon.db")]
+    first = subprocess.run(
+        [*base, "run"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert first.returncode == 0, first.stderr
+    assert "re-rated [2024]" in first.stdout
+    assert (tmp_path / "site" / "index.html").exists()
+    second = subprocess.run(
+        [*base, "run"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert second.returncode == 0, second.stderr
+    assert "nothing changed" in second.stdout
+    assert "未更新" in second.stdout
+
+
+def test_template_round_trip(collect_engine, tmp_path, config_dir):
+    path = tmp_path / "inbox" / "甲.xlsx"
+    entry = write_template(path, load_indicators(config_dir), "incubator", ["甲孵化器"], 2025)
+    book = openpyxl.load_workbook(path)
+    ws = book["年报"]
+    headers = {ws.cell(3, c).value: c for c in range(3, ws.max_column + 1)}
+    ws.cell(4, headers["在孵企业数（个）"], 12)
+    ws.cell(4, headers["在孵企业从业人员（人）"], 150)
+    ws.cell(4, headers["在孵企业总收入（千元）"], "3,456.5")
+    book.save(path)
+    import tomllib
+
+    item = tomllib.loads(entry)["source"][0]
+    item["location"] = "inbox/*.xlsx"
+    result = collect(collect_engine, parse_source(item, 1, tmp_path / "sources.toml"))
+    assert result.status is models.RunStatus.ok, result.error
+    values = store.observations_frame(collect_engine).set_index("indicator")["value"]
+    assert values["incubatees"] == 12
+    assert values["incubatee_revenue"] == 3456.5
+    assert store.count_rows(collect_engine, models.Rejection) == 0
+
+
+def test_cli_reference_is_current():
+    docs = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+    assert docs.read_text(encoding="utf-8") == reference(), (
+        "docs/cli.md is stale: python -m monitor.cli.reference > docs/cli.md"
+    )
