@@ -151,3 +151,12 @@ def require_schema(engine: Engine) -> None:
         raise StorageError(
             f"database {describe(engine)} has no parkmon schema yet; run `parkmon init` first"
         )
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a database that must already exist with its schema (read commands)."""
+    engine = make_engine(url, create_dir=False)
+    if not database_exists(engine):
+        raise StorageError(f"database {describe(engine)} does not exist; run `parkmon init`")
+    require_schema(engine)
+    return engine

@@ -22,15 +22,6 @@ from monitor.cli.common import OutputFormat, err, out, settings_of
 from monitor.demo_server import serve_samples
 from monitor.errors import ConfigError
 from monitor.i18n import t
-from monitor.settings import Settings
-
-
-def _engine(settings: Settings) -> sa.Engine:
-    engine = db.make_engine(settings.database_url, create_dir=False)
-    if not db.database_exists(engine):
-        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
-    db.require_schema(engine)
-    return engine
 
 
 def summary_table(results: list[RunSummary], lang: str) -> Table:
@@ -99,7 +90,7 @@ def collect_command(
     """Collect sources from config/sources.toml into the database."""
     settings = settings_of(ctx)
     lang = settings.lang
-    engine = _engine(settings)
+    engine = db.open_existing(settings.database_url)
     with ExitStack() as stack:
         if samples:
             folder = settings.config_dir / "samples"
@@ -147,7 +138,7 @@ def runs_command(
 ) -> None:
     """The history of collection runs, newest first."""
     settings = settings_of(ctx)
-    engine = _engine(settings)
+    engine = db.open_existing(settings.database_url)
     runs = store.runs_frame(engine, source_id=source, limit=limit)
     engine.dispose()
     if fmt is OutputFormat.json:
@@ -195,7 +186,7 @@ def rejects_command(
 ) -> None:
     """What was rejected, where, and why."""
     settings = settings_of(ctx)
-    engine = _engine(settings)
+    engine = db.open_existing(settings.database_url)
     frame = store.rejections_frame(engine, run_id=run, source_id=source)
     engine.dispose()
     if csv_out is not None:

@@ -88,10 +88,7 @@ def geo_check(
     """Every carrier located? Districts agree with the geometry? Belt counts per district."""
     settings = settings_of(ctx)
     lang = settings.lang
-    engine = db.make_engine(settings.database_url, create_dir=False)
-    if not db.database_exists(engine):
-        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
-    db.require_schema(engine)
+    engine = db.open_existing(settings.database_url)
     city = load_city(settings.config_dir)
     geo = geography.load_geography(city, settings.config_dir)
     parks = store.parks_frame(engine)
@@ -164,10 +161,7 @@ def geo_export(
     settings = settings_of(ctx)
     if fmt not in ("geojson", "gpkg"):
         raise ConfigError(f"--format {fmt!r}: expected geojson or gpkg")
-    engine = db.make_engine(settings.database_url, create_dir=False)
-    if not db.database_exists(engine):
-        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
-    db.require_schema(engine)
+    engine = db.open_existing(settings.database_url)
     parks = store.parks_frame(engine)
     ratings = store.latest_ratings(engine).rename(columns={"year": "rating_year"})
     regions = store.regions_frame(engine)

@@ -46,11 +46,7 @@ def _g(value: Any) -> str:
 
 def _open(ctx: typer.Context) -> Any:
     settings = settings_of(ctx)
-    engine = db.make_engine(settings.database_url, create_dir=False)
-    if not db.database_exists(engine):
-        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
-    db.require_schema(engine)
-    return settings, engine
+    return settings, db.open_existing(settings.database_url)
 
 
 def goals_command(

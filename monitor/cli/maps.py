@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
 from maps.page import tile_choice
 from maps.region import render_region_map
 from maps.site import write
 from monitor import db, pipeline
 from monitor.cli.common import err, out, settings_of
-from monitor.errors import ConfigError
 
 maps_app = typer.Typer(
     help="Maps that draw offline (districts are the base map).", no_args_is_help=True
@@ -31,14 +29,6 @@ TilesOption = Annotated[
 ]
 
 
-def _engine(database_url: str) -> Engine:
-    engine = db.make_engine(database_url, create_dir=False)
-    if not db.database_exists(engine):
-        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
-    db.require_schema(engine)
-    return engine
-
-
 @maps_app.command("region")
 def maps_region(
     ctx: typer.Context,
@@ -49,7 +39,7 @@ def maps_region(
     """The regional map: carriers by stars and kind, the belt, a year control."""
     settings = settings_of(ctx)
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
-    engine = _engine(settings.database_url)
+    engine = db.open_existing(settings.database_url)
     try:
         data = pipeline.map_data(engine, settings.config_dir, settings.lang, highlight or ())
     finally:
@@ -71,7 +61,7 @@ def maps_progress(
     """The progress map: districts by progress toward their share of a goal; the city's goals."""
     settings = settings_of(ctx)
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
-    engine = _engine(settings.database_url)
+    engine = db.open_existing(settings.database_url)
     try:
         page = pipeline.progress_map_html(engine, settings.config_dir, settings.lang, choice)
     finally:
@@ -90,7 +80,7 @@ def maps_compare(
     """The comparison map: the carriers highlighted, with their radar portraits."""
     settings = settings_of(ctx)
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
-    engine = _engine(settings.database_url)
+    engine = db.open_existing(settings.database_url)
     try:
         page = pipeline.comparison_map_html(
             engine, settings.config_dir, parks, year, settings.lang, choice
@@ -109,7 +99,7 @@ def site_build(
     """Write the maps, the latest annual report and an index page."""
     settings = settings_of(ctx)
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
-    engine = _engine(settings.database_url)
+    engine = db.open_existing(settings.database_url)
     try:
         index = pipeline.build_site(
             engine,

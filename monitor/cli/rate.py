@@ -16,15 +16,6 @@ from monitor.i18n import t
 from monitor.rating.explain import explain
 from monitor.registry import load_city
 from monitor.report import STAR, render_html, write_xlsx
-from monitor.settings import Settings
-
-
-def _engine(settings: Settings) -> Engine:
-    engine = db.make_engine(settings.database_url, create_dir=False)
-    if not db.database_exists(engine):
-        raise ConfigError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
-    db.require_schema(engine)
-    return engine
 
 
 def _units(engine: Engine) -> dict[str, str]:
@@ -52,7 +43,7 @@ def rate_command(
     """Rate every carrier of YEAR and store the results (with the methodology's hash)."""
     settings = settings_of(ctx)
     lang = settings.lang
-    engine = _engine(settings)
+    engine = db.open_existing(settings.database_url)
     try:
         runs = pipeline.rate_year(engine, settings.config_dir, year, kind)
         units = _units(engine)
@@ -144,7 +135,7 @@ def report_command(
     settings = settings_of(ctx)
     if fmt not in ("html", "xlsx"):
         raise ConfigError(f"--format {fmt!r}: expected html or xlsx")
-    engine = _engine(settings)
+    engine = db.open_existing(settings.database_url)
     try:
         runs = pipeline.rate_year(engine, settings.config_dir, year)
         demo = db.get_meta(engine, "contains_demo_data") == "true"

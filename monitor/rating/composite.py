@@ -14,14 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from monitor.rating.engine import (
-    INCOMPLETE,
-    RATED,
-    RatingResult,
-    assign_stars,
-    peer_keys,
-    ranks_within,
-)
+from monitor.rating.engine import INCOMPLETE, RATED, RatingResult, finish_table, peer_keys
 from monitor.rating.methodology import Item, Methodology
 
 GEOMETRIC_FLOOR = 0.01  # a dimension at 0 would zero a geometric mean; floor it at 1 %
@@ -97,18 +90,11 @@ def score_composite(
         total = 100 * (np.nan_to_num(dims) * share).sum(axis=1)
     incomplete = completeness < max(meth.min_completeness, 1e-9) - 1e-9
     status = np.where(incomplete, INCOMPLETE, RATED)
-    rated = status == RATED
-    groups = peer_keys(peers, index, meth.peer_by)
-    rank, size = ranks_within(total, groups, rated)
-    stars = assign_stars(np.where(rated, total, np.nan), rank, size, meth.bands)
+    peer_labels = peer_keys(peers, index, meth.peer_by)
     table["bonus"] = 0.0
-    table["score"] = np.round(total, 6)
-    table["stars"] = np.where(rated, stars, np.nan)
-    table["rank"] = rank
-    table["peer_size"] = size
-    table["peer"] = groups
-    table["status"] = status
-    table["completeness"] = completeness
+    finish_table(
+        table, total, status, pd.factorize(peer_labels)[0], peer_labels, completeness, meth.bands
+    )
     ids = [it.id for it in items]
     return RatingResult(
         meth,

@@ -222,16 +222,7 @@ def score(
             vetoed |= np.nan_to_num(v, nan=0.0) >= veto.threshold
     incomplete = completeness < meth.min_completeness - 1e-9
     status = np.where(vetoed, VETOED, np.where(incomplete, INCOMPLETE, RATED))
-    rated = status == RATED
-    rank, size = ranks_within(total, groups, rated)
-    stars = assign_stars(np.where(rated, total, np.nan), rank, size, meth.bands)
-    table["score"] = np.round(total, 6)
-    table["stars"] = np.where(rated, stars, np.where(vetoed, 0, np.nan))
-    table["rank"] = rank
-    table["peer_size"] = size
-    table["peer"] = groups
-    table["status"] = status
-    table["completeness"] = completeness
+    finish_table(table, total, status, groups, peer_labels, completeness, meth.bands, vetoed)
     ids = [it.id for it in items]
     return RatingResult(
         meth,
@@ -241,6 +232,30 @@ def score(
         pd.DataFrame(medians, index=index, columns=ids),
         treatment,
     )
+
+
+def finish_table(
+    table: pd.DataFrame,
+    total: np.ndarray,
+    status: np.ndarray,
+    groups: np.ndarray,
+    peer_labels: np.ndarray,
+    completeness: np.ndarray,
+    bands: Sequence[Band],
+    vetoed: np.ndarray | None = None,
+) -> None:
+    """Score, stars (0 for a veto), rank and peer size among the rated, status, completeness."""
+    rated = status == RATED
+    rank, size = ranks_within(total, groups, rated)
+    stars = assign_stars(np.where(rated, total, np.nan), rank, size, bands)
+    vetoed = np.zeros(len(total), dtype=bool) if vetoed is None else vetoed
+    table["score"] = np.round(total, 6)
+    table["stars"] = np.where(rated, stars, np.where(vetoed, 0, np.nan))
+    table["rank"] = rank
+    table["peer_size"] = size
+    table["peer"] = peer_labels
+    table["status"] = status
+    table["completeness"] = completeness
 
 
 def stars_label(stars: float | None) -> str:
