@@ -228,6 +228,8 @@ def parse_source(item: Mapping[str, Any], index: int, path: Path) -> SourceSpec:
     for key in ("id", "collector", "location"):
         if not item.get(key):
             raise ConfigError(f"{where}: '{key}' is required")
+    if len(str(item["id"])) > 64:
+        raise ConfigError(f"{where}: id is {len(str(item['id']))} characters; at most 64")
     collector = _choice(item["collector"], COLLECTORS, where, "collector")
     records = _choice(item.get("records", "observations"), RECORDS, where, "records")
     subject = item.get("subject", {})

@@ -328,12 +328,15 @@ def rate_year(
         if meth.type == "composite":
             history, _, _ = rating_inputs(engine, meth, None)
         result = score(values, meth, peers=peers, history=history)
-        store.upsert_ratings(engine, rating_rows(result, year))
+        kinds_of = peers["kind"].astype(str).to_dict() if "kind" in peers else {}
+        store.upsert_ratings(engine, rating_rows(result, year, kinds_of))
         runs.append(RatingRun(meth, year, result, values, peers, names))
     return runs
 
 
-def rating_rows(result: RatingResult, year: int) -> list[dict[str, Any]]:
+def rating_rows(
+    result: RatingResult, year: int, kinds_of: dict[Any, str] | None = None
+) -> list[dict[str, Any]]:
     meth = result.methodology
     rows = []
     points = result.points.to_dict("index")
@@ -357,7 +360,7 @@ def rating_rows(result: RatingResult, year: int) -> list[dict[str, Any]]:
                 "subject_type": meth.subject,
                 "park_id": str(subject),
                 "year": year,
-                "kind": ",".join(meth.kinds) or (meth.level or meth.subject),
+                "kind": (kinds_of or {}).get(subject) or meth.level or meth.subject,
                 "methodology": meth.name,
                 "methodology_version": meth.version,
                 "methodology_hash": meth.content_hash,

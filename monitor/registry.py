@@ -257,6 +257,8 @@ def parse_registry(
             bad("id", pid, f"a unique id (already used on line {seen_ids[pid]})")
         seen_ids.setdefault(pid, line)
         name = raw.get("name", "")
+        if len(name) > 128:
+            bad("name", name[:20] + "…", "a name of at most 128 characters")
         if name and name in seen_names:
             bad("name", name, f"a unique name (already used on line {seen_names[name]})")
         seen_names.setdefault(name, line)
