@@ -115,23 +115,49 @@ def _codes(values: list[str]) -> tuple[list[str], list[int]]:
     return list(table), codes
 
 
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _coded(values: list[str]) -> dict[str, Any]:
+    """A categorical column: its distinct values and one base-36 character per carrier."""
+    table, codes = _codes(values)
+    if len(table) > len(_B36):
+        return {"table": table, "list": codes}
+    return {"table": table, "chars": "".join(_B36[c] for c in codes)}
+
+
 def columns(
     parks: list[dict[str, Any]], lon: np.ndarray, lat: np.ndarray, years: list[int]
 ) -> dict[str, Any]:
-    """The carriers as columns with lookup tables: the data travel once, compactly."""
+    """The carriers as compact columns: coordinates as integer steps of 1e-5° (about 1 m) from an
+    origin, categories as one character each, stars as one character per year ('-' unrated),
+    scores in tenths."""
+    lon0 = float(np.floor(lon.min())) if len(lon) else 0.0
+    lat0 = float(np.floor(lat.min())) if len(lat) else 0.0
     out: dict[str, Any] = {
         "id": [p["id"] for p in parks],
         "name": [p["name"] for p in parks],
-        "lon": np.round(lon, 5).tolist(),
-        "lat": np.round(lat, 5).tolist(),
-        "approx": [1 if p["approx"] else 0 for p in parks],
-        "highlight": [1 if p.get("highlight") else 0 for p in parks],
+        "lon0": lon0,
+        "lat0": lat0,
+        "x": np.rint((lon - lon0) * 1e5).astype(int).tolist(),
+        "y": np.rint((lat - lat0) * 1e5).astype(int).tolist(),
+        "approx": "".join("1" if p["approx"] else "0" for p in parks),
+        "highlight": "".join("1" if p.get("highlight") else "0" for p in parks),
     }
     for key in ("kind", "kind_label", "level_label", "district", "role", "role_label"):
-        table, codes = _codes([str(p[key]) for p in parks])
-        out[key] = {"table": table, "codes": codes}
-    out["stars"] = {str(y): [p["stars"].get(str(y)) for p in parks] for y in years}
-    out["score"] = {str(y): [p["score"].get(str(y)) for p in parks] for y in years}
+        out[key] = _coded([str(p[key]) for p in parks])
+
+    def star(value: Any) -> str:
+        return "-" if value is None else str(int(value))
+
+    out["stars"] = {str(y): "".join(star(p["stars"].get(str(y))) for p in parks) for y in years}
+    out["score"] = {
+        str(y): [
+            None if p["score"].get(str(y)) is None else round(float(p["score"][str(y)]) * 10)
+            for p in parks
+        ]
+        for y in years
+    }
     return out
 
 

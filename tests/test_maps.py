@@ -173,11 +173,16 @@ def test_geometry_is_drawn_in_the_tile_system(demo):
     lon = np.array([p["lon"] for p in data.parks])
     lat = np.array([p["lat"] for p in data.parks])
     glon, glat = wgs84_to_gcj02(lon, lat)
-    # carriers travel as columns, rounded to 1e-5° (about 1 m)
-    assert np.allclose(gaode["parks"]["lon"], glon, atol=6e-6)
-    assert np.allclose(gaode["parks"]["lat"], glat, atol=6e-6)
-    assert np.allclose(osm["parks"]["lon"], lon, atol=6e-6)
-    assert plain["parks"]["lon"] == osm["parks"]["lon"]
+
+    # carriers travel as integer steps of 1e-5° (about 1 m) from an origin
+    def coords(payload):
+        c = payload["parks"]
+        return (c["lon0"] + np.array(c["x"]) / 1e5, c["lat0"] + np.array(c["y"]) / 1e5)
+
+    assert np.allclose(coords(gaode)[0], glon, atol=6e-6)
+    assert np.allclose(coords(gaode)[1], glat, atol=6e-6)
+    assert np.allclose(coords(osm)[0], lon, atol=6e-6)
+    assert plain["parks"]["x"] == osm["parks"]["x"]
     assert len(gaode["parks"]["id"]) == len(data.parks)
     assert gaode["crs"] == "gcj02"
     # the district outlines move with the points

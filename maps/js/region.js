@@ -1,15 +1,24 @@
 // parkmon regional map client: draws everything from DATA; outside text only via textContent.
 var L_ = DATA.labels;
-// Rebuild one object per carrier from the columns (the payload is columnar to stay small).
+// Rebuild one object per carrier from the compact columns (see maps/region.py: columns).
 var C = DATA.parks, PARKS = [];
-function look(col, i) { return C[col].table[C[col].codes[i]]; }
+function look(col, i) {
+  var c = C[col];
+  return c.table[c.chars !== undefined ? parseInt(c.chars.charAt(i), 36) : c.list[i]];
+}
 for (var i = 0; i < C.id.length; i++) {
   var stars = {}, score = {};
-  DATA.years.forEach(function (y) { stars[y] = C.stars[y][i]; score[y] = C.score[y][i]; });
-  PARKS.push({id: C.id[i], name: C.name[i], lon: C.lon[i], lat: C.lat[i], approx: C.approx[i] === 1,
-    highlight: C.highlight[i] === 1, kind: look('kind', i), kind_label: look('kind_label', i),
-    level_label: look('level_label', i), district: look('district', i), role: look('role', i),
-    role_label: look('role_label', i), stars: stars, score: score});
+  DATA.years.forEach(function (y) {
+    var s = C.stars[y].charAt(i);
+    stars[y] = s === '-' ? null : Number(s);
+    var v = C.score[y][i];
+    score[y] = v == null ? null : v / 10;
+  });
+  PARKS.push({id: C.id[i], name: C.name[i], lon: C.lon0 + C.x[i] / 1e5, lat: C.lat0 + C.y[i] / 1e5,
+    approx: C.approx.charAt(i) === '1', highlight: C.highlight.charAt(i) === '1',
+    kind: look('kind', i), kind_label: look('kind_label', i), level_label: look('level_label', i),
+    district: look('district', i), role: look('role', i), role_label: look('role_label', i),
+    stars: stars, score: score});
 }
 function el(tag, text, cls) { var e = document.createElement(tag); if (text != null) e.textContent = String(text); if (cls) e.className = cls; return e; }
 var renderer = L.canvas({padding: 0.3});
