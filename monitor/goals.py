@@ -183,6 +183,22 @@ def load_rankings(config_dir: Path) -> pd.DataFrame:
     return frame
 
 
+def _no_data(common: dict[str, Any], reason: str, **known: Any) -> Progress:
+    """A 'not enough data' status with the reason, and whatever is known."""
+    fields: dict[str, Any] = {
+        "baseline": None,
+        "latest": None,
+        "latest_year": None,
+        "ratio": None,
+        "progress": None,
+        "elapsed": None,
+        "projection": None,
+        **common,
+        **known,
+    }
+    return Progress(**fields, status=NO_DATA, numbers={"reason": reason})
+
+
 def band(ratio: float) -> str:
     if ratio >= 0.95:
         return ON_TRACK
@@ -220,16 +236,11 @@ def level_progress(goal: GoalSpec, series: pd.Series, scope: str = "city") -> Pr
         baseline_year=base_year,
     )
     if baseline is None or later.empty:
-        return Progress(
-            **common,
-            status=NO_DATA,
+        return _no_data(
+            common,
+            "no baseline" if baseline is None else "no year after the baseline",
             latest=None if later.empty else float(later.iloc[-1]),
             latest_year=None if later.empty else int(later.index[-1]),
-            ratio=None,
-            progress=None,
-            elapsed=None,
-            projection=None,
-            numbers={"reason": "no baseline" if baseline is None else "no year after the baseline"},
         )
     year, latest = int(later.index[-1]), float(later.iloc[-1])
     span = goal.target_year - base_year
@@ -275,18 +286,7 @@ def growth_progress(goal: GoalSpec, series: pd.Series, scope: str = "city") -> P
         goal.baseline_year not in series.index
         or len(series[series.index > goal.baseline_year]) == 0
     ):
-        return Progress(
-            **common,
-            status=NO_DATA,
-            baseline=None,
-            latest=None,
-            latest_year=None,
-            ratio=None,
-            progress=None,
-            elapsed=None,
-            projection=None,
-            numbers={"reason": "needs the baseline year and a later year"},
-        )
+        return _no_data(common, "needs the baseline year and a later year")
     base = float(series[goal.baseline_year])
     year = int(series.index[-1])
     latest = float(series.iloc[-1])
@@ -334,17 +334,7 @@ def cumulative_progress(
         baseline_year=goal.baseline_year,
     )
     if flows.empty:
-        return Progress(
-            **common,
-            status=NO_DATA,
-            latest=None,
-            latest_year=None,
-            ratio=None,
-            progress=None,
-            elapsed=None,
-            projection=None,
-            numbers={"reason": "no year after the baseline"},
-        )
+        return _no_data(common, "no year after the baseline")
     year = int(flows.index[-1])
     total = float(flows.sum())
     years = year - goal.baseline_year
@@ -392,23 +382,18 @@ def count_progress(
     """Newly recognised carriers against the target. Without any record of the goal's kinds at
     the goal's levels (in any year), zero is not evidence: the status is 'not enough data'."""
     if not has_records:
-        return Progress(
-            goal=goal.id,
-            name_zh=goal.name_zh,
-            kind=goal.kind,
-            scope=scope,
-            status=NO_DATA,
-            target=goal.target if target is None else target,
-            target_year=goal.target_year,
-            baseline=0.0,
-            baseline_year=goal.baseline_year,
-            latest=None,
-            latest_year=None,
-            ratio=None,
-            progress=None,
-            elapsed=None,
-            projection=None,
-            numbers={"reason": "no recognitions of these carriers are recorded"},
+        return _no_data(
+            {
+                "goal": goal.id,
+                "name_zh": goal.name_zh,
+                "kind": goal.kind,
+                "scope": scope,
+                "target": goal.target if target is None else target,
+                "target_year": goal.target_year,
+                "baseline": 0.0,
+                "baseline_year": goal.baseline_year,
+            },
+            "no recognitions of these carriers are recorded",
         )
     flows = new.groupby("year").size().astype(float)
     years = range(goal.baseline_year + 1, min(now_year, goal.target_year) + 1)
@@ -428,18 +413,7 @@ def ranking_progress(goal: GoalSpec, entries: pd.DataFrame) -> Progress:
         baseline_year=goal.baseline_year,
     )
     if len(rows) < 2:
-        return Progress(
-            **common,
-            status=NO_DATA,
-            baseline=None,
-            latest=None,
-            latest_year=None,
-            ratio=None,
-            progress=None,
-            elapsed=None,
-            projection=None,
-            numbers={"reason": "fewer than two ranked years"},
-        )
+        return _no_data(common, "fewer than two ranked years")
     exact = rows[rows["relation"] == "eq"]
     best = float(exact["position"].min()) if len(exact) else None
     base_row = rows[rows["year"] <= goal.baseline_year].tail(1)
