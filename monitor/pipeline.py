@@ -322,7 +322,7 @@ def rate_year(
         if kinds and not (set(kinds) & set(meth.kinds or (meth.level or meth.subject,))):
             continue
         values, peers, names = rating_inputs(engine, meth, year)
-        if values.empty:
+        if values.empty or not values.notna().to_numpy().any():  # no figures that year
             continue
         history = None
         if meth.type == "composite":

@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from monitor import db, pipeline, store
+from monitor import db, models, pipeline, store
 from monitor.rating import load_methodology
 
 
@@ -76,6 +76,13 @@ def test_every_year_rates_and_vetoes_show(demo_db, config_dir):
     finally:
         engine.dispose()
     assert "vetoed" in statuses  # the demo's two veto cases (一票否决)
+    engine = db.make_engine(f"sqlite:///{demo_db}")
+    try:
+        before = store.count_rows(engine, models.Rating)
+        assert pipeline.rate_year(engine, config_dir, 1999) == []  # no figures: nothing rated
+        assert store.count_rows(engine, models.Rating) == before
+    finally:
+        engine.dispose()
 
 
 def test_cli_rate_explain_and_reports(demo_db, tmp_path):
