@@ -18,7 +18,7 @@ from rich.table import Table
 from collectors.run import RunSummary, collect_many
 from collectors.sources import SourceSpec, load_sources
 from monitor import db, store
-from monitor.cli.common import OutputFormat, err, out, settings_of
+from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
 from monitor.demo_server import serve_samples
 from monitor.errors import ConfigError
 from monitor.i18n import t
@@ -141,13 +141,7 @@ def runs_command(
     engine = db.open_existing(settings.database_url)
     runs = store.runs_frame(engine, source_id=source, limit=limit)
     engine.dispose()
-    if fmt is OutputFormat.json:
-        sys.stdout.write(
-            runs.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n"
-        )
-        return
-    if fmt is OutputFormat.csv:
-        sys.stdout.write(runs.to_csv(index=False))
+    if write_frame(runs, fmt):
         return
     table = Table(title=t("runs.title", settings.lang))
     columns = [

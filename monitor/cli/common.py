@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 
+import pandas as pd
 import typer
 from rich.console import Console
 
@@ -23,3 +25,16 @@ def settings_of(ctx: typer.Context) -> Settings:
     settings = ctx.obj
     assert isinstance(settings, Settings)
     return settings
+
+
+def write_frame(frame: pd.DataFrame, fmt: OutputFormat) -> bool:
+    """Write a frame to stdout as JSON records or CSV; False when ``fmt`` is a table."""
+    if fmt is OutputFormat.json:
+        sys.stdout.write(
+            frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n"
+        )
+        return True
+    if fmt is OutputFormat.csv:
+        sys.stdout.write(frame.to_csv(index=False))
+        return True
+    return False

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor import db, pipeline, store
-from monitor.cli.common import OutputFormat, out, settings_of
+from monitor.cli.common import OutputFormat, out, settings_of, write_frame
 from monitor.compare import radar_svg
 from monitor.errors import ConfigError
 from monitor.goals import STATUS_ZH
@@ -123,12 +123,7 @@ def rankings_command(
         frame = store.rankings_frame(engine)
     finally:
         engine.dispose()
-    if fmt is not OutputFormat.table:
-        sys.stdout.write(
-            frame.to_json(orient="records", force_ascii=False, indent=2) + "\n"
-            if fmt is OutputFormat.json
-            else frame.to_csv(index=False)
-        )
+    if write_frame(frame, fmt):
         return
     table = Table(title="排名" if settings.lang == "zh" else "Rankings")
     for c in ("ranking", "year", "subject_id", "position", "out_of", "note"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from typing import Annotated
 
 import pandas as pd
@@ -13,7 +12,7 @@ from rich.table import Table
 
 from monitor import schedule
 from monitor.cli.collect import summary_table
-from monitor.cli.common import OutputFormat, err, out, settings_of
+from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
 from monitor.i18n import t
 
 
@@ -52,12 +51,7 @@ def schedule_list(
     """Jobs, their next run and their last status."""
     settings = settings_of(ctx)
     frame = schedule.jobs_frame(settings)
-    if fmt is not OutputFormat.table:
-        sys.stdout.write(
-            frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n"
-            if fmt is OutputFormat.json
-            else frame.to_csv(index=False)
-        )
+    if write_frame(frame, fmt):
         return
     table = Table(title=t("schedule.title", settings.lang))
     for c in ("job", "name", "trigger", "next_run", "state", "last_status"):
@@ -113,13 +107,7 @@ def status_command(
     """Sources: last run, freshness of their data, failures."""
     settings = settings_of(ctx)
     frame = schedule.status_frame(settings)
-    if fmt is OutputFormat.json:
-        sys.stdout.write(
-            frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=2) + "\n"
-        )
-        return
-    if fmt is OutputFormat.csv:
-        sys.stdout.write(frame.to_csv(index=False))
+    if write_frame(frame, fmt):
         return
     table = Table(title=t("status.title", settings.lang))
     colour = {"ok": "green", "failing": "red", "stale": "yellow", "never run": "white"}
