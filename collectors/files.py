@@ -1,15 +1,22 @@
 """The file collector: CSV (UTF-8, UTF-8-BOM, GBK/GB18030), XLSX and XLS reports.
 
-Files are untrusted: each must lie inside the source's declared folder (globs cannot escape it,
-nor can symlinks), stay under the size and row limits, and an XLSX must not be a zip bomb. XLSX
-is opened read-only; openpyxl parses its XML through defusedxml, which is a dependency.
+Files are untrusted, and each is judged on its own: a file that is too large, leads outside the
+source's folder, cannot be decoded or would not fit in memory is refused with a rejection naming
+it, and the source's other files still land. Every limit is checked before or while reading,
+never after: the size with ``stat`` before a byte is read, rows, columns and cells while streaming
+(a declared sheet dimension is never trusted), and an XLSX must not be a zip bomb. XLSX is opened
+read-only; openpyxl parses its XML through defusedxml, which is a dependency.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,47 +28,109 @@ from collectors.sources import SourceSpec
 from collectors.tables import TableRows, rows_from_grid
 from monitor.errors import FetchError, ParseError
 
-# An XLSX is a zip: refuse archives that expand beyond this, or by more than this ratio.
+# An XLSX is a zip: refuse archives that expand beyond this, or by more than this ratio, and
+# parts other than worksheets (shared strings, styles: read whole by openpyxl) beyond PART_LIMIT.
 MAX_UNCOMPRESSED = 500 * 1024 * 1024
 MAX_RATIO = 200
+PART_LIMIT = 64 * 1024 * 1024
+# xlrd reads a legacy .xls whole, at several times its size.
+XLS_MAX_BYTES = 16 * 1024 * 1024
+# One physical CSV line longer than this is refused before it is split into cells.
+MAX_LINE_CHARS = 1024 * 1024
+# Enough of a file to guess an encoding other than UTF-8 and GB18030.
+SNIFF_BYTES = 256 * 1024
+# Extra grid rows allowed beyond max_rows for titles, headers, notes and totals.
+ROW_SLACK = 50
 
 
-def resolve_files(spec: SourceSpec) -> list[Path]:
-    """The files a source names, confined to its declared folder (the location's parent)."""
+@dataclass
+class FileRefusal:
+    """A file of the source that was not read, and why (it becomes a rejection)."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class ResolvedFiles:
+    files: list[Path] = field(default_factory=list)
+    refused: list[FileRefusal] = field(default_factory=list)
+
+
+def source_folder(spec: SourceSpec) -> tuple[Path, Path, str]:
+    """(confinement root, folder, file-name pattern) of a file source."""
     location = Path(spec.location)
-    folder_part, pattern = location.parent, location.name
-    if any(ch in str(folder_part) for ch in "*?["):
+    root = spec.base_dir.resolve()
+    return root, root / location.parent, location.name
+
+
+def resolve_files(spec: SourceSpec) -> ResolvedFiles:
+    """The files a source names, each checked to stay inside the source's folder.
+
+    The location was checked at config load (relative, no ``..``); here every match is resolved
+    with its symlinks, and one that leads outside the folder (a symlinked file, or a symlinked
+    directory on its way) is refused on its own. A folder that itself leads outside the root, or
+    that does not exist, fails the whole source.
+    """
+    root, folder, pattern = source_folder(spec)
+    if any(ch in str(Path(spec.location).parent) for ch in "*?["):
         raise FetchError(
             f"source '{spec.id}': a glob may only be in the file name, not in the "
             f"folder ({spec.location})"
         )
-    folder = folder_part if folder_part.is_absolute() else spec.base_dir / folder_part
-    folder = folder.resolve()
-    if not folder.is_dir():
+    real_folder = folder.resolve()
+    if not real_folder.is_relative_to(root):
+        raise FetchError(
+            f"source '{spec.id}': folder {folder.relative_to(root)} leads outside {root} "
+            "(a symlinked directory?); refused"
+        )
+    if not real_folder.is_dir():
         raise FetchError(f"source '{spec.id}': folder {folder} does not exist")
-    matches = sorted(folder.glob(pattern))
-    files = []
-    for path in matches:
+    found = ResolvedFiles()
+    for path in sorted(real_folder.glob(pattern)):
         real = path.resolve()
-        if not real.is_relative_to(folder):
-            raise FetchError(
-                f"source '{spec.id}': {path.name} leads outside the declared folder "
-                f"{folder} (symlink?); refused"
+        if not real.is_relative_to(real_folder):
+            found.refused.append(
+                FileRefusal(
+                    path.name,
+                    f"refused: {path.name} is a symlink leading outside the source folder "
+                    f"{real_folder}",
+                )
             )
-        if real.is_file():
-            files.append(real)
-    if not files:
-        raise FetchError(f"source '{spec.id}': no file matches {spec.location} in {folder}")
-    return files
+        elif real.is_file():
+            found.files.append(path)
+        elif path.is_symlink() and not real.exists():
+            found.refused.append(
+                FileRefusal(path.name, f"refused: {path.name} is a broken symlink")
+            )
+    if not found.files and not found.refused:
+        raise FetchError(f"source '{spec.id}': no file matches {spec.location} in {real_folder}")
+    return found
+
+
+def check_size(path: Path, max_bytes: int) -> int:
+    """The file's size from ``stat``, refused before reading when over the limit."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ParseError(
+            f"{size:,} bytes exceed the limit of {max_bytes:,} (max_bytes); not read", path.name
+        )
+    return size
 
 
 def read_limited(path: Path, max_bytes: int) -> bytes:
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise FetchError(
-            f"{path.name}: {size:,} bytes exceed the limit of {max_bytes:,} (max_bytes)"
-        )
-    return path.read_bytes()
+    check_size(path, max_bytes)
+    with path.open("rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # the file grew after stat
+        raise ParseError(f"more than {max_bytes:,} bytes (max_bytes); not read", path.name)
+    return data
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (never the whole file in memory)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def decode_csv(data: bytes, encoding: str, where: str) -> str:
@@ -76,77 +145,187 @@ def decode_csv(data: bytes, encoding: str, where: str) -> str:
             return data.decode(candidate)
         except UnicodeDecodeError:
             continue
-    best = from_bytes(data).best()
+    best = from_bytes(data[:SNIFF_BYTES]).best()
     if best is None:
         raise ParseError("not text in a known encoding (tried UTF-8, GB18030)", where)
-    return str(best)
-
-
-def csv_grid(data: bytes, spec: SourceSpec, where: str) -> list[list[Any]]:
-    text = decode_csv(data, spec.encoding, where)
-    # Excel writes commas; some systems export tabs. Sniffing guesses wrong on Chinese text.
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
-
-
-def check_zip(data: bytes, where: str) -> None:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+        return data.decode(best.encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ParseError(
+            f"not text in a known encoding (tried UTF-8, GB18030): {exc}", where
+        ) from exc
+
+
+class _Limits:
+    """Counts rows and cells while a grid streams in and stops at the source's limits."""
+
+    def __init__(self, spec: SourceSpec, where: str) -> None:
+        self.max_rows = spec.max_rows
+        self.max_grid_rows = spec.skip_first_rows + spec.header_rows + spec.max_rows + ROW_SLACK
+        self.max_columns = spec.max_columns
+        self.max_cells = spec.max_cells
+        self.where = where
+        self.cells = 0
+
+    def take(self, number: int, row: list[Any]) -> list[Any]:
+        while row and (row[-1] is None or row[-1] == ""):
+            row.pop()
+        if number > self.max_grid_rows:
+            raise ParseError(
+                f"more than {self.max_rows:,} rows (max_rows); stopped reading",
+                self.where,
+            )
+        if len(row) > self.max_columns:
+            raise ParseError(
+                f"row {number} has {len(row):,} columns; at most {self.max_columns:,} "
+                "(max_columns); stopped reading",
+                self.where,
+            )
+        self.cells += len(row)
+        if self.cells > self.max_cells:
+            raise ParseError(
+                f"more than {self.max_cells:,} cells (max_cells); stopped reading at row {number}",
+                self.where,
+            )
+        return row
+
+
+def _lines(handle: io.TextIOBase, where: str) -> Iterator[str]:
+    number = 0
+    while True:
+        line = handle.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise ParseError(
+                f"line {number} is longer than {MAX_LINE_CHARS:,} characters; stopped reading",
+                where,
+            )
+        yield line
+
+
+def _csv_grid_as(path: Path, encoding: str, spec: SourceSpec, where: str) -> list[list[Any]]:
+    limits = _Limits(spec, where)
+    grid: list[list[Any]] = []
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
+        first = text.readline(MAX_LINE_CHARS + 1)
+        # Excel writes commas; some systems export tabs. Sniffing guesses wrong on Chinese text.
+        delimiter = "\t" if "\t" in first and "," not in first else ","
+        text.seek(0)
+        try:
+            reader = csv.reader(_lines(text, where), delimiter=delimiter)
+            for number, row in enumerate(reader, 1):
+                grid.append(limits.take(number, list(row)))
+        except csv.Error as exc:
+            raise ParseError(f"not a readable CSV: {exc}", where) from exc
+    return grid
+
+
+def csv_grid(path: Path, spec: SourceSpec, where: str) -> list[list[Any]]:
+    """The cells of a CSV file, decoded and split while streaming (bounded memory)."""
+    candidates = [spec.encoding] if spec.encoding != "auto" else ["utf-8-sig", "gb18030"]
+    for candidate in candidates:
+        try:
+            codecs.lookup(candidate)
+        except LookupError as exc:
+            raise ParseError(f"unknown encoding {candidate!r}", where) from exc
+        try:
+            return _csv_grid_as(path, candidate, spec, where)
+        except UnicodeDecodeError as exc:
+            if spec.encoding != "auto":
+                raise ParseError(f"cannot decode as {candidate}: {exc}", where) from exc
+    with path.open("rb") as handle:
+        best = from_bytes(handle.read(SNIFF_BYTES)).best()
+    if best is None:
+        raise ParseError("not text in a known encoding (tried UTF-8, GB18030)", where)
+    try:
+        return _csv_grid_as(path, best.encoding, spec, where)
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"not text in a known encoding (tried UTF-8, GB18030, {best.encoding}): {exc}", where
+        ) from exc
+
+
+def check_zip(source: Path | bytes, where: str) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError) as exc:
         raise ParseError("not an XLSX file (not a zip archive)", where) from exc
     with archive:
-        total = sum(info.file_size for info in archive.infolist())
-        packed = max(1, sum(info.compress_size for info in archive.infolist()))
+        infos = archive.infolist()
+    total = sum(info.file_size for info in infos)
+    packed = max(1, sum(info.compress_size for info in infos))
     if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
         raise ParseError(
             f"refused: expands to {total:,} bytes ({total / packed:.0f}× its size), "
             "like a zip bomb",
             where,
         )
+    for info in infos:
+        if not info.filename.startswith("xl/worksheets/") and info.file_size > PART_LIMIT:
+            raise ParseError(
+                f"refused: part {info.filename} expands to {info.file_size:,} bytes "
+                f"(at most {PART_LIMIT:,})",
+                where,
+            )
 
 
-def xlsx_grid(data: bytes, spec: SourceSpec, where: str) -> tuple[list[list[Any]], str]:
+def xlsx_grid(path: Path, spec: SourceSpec, where: str) -> tuple[list[list[Any]], str]:
     if not DEFUSEDXML:
         raise ParseError(
             "refusing XLSX: defusedxml is not installed, so openpyxl would parse "
             "untrusted XML unprotected",
             where,
         )
-    check_zip(data, where)
+    check_zip(path, where)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt file
         raise ParseError(f"cannot open as XLSX: {exc}", where) from exc
     try:
         sheet = _pick_sheet(book.sheetnames, spec.sheet, where)
         ws = book[sheet]
+        # The <dimension> a file declares may say A1:XFD1048576; never pad rows to it.
+        ws.reset_dimensions()
+        limits = _Limits(spec, f"{where}, sheet '{sheet}'")
         grid: list[list[Any]] = []
-        for row in ws.iter_rows(values_only=True):
-            grid.append(list(row))
-            if len(grid) > spec.max_rows + 50:
-                raise ParseError(f"more than {spec.max_rows} rows (max_rows)", where)
+        try:
+            for number, row in enumerate(ws.iter_rows(values_only=True), 1):
+                grid.append(limits.take(number, list(row)))
+        except ParseError:
+            raise
+        except Exception as exc:  # corrupt sheet XML
+            raise ParseError(f"cannot read sheet {sheet!r}: {exc}", where) from exc
     finally:
         book.close()
     return grid, sheet
 
 
-def xls_grid(data: bytes, spec: SourceSpec, where: str) -> tuple[list[list[Any]], str]:
+def xls_grid(path: Path, spec: SourceSpec, where: str) -> tuple[list[list[Any]], str]:
     import xlrd  # noqa: PLC0415  (only for the legacy .xls format)
 
+    size = path.stat().st_size
+    if size > XLS_MAX_BYTES:
+        raise ParseError(
+            f"a legacy .xls of {size:,} bytes is over {XLS_MAX_BYTES:,}; save it as .xlsx",
+            where,
+        )
     try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        book = xlrd.open_workbook(file_contents=path.read_bytes(), on_demand=True)
     except Exception as exc:  # xlrd raises XLRDError and others for a corrupt file
         raise ParseError(f"cannot open as XLS: {exc}", where) from exc
     try:
         sheet = _pick_sheet(book.sheet_names(), spec.sheet, where)
         ws = book.sheet_by_name(sheet)
-        if ws.nrows > spec.max_rows + 50:
-            raise ParseError(f"{ws.nrows} rows exceed max_rows {spec.max_rows}", where)
-        grid = [ws.row_values(i) for i in range(ws.nrows)]
+        limits = _Limits(spec, f"{where}, sheet '{sheet}'")
+        grid = [
+            limits.take(i + 1, [None if v == "" else v for v in ws.row_values(i)])
+            for i in range(ws.nrows)
+        ]
     finally:
         book.release_resources()
-    return [[None if v == "" else v for v in row] for row in grid], sheet
+    return grid, sheet
 
 
 def _pick_sheet(names: list[str], wanted: str | int | None, where: str) -> str:
@@ -178,17 +357,18 @@ def file_format(path: Path, declared: str) -> str:
 
 
 def read_table(path: Path, spec: SourceSpec) -> TableRows:
-    """Read one file into named rows (see ``collectors.tables``)."""
-    data = read_limited(path, spec.max_bytes)
+    """Read one file into named rows (see ``collectors.tables``); any problem is a ParseError
+    naming the file, so the caller can quarantine it and go on with the others."""
+    check_size(path, spec.max_bytes)
     fmt = file_format(path, spec.format)
     where = path.name
     if fmt == "csv":
-        grid = csv_grid(data, spec, where)
+        grid = csv_grid(path, spec, where)
     elif fmt == "xlsx":
-        grid, sheet = xlsx_grid(data, spec, where)
+        grid, sheet = xlsx_grid(path, spec, where)
         where = f"{path.name}, sheet '{sheet}'"
     elif fmt == "xls":
-        grid, sheet = xls_grid(data, spec, where)
+        grid, sheet = xls_grid(path, spec, where)
         where = f"{path.name}, sheet '{sheet}'"
     else:
         raise ParseError(f"format {fmt!r} is not a file format", where)

@@ -1,14 +1,22 @@
 """HTTP for collectors (httpx): timeouts, retries with backoff and jitter, Retry-After,
 conditional requests, a response size limit and a host allow-list.
 
-No httpx exception leaves this module: every failure becomes a ``FetchError`` naming the URL.
+httpx's timeouts bound each network read, so a server that drips a byte a second would hold a
+request forever; every request therefore also has an overall deadline (``deadline_s``), and every
+run one (``run_deadline_s``): the request runs in a worker thread, and when the deadline passes its
+connection is closed and the run goes on with a clear error.
+
+No httpx exception leaves this module: every failure becomes a ``FetchError`` naming the URL,
+with credentials redacted from it.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from collectors.sources import SourceSpec
+from collectors.sources import SourceSpec, redact_url
 from monitor import __version__
 from monitor.errors import ConfigError, FetchError
 
@@ -49,6 +57,7 @@ class HttpFetcher:
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
     requests: int = 0
+    started: float = field(default_factory=time.monotonic)
 
     def _client(self) -> httpx.Client:
         if self.client is None:
@@ -71,7 +80,7 @@ class HttpFetcher:
         check_url(str(request.url), self.spec)
 
     def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = dict(self.spec.headers)
+        headers = self.spec.request_headers()
         token = self.spec.token()
         if token:
             if self.spec.auth == "bearer":
@@ -89,6 +98,7 @@ class HttpFetcher:
     ) -> Response:
         """GET with retries; 304 comes back as a Response with ``not_modified``."""
         check_url(url, self.spec)
+        shown = redact_url(url)
         attempts = self.spec.retries + 1
         last_error = ""
         for attempt in range(attempts):
@@ -98,14 +108,14 @@ class HttpFetcher:
             except FetchError:
                 raise
             except (httpx.TransportError, httpx.DecodingError) as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
+                last_error = f"{type(exc).__name__}: {_redacted(exc)}"
             except httpx.HTTPError as exc:
-                raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+                raise FetchError(f"{shown}: {type(exc).__name__}: {_redacted(exc)}") from exc
             else:
                 if response.status not in RETRY_STATUS:
                     if response.status >= 400:
                         raise FetchError(
-                            f"{url}: HTTP {response.status}; not retried "
+                            f"{shown}: HTTP {response.status}; not retried "
                             "(a client error: check the URL and credentials)"
                         )
                     return response
@@ -113,16 +123,23 @@ class HttpFetcher:
                 wait = retry_after(response.headers.get("retry-after"))
             if attempt + 1 < attempts:
                 delay = wait if wait is not None else self.backoff(attempt)
+                if delay >= self.run_time_left():
+                    break
                 log.info(
                     "%s: %s; retry %d/%d in %.2f s",
-                    url,
+                    shown,
                     last_error,
                     attempt + 1,
                     attempts - 1,
                     delay,
                 )
                 self.sleep(delay)
-        raise FetchError(f"{url}: gave up after {attempts} attempt(s); last error: {last_error}")
+        raise FetchError(
+            f"{shown}: gave up after {attempt + 1} attempt(s); last error: {last_error}"
+        )
+
+    def run_time_left(self) -> float:
+        return self.spec.run_deadline_s - (time.monotonic() - self.started)
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter: uniform in [0.5, 1.5) × base × 2^attempt."""
@@ -131,9 +148,44 @@ class HttpFetcher:
     def _once(
         self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None
     ) -> Response:
+        """One request under an overall deadline (the request's, or what is left of the run's)."""
+        left = self.run_time_left()
+        if left <= 0:
+            raise FetchError(
+                f"{redact_url(url)}: the run's deadline of {self.spec.run_deadline_s:g} s "
+                "(run_deadline_s) has passed; stopped"
+            )
+        deadline = min(self.spec.deadline_s, left)
         self.requests += 1
+        client = self._client()
+        cancelled = threading.Event()
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="parkmon-http")
+        future = pool.submit(self._transfer, client, url, params, headers, cancelled)
+        try:
+            return future.result(timeout=deadline)
+        except concurrent.futures.TimeoutError:
+            cancelled.set()
+            # Closing the client closes its sockets, so the worker's next read fails at once.
+            self.client = None
+            client.close()
+            which = "deadline_s" if deadline == self.spec.deadline_s else "run_deadline_s"
+            raise FetchError(
+                f"{redact_url(url)}: no complete response within {deadline:g} s ({which}); "
+                "the server is too slow or drips its answer; stopped"
+            ) from None
+        finally:
+            pool.shutdown(wait=False)
+
+    def _transfer(
+        self,
+        client: httpx.Client,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        cancelled: threading.Event,
+    ) -> Response:
         limit = self.spec.max_bytes
-        with self._client().stream(
+        with client.stream(
             "GET", url, params=dict(params or {}), headers=self._headers(headers)
         ) as r:
             final = str(r.url)
@@ -142,29 +194,40 @@ class HttpFetcher:
             declared = r.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise FetchError(
-                    f"{final}: response of {int(declared):,} bytes exceeds the "
+                    f"{redact_url(final)}: response of {int(declared):,} bytes exceeds the "
                     f"limit of {limit:,} (max_bytes)"
                 )
             chunks: list[bytes] = []
             size = 0
             for chunk in r.iter_bytes():
+                if cancelled.is_set():
+                    raise FetchError(f"{redact_url(final)}: cancelled at the deadline")
                 size += len(chunk)
                 if size > limit:
                     raise FetchError(
-                        f"{final}: response exceeds the limit of {limit:,} bytes "
+                        f"{redact_url(final)}: response exceeds the limit of {limit:,} bytes "
                         "(max_bytes); stopped reading"
                     )
                 chunks.append(chunk)
             return Response(final, r.status_code, dict(r.headers), b"".join(chunks))
 
 
+def _redacted(exc: BaseException) -> str:
+    """An httpx error's text with any URL in it redacted."""
+    text = str(exc)
+    request = getattr(exc, "_request", None)
+    if request is not None:
+        text = text.replace(str(request.url), redact_url(str(request.url)))
+    return text
+
+
 def check_url(url: str, spec: SourceSpec) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise FetchError(f"{url}: only http and https URLs are fetched")
+        raise FetchError(f"{redact_url(url)}: only http and https URLs are fetched")
     if (parts.hostname or "") not in spec.allowed_hosts:
         raise FetchError(
-            f"{url}: host {parts.hostname!r} is not among the source's allowed_hosts "
+            f"{redact_url(url)}: host {parts.hostname!r} is not among the source's allowed_hosts "
             f"{list(spec.allowed_hosts)}"
         )
 

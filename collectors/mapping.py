@@ -41,6 +41,9 @@ OBSERVATION_COLUMNS = [
     "raw_value",
     "raw_unit",
 ]
+FACT_COLUMNS = ["subject_type", "subject_id", "indicator", "period"]
+# Each mapped observation keeps a reference to the row it came from until conflicts are checked.
+ROW = "_row"
 LEVEL_WORDS = {
     "国家级": "national",
     "国家": "national",
@@ -76,13 +79,78 @@ class Mapped:
         self.recognitions += other.recognitions
         self.rejections += other.rejections
 
-    def observations_frame(self) -> pd.DataFrame:
+    def observations_frame(self, *, with_rows: bool = False) -> pd.DataFrame:
+        columns = [*OBSERVATION_COLUMNS, ROW] if with_rows else OBSERVATION_COLUMNS
         parts = [*self.frames]
         if self.observations:
             parts.append(pd.DataFrame(self.observations))
         if not parts:
-            return pd.DataFrame(columns=OBSERVATION_COLUMNS)
-        return pd.concat(parts, ignore_index=True)[OBSERVATION_COLUMNS]
+            return pd.DataFrame(columns=columns)
+        return pd.concat(parts, ignore_index=True)[columns]
+
+    def hold_conflicts(self, names: Mapping[str, str] | None = None) -> int:
+        """Rows of one batch that report the same fact (subject, indicator, period — directly, or
+        through an alias or a full name) never overwrite each other: every such row is held
+        whole and quarantined, naming the other rows and both values. Returns rows held."""
+        names = names or {}
+        frame = self.observations_frame(with_rows=True)
+        clash = frame.duplicated(FACT_COLUMNS, keep=False).to_numpy()
+        notes: dict[int, tuple[RawRow, list[str]]] = {}
+        if clash.any():
+            for key, group in frame.loc[clash].groupby(FACT_COLUMNS, sort=False):
+                _, subject, indicator, period = key
+                rows = list(group[ROW])
+                values = list(group["raw_value"])
+                for i, row in enumerate(rows):
+                    others = "; ".join(
+                        f"{o.location}: {v!r}"
+                        for j, (o, v) in enumerate(zip(rows, values, strict=True))
+                        if j != i
+                    )
+                    what = names.get(str(indicator), str(indicator))
+                    notes.setdefault(id(row), (row, []))[1].append(
+                        f"{subject} {what} {period} = {values[i]!r} here, but {others}"
+                    )
+        notes.update(self._recognition_conflicts())
+        if not notes:
+            return 0
+        held = set(notes)
+        for row, problems in notes.values():
+            subject = ", ".join(sorted({p.split(" ", 1)[0] for p in problems}))  # the ids
+            self.rejections.append(
+                {
+                    "location": row.location,
+                    "field_name": "",
+                    "value": subject,
+                    "reason": "conflict: the same carrier and period are reported more than "
+                    f"once in this batch ({' | '.join(problems)}); none of these rows is "
+                    "stored — keep one row per carrier and period, then collect again",
+                    "raw": row.raw,
+                }
+            )
+        keep = ~frame[ROW].map(id).isin(held).to_numpy() if len(frame) else None
+        self.frames = [frame.loc[keep, OBSERVATION_COLUMNS]] if keep is not None else []
+        self.observations = []
+        self.recognitions = [r for r in self.recognitions if id(r[ROW]) not in held]
+        return len(held)
+
+    def _recognition_conflicts(self) -> dict[int, tuple[RawRow, list[str]]]:
+        by_key: dict[tuple[str, str, int], list[RawRow]] = {}
+        for rec in self.recognitions:
+            by_key.setdefault((rec["park_id"], rec["level"], rec["year"]), []).append(rec[ROW])
+        notes: dict[int, tuple[RawRow, list[str]]] = {}
+        for (park, level, year), rows in by_key.items():
+            if len(rows) < 2:
+                continue
+            for row in rows:
+                others = "; ".join(o.location for o in rows if o is not row)
+                notes.setdefault(id(row), (row, []))[1].append(
+                    f"{park} {level} {year} also at {others}"
+                )
+        return notes
+
+    def recognition_records(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k != ROW} for r in self.recognitions]
 
     def reject(self, row: RawRow, field_name: str, value: object, reason: str) -> None:
         self.rejections.append(
@@ -131,8 +199,47 @@ class SubjectResolver:
         return None
 
     def near(self, value: object) -> list[str]:
-        keys = difflib.get_close_matches(name_key(str(value)), list(self.by_name), n=3, cutoff=0.5)
-        return [f"{self.names[self.by_name[k]]} ({self.by_name[k]})" for k in keys]
+        """Up to three likely carriers for an unknown name, the obvious one first: a full name
+        ('海安高新技术产业开发区') ranks the carrier whose short name or alias it expands
+        ('海安高新区') before other zones that merely look alike."""
+        query = short_key(str(value))
+        if not query:
+            return []
+        best: dict[str, float] = {}
+        matcher = difflib.SequenceMatcher(autojunk=False)
+        matcher.set_seq2(query)
+        for key, sid in self.by_name.items():
+            candidate = short_key(key)
+            matcher.set_seq1(candidate)
+            if matcher.real_quick_ratio() < 0.5 and candidate not in query:
+                continue
+            score = matcher.ratio()
+            if candidate and (candidate in query or query in candidate):
+                score += 1.0 + len(candidate) / max(len(query), 1)
+            if score >= 0.5 and score > best.get(sid, 0.0):
+                best[sid] = score
+        ranked = sorted(best, key=lambda sid: (-best[sid], sid))[:3]
+        return [f"{self.names[sid]} ({sid})" for sid in ranked]
+
+
+# Long official forms and their usual short forms, applied before names are compared for hints.
+_SHORT_FORMS = (
+    ("高新技术产业开发区", "高新区"),
+    ("高新技术产业园区", "高新区"),
+    ("经济技术开发区", "经开区"),
+    ("经济开发区", "开发区"),
+    ("科技企业孵化器", "孵化器"),
+    ("江苏省", ""),
+    ("江苏", ""),
+    ("南通市", "南通"),
+)
+
+
+def short_key(name: str) -> str:
+    key = name_key(name)
+    for long, short in _SHORT_FORMS:
+        key = key.replace(long, short)
+    return key
 
 
 def normalise_period(value: object) -> str:
@@ -330,6 +437,8 @@ def _map_wide(
         held |= broken
     subjects_a = np.array(subjects, dtype=object)
     periods_a = np.array(periods, dtype=object)
+    rows_a = np.empty(n, dtype=object)
+    rows_a[:] = kept
     for c, code in enumerate(codes):
         ok = ~np.isnan(values[:, c]) & ~held
         if not ok.any():
@@ -344,6 +453,7 @@ def _map_wide(
                     "value": values[ok, c],
                     "raw_value": raw_values[c][ok],
                     "raw_unit": raw_units[c][ok],
+                    ROW: rows_a[ok],
                 }
             )
         )
@@ -442,7 +552,7 @@ def _map_long(
         values = {code: got[0] for _, code, got in items}
         if not _apply_rules(items[0][0], values, catalogue, out):
             continue
-        for _, code, (value, raw_value, raw_unit) in items:
+        for row, code, (value, raw_value, raw_unit) in items:
             out.observations.append(
                 {
                     "subject_type": spec.subject_type,
@@ -452,6 +562,7 @@ def _map_long(
                     "value": value,
                     "raw_value": raw_value[:64],
                     "raw_unit": raw_unit,
+                    ROW: row,
                 }
             )
     return out
@@ -515,6 +626,7 @@ def map_recognitions(
                 "issuer": spec.issuer,
                 "source": f"{spec.id}: {row.location}",
                 "is_demo": False,
+                ROW: row,
             }
         )
     return out

@@ -7,10 +7,8 @@ step marks the run failed with its error and leaves the store as it was.
 
 from __future__ import annotations
 
-import hashlib
+import difflib
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +18,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from collectors.files import read_table, resolve_files
+from collectors.files import check_size, file_hash, read_table, resolve_files
 from collectors.http import HttpFetcher
 from collectors.mapping import (
     IndicatorInfo,
@@ -33,8 +32,9 @@ from collectors.mapping import (
 from collectors.sources import SourceSpec
 from collectors.tables import TableRows
 from collectors.web import fetch_html_table, fetch_json_api
-from monitor import models, store
-from monitor.errors import MonitorError, ParseError
+from monitor import models, runs, store
+from monitor.errors import ConfigError, MonitorError, ParseError
+from monitor.runs import SourceBusy
 
 log = logging.getLogger(__name__)
 
@@ -71,25 +71,47 @@ class Fetched:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _file_failure(name: str, reason: str, location: str = "") -> dict[str, Any]:
+    return {
+        "location": location or name,
+        "field_name": "",
+        "value": name,
+        "reason": reason,
+        "raw": {},
+    }
+
+
 def _fetch_files(spec: SourceSpec, fetcher: HttpFetcher | None, state: dict[str, Any]) -> Fetched:
-    files = resolve_files(spec)
-    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-    if hashes and hashes == state.get("files"):
+    """Each file on its own: one that is refused (size, symlink, encoding, memory) becomes a
+    rejection naming it, and the source's other files still land."""
+    found = resolve_files(spec)
+    hashes: dict[str, str] = {}
+    failures = [_file_failure(r.name, r.reason) for r in found.refused]
+    readable: list[Path] = []
+    for path in found.files:
+        try:
+            size = check_size(path, spec.max_bytes)
+            hashes[path.name] = f"{size}:{file_hash(path)}"
+            readable.append(path)
+        except ParseError as exc:
+            failures.append(_file_failure(path.name, str(exc), exc.location))
+        except OSError as exc:
+            failures.append(_file_failure(path.name, f"{path.name}: cannot read: {exc.strerror}"))
+    if hashes and hashes == state.get("files") and not failures:
         return Fetched([], dict(state), not_modified=True)
-    fetched = Fetched([], {"files": hashes})
-    for path in files:
+    fetched = Fetched([], {"files": hashes}, failures=failures)
+    for path in readable:
         try:
             fetched.tables.append((path.name, read_table(path, spec)))
         except ParseError as exc:
-            # One unreadable file is quarantined; the source's other files go on.
+            fetched.failures.append(_file_failure(path.name, str(exc), exc.location))
+        except MemoryError:
             fetched.failures.append(
-                {
-                    "location": exc.location or path.name,
-                    "field_name": "",
-                    "value": path.name,
-                    "reason": str(exc),
-                    "raw": {},
-                }
+                _file_failure(path.name, f"{path.name}: too large to read in memory; refused")
+            )
+        except OSError as exc:
+            fetched.failures.append(
+                _file_failure(path.name, f"{path.name}: cannot read: {exc.strerror or exc}")
             )
     return fetched
 
@@ -144,7 +166,10 @@ def collect(
             description=spec.description,
             is_demo=spec.demo,
         )
-    run_id = store.start_run(engine, spec.id, host=socket.gethostname(), pid=os.getpid())
+    try:
+        run_id = runs.start_run(engine, spec.id)
+    except SourceBusy as exc:
+        return RunSummary(spec.id, 0, status=models.RunStatus.failed, error=str(exc))
     summary = RunSummary(spec.id, run_id)
     fetcher = HttpFetcher(spec, client=client, sleep=sleep) if spec.is_http else None
     try:
@@ -156,6 +181,7 @@ def collect(
             _finish(engine, summary, fetched.state, started)
             return summary
         mapped = _map(engine, spec, fetched)
+        mapped.hold_conflicts({c: f"{i.name_zh} ({c})" for c, i in catalogue_of(engine).items()})
         summary.read = sum(len(t.rows) for _, t in fetched.tables)
         summary.skipped = sum(sum(t.skipped.values()) for _, t in fetched.tables)
         summary.documents = [w for w, _ in fetched.tables]
@@ -173,7 +199,7 @@ def collect(
                 summary.accepted, summary.revised = result.inserted, result.revised
                 summary.unchanged = result.unchanged
             if mapped.recognitions:
-                store.upsert_recognitions(conn, mapped.recognitions)
+                store.upsert_recognitions(conn, mapped.recognition_records())
                 summary.accepted += len(mapped.recognitions)
             summary.rejected = store.add_rejections(conn, run_id, spec.id, rejections)
         if fetched.failures and not fetched.tables:
@@ -186,9 +212,7 @@ def collect(
         if not isinstance(exc, MonitorError):
             log.exception("source %s: unexpected error", spec.id)
         summary.status = models.RunStatus.failed
-        summary.error = (
-            str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
-        )
+        summary.error = short_error(exc)
         summary.accepted = summary.revised = summary.unchanged = summary.rejected = 0
         summary.requests = fetcher.requests if fetcher else 0
         _finish(engine, summary, None, started)
@@ -198,9 +222,50 @@ def collect(
     return summary
 
 
+def check_aliases(engine: Engine, specs: Sequence[SourceSpec]) -> None:
+    """Refuse an alias that points at an id the registry does not have (it would store orphan
+    figures under that id): one line naming the file, the alias and the nearest ids."""
+    known: dict[str, list[str]] = {}
+    for spec in specs:
+        subject_type = "park" if spec.records == "recognitions" else spec.subject_type
+        if subject_type not in known:
+            known[subject_type] = [sid for sid, _, _ in store.subject_rows(engine, subject_type)]
+        ids = known[subject_type]
+        for alias, target in spec.aliases.items():
+            if target not in ids:
+                near = difflib.get_close_matches(target, ids, n=3, cutoff=0.4)
+                hint = f"; near ids: {', '.join(near)}" if near else ""
+                raise ConfigError(
+                    f"{spec.where or spec.id}: aliases.{alias} = {target!r}, but the registry has "
+                    f"no {'carrier' if subject_type == 'park' else 'region'} with that id{hint}"
+                )
+
+
+def short_error(exc: BaseException) -> str:
+    """One line for a run's stored error: never a SQL statement, its parameters or a URL secret.
+
+    Database errors (e.g. two writers storing the same fact) say what happened in a sentence;
+    anything else keeps its type and the first line of its message, at most 300 characters.
+    """
+    if isinstance(exc, IntegrityError):
+        return (
+            "another writer stored the same facts at the same time; nothing of this run was "
+            "kept — collect again"
+        )
+    if isinstance(exc, SQLAlchemyError):
+        orig = getattr(exc, "orig", None) or exc
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        return f"database error ({type(orig).__name__}): {first}"[:300]
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, MonitorError):
+        return text[:2000]
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
 def _map(engine: Engine, spec: SourceSpec, fetched: Fetched) -> Mapped:
     catalogue = catalogue_of(engine)
     subject_type = "park" if spec.records == "recognitions" else spec.subject_type
+    check_aliases(engine, [spec])
     resolver = SubjectResolver(store.subject_rows(engine, subject_type), spec.aliases)
     total = Mapped()
     for where, table in fetched.tables:

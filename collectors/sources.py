@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from monitor.errors import ConfigError
 
@@ -67,6 +67,10 @@ _SOURCE_KEYS = {
     "issuer",
     "skip_first_rows",
     "demo",
+    "max_columns",
+    "max_cells",
+    "deadline_s",
+    "run_deadline_s",
 }
 _SUBJECT_KEYS = {"column", "match", "type"}
 _SCHEDULE_KEYS = {"cron", "interval_minutes", "interval_hours", "timezone"}
@@ -76,6 +80,31 @@ _FIELD_KEYS = {"name", "level", "year", "issuer", "subject"}
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_ROWS = 200_000
+DEFAULT_MAX_COLUMNS = 1_000
+DEFAULT_MAX_CELLS = 1_000_000
+# Query parameters and header names that carry credentials: never written in a config file.
+SECRET_PARAMS = frozenset(
+    {
+        "token",
+        "access_token",
+        "accesstoken",
+        "key",
+        "api_key",
+        "apikey",
+        "app_key",
+        "appkey",
+        "secret",
+        "client_secret",
+        "password",
+        "passwd",
+        "pwd",
+        "signature",
+        "sign",
+        "sig",
+        "auth",
+    }
+)
+_SECRET_HEADER_WORDS = ("auth", "token", "key", "secret", "cookie", "password", "session")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
@@ -136,11 +165,16 @@ class SourceSpec:
     schedule: ScheduleSpec | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
     max_rows: int = DEFAULT_MAX_ROWS
+    max_columns: int = DEFAULT_MAX_COLUMNS
+    max_cells: int = DEFAULT_MAX_CELLS
     allowed_hosts: tuple[str, ...] = ()
     token_env: str | None = None
     auth: str = "bearer"
     headers: Mapping[str, str] = field(default_factory=dict)
+    header_env: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = 30.0
+    deadline_s: float = 120.0
+    run_deadline_s: float = 900.0
     retries: int = 4
     backoff_s: float = 0.5
     items: str = ""
@@ -151,6 +185,7 @@ class SourceSpec:
     year: int | None = None
     issuer: str = ""
     demo: bool = False
+    where: str = ""
 
     @property
     def is_http(self) -> bool:
@@ -169,6 +204,129 @@ class SourceSpec:
                 '(named by token = {"$env" = …}) is not set'
             )
         return value
+
+    def request_headers(self) -> dict[str, str]:
+        """The configured headers, with those given by reference read from the environment."""
+        headers = dict(self.headers)
+        for name, variable in self.header_env.items():
+            value = os.environ.get(variable)
+            if not value:
+                raise ConfigError(
+                    f"source '{self.id}': environment variable {variable} (named by "
+                    f'headers.{name} = {{"$env" = …}}) is not set'
+                )
+            headers[name] = value
+        return headers
+
+
+def _typed(item: Mapping[str, Any], key: str, default: Any, kind: type, where: str) -> Any:
+    """``item[key]`` of the expected TOML type, or one line naming the key, value and type."""
+    value = item.get(key, default)
+    if value is None:
+        return default
+    names = {int: "a whole number", float: "a number", str: "a text in quotes", bool: "true/false"}
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok, value = True, float(value)
+    if not ok:
+        raise ConfigError(
+            f"{where}: {key} = {value!r}; expected {names.get(kind, kind.__name__)}"
+            + (" (bytes, e.g. 52428800 for 50 MB)" if key == "max_bytes" else "")
+        )
+    return value
+
+
+def _positive(item: Mapping[str, Any], key: str, default: Any, kind: type, where: str) -> Any:
+    value = _typed(item, key, default, kind, where)
+    if value is not None and value <= 0:
+        raise ConfigError(f"{where}: {key} = {value!r}; expected a number above 0")
+    return value
+
+
+def _table(item: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = item.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key} = {value!r}; expected a table {{ … }}")
+    return value
+
+
+def _str_list(item: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = item.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f'{where}: {key} = {value!r}; expected a list of texts, e.g. ["127.0.0.1"]'
+        )
+    return tuple(value)
+
+
+def secret_in_url(url: str) -> str | None:
+    """What in a URL is a credential (userinfo, a token= or key= parameter), or None."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return "a user name or password in the URL"
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if name.lower() in SECRET_PARAMS:
+            return f"the query parameter {name!r}"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """The URL for messages and stored errors: no userinfo, credential parameters masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = "&".join(
+        f"{name}=***" if name.lower() in SECRET_PARAMS else f"{name}={value}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _is_secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_HEADER_WORDS)
+
+
+def _headers(item: Mapping[str, Any], where: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(literal headers, headers read from the environment); secrets only by reference."""
+    literal: dict[str, str] = {}
+    from_env: dict[str, str] = {}
+    for name, value in _table(item, "headers", where).items():
+        if isinstance(value, dict):
+            ref = _env_ref(value, where, f"headers.{name}")
+            assert ref is not None
+            from_env[str(name)] = ref
+        elif isinstance(value, str):
+            if _is_secret_header(str(name)):
+                raise ConfigError(
+                    f"{where}: headers.{name} is written inline; a credential comes only by "
+                    f'reference: headers.{name} = {{"$env" = "NAME"}}'
+                )
+            literal[str(name)] = value
+        else:
+            raise ConfigError(f"{where}: headers.{name} = {value!r}; expected a text")
+    return literal, from_env
+
+
+def _file_location(location: str, where: str) -> None:
+    """A file source's location stays inside its folder: relative, and no '..'."""
+    path = Path(location)
+    if (
+        path.is_absolute()
+        or location.startswith(("~", "\\"))
+        or (len(location) > 1 and location[1] == ":")
+    ):
+        raise ConfigError(
+            f"{where}: location {location!r} is absolute; a file location is relative to the "
+            "config folder (or to data_root set at the top of sources.toml)"
+        )
+    if ".." in path.parts or ".." in location.replace("\\", "/").split("/"):
+        raise ConfigError(
+            f"{where}: location {location!r} climbs out with '..'; a file location must stay "
+            "inside the config folder (or data_root)"
+        )
 
 
 def _where(path: Path, index: int, source_id: str | None) -> str:
@@ -206,9 +364,13 @@ def _schedule(value: object, where: str) -> ScheduleSpec | None:
     if not isinstance(value, dict):
         raise ConfigError(f'{where}: schedule must be a table, e.g. {{cron = "0 3 * * *"}}')
     _check_keys(value, _SCHEDULE_KEYS, f"{where}, schedule")
-    minutes = value.get("interval_minutes")
-    if value.get("interval_hours") is not None:
-        minutes = float(value["interval_hours"]) * 60
+    here = f"{where}, schedule"
+    minutes = _typed(value, "interval_minutes", None, float, here)
+    _typed(value, "cron", None, str, here)
+    _typed(value, "timezone", None, str, here)
+    hours = _typed(value, "interval_hours", None, float, here)
+    if hours is not None:
+        minutes = hours * 60
     if (value.get("cron") is None) == (minutes is None):
         raise ConfigError(
             f"{where}: schedule needs exactly one of cron, interval_minutes, interval_hours"
@@ -222,12 +384,27 @@ def _schedule(value: object, where: str) -> ScheduleSpec | None:
     )
 
 
-def parse_source(item: Mapping[str, Any], index: int, path: Path) -> SourceSpec:
-    where = _where(path, index, item.get("id"))
+def parse_source(
+    item: Mapping[str, Any], index: int, path: Path, data_root: Path | None = None
+) -> SourceSpec:
+    if not isinstance(item, dict):
+        raise ConfigError(f"{path.name}, source #{index}: expected a [[source]] table")
+    where = _where(path, index, item.get("id") if isinstance(item.get("id"), str) else None)
     _check_keys(item, _SOURCE_KEYS, where)
     for key in ("id", "collector", "location"):
         if not item.get(key):
             raise ConfigError(f"{where}: '{key}' is required")
+        _typed(item, key, None, str, where)
+    for key in ("description", "encoding", "period_column", "indicator_column", "value_column"):
+        _typed(item, key, None, str, where)
+    for key in ("unit_column", "unit", "crs", "items", "auth", "issuer", "level"):
+        _typed(item, key, None, str, where)
+    if item.get("sheet") is not None and not isinstance(item["sheet"], str | int):
+        raise ConfigError(f"{where}: sheet = {item['sheet']!r}; expected a sheet name or number")
+    if item.get("table") is not None and not isinstance(item["table"], str | int):
+        raise ConfigError(f"{where}: table = {item['table']!r}; expected a number or a text")
+    if isinstance(item.get("period"), bool) or not isinstance(item.get("period", ""), str | int):
+        raise ConfigError(f'{where}: period = {item["period"]!r}; expected e.g. "2024"')
     if len(str(item["id"])) > 64:
         raise ConfigError(f"{where}: id is {len(str(item['id']))} characters; at most 64")
     collector = _choice(item["collector"], COLLECTORS, where, "collector")
@@ -235,19 +412,35 @@ def parse_source(item: Mapping[str, Any], index: int, path: Path) -> SourceSpec:
     subject = item.get("subject", {})
     if isinstance(subject, str):
         subject = {"column": subject}
+    if not isinstance(subject, dict):
+        raise ConfigError(f'{where}: subject = {subject!r}; expected {{ column = "…" }}')
     _check_keys(subject, _SUBJECT_KEYS, f"{where}, subject")
+    for key in ("column", "match", "type"):
+        _typed(subject, key, None, str, f"{where}, subject")
     columns: dict[str, ColumnSpec] = {}
-    for header, target in item.get("columns", {}).items():
+    for header, target in _table(item, "columns", where).items():
         if isinstance(target, str):
             columns[header] = ColumnSpec(target)
         elif isinstance(target, dict):
             _check_keys(target, _COLUMN_KEYS, f"{where}, columns.{header}")
-            columns[header] = ColumnSpec(str(target["indicator"]), target.get("unit"))
+            if not isinstance(target.get("indicator"), str):
+                raise ConfigError(f'{where}: columns.{header} needs indicator = "code"')
+            columns[header] = ColumnSpec(
+                target["indicator"], _typed(target, "unit", None, str, f"{where}, columns")
+            )
         else:
             raise ConfigError(f"{where}: columns.{header} must be an indicator code or a table")
-    pagination = item.get("pagination", {})
+    pagination = _table(item, "pagination", where)
     _check_keys(pagination, _PAGINATION_KEYS, f"{where}, pagination")
-    fields = item.get("fields", {})
+    pwhere = f"{where}, pagination"
+    for key in ("param", "size_param", "total", "next", "style"):
+        _typed(pagination, key, None, str, pwhere)
+    fields = _table(item, "fields", where)
+    for key in fields:
+        _typed(fields, key, None, str, f"{where}, fields")
+    aliases = _table(item, "aliases", where)
+    for key in aliases:
+        _typed(aliases, key, None, str, f"{where}, aliases")
     if records == "recognitions":
         _check_keys(fields, _FIELD_KEYS, f"{where}, fields")
     layout = _choice(item.get("layout", "wide"), LAYOUTS, where, "layout")
@@ -265,27 +458,39 @@ def parse_source(item: Mapping[str, Any], index: int, path: Path) -> SourceSpec:
                 'period_column = "年份"'
             )
     location = str(item["location"])
-    hosts = tuple(item.get("allowed_hosts", ()))
+    hosts = _str_list(item, "allowed_hosts", where)
     if location.startswith(("http://", "https://")):
+        secret = secret_in_url(location)
+        if secret:
+            raise ConfigError(
+                f"{where}: location {redact_url(location)} carries {secret}; credentials come "
+                'only by reference: token = {"$env" = "NAME"} (with auth = "bearer" or a '
+                "header name)"
+            )
         host = urlsplit(location).hostname or ""
         hosts = hosts or (host,)
         if host not in hosts:
-            raise ConfigError(f"{where}: the host of {location} is not in allowed_hosts {hosts}")
+            raise ConfigError(
+                f"{where}: the host of {redact_url(location)} is not in allowed_hosts {hosts}"
+            )
     elif "://" in location:
         raise ConfigError(f"{where}: location {location!r}: only http, https or a file path")
-    max_bytes = int(item.get("max_bytes", DEFAULT_MAX_BYTES))
+    else:
+        _file_location(location, where)
+    literal_headers, header_env = _headers(item, where)
+    max_bytes = _positive(item, "max_bytes", DEFAULT_MAX_BYTES, int, where)
     return SourceSpec(
         id=str(item["id"]),
         collector=collector,
         records=records,
         location=location,
-        base_dir=path.parent,
+        base_dir=data_root or path.parent,
         description=str(item.get("description", "")),
         format=_choice(item.get("format", "auto"), FORMATS, where, "format"),
         encoding=str(item.get("encoding", "auto")),
         sheet=item.get("sheet"),
-        header_rows=int(item.get("header_rows", 1)),
-        skip_first_rows=int(item.get("skip_first_rows", 0)),
+        header_rows=_positive(item, "header_rows", 1, int, where),
+        skip_first_rows=_typed(item, "skip_first_rows", 0, int, where),
         layout=layout,
         subject_column=str(subject.get("column", "")),
         subject_match=_choice(subject.get("match", "auto"), SUBJECT_MATCH, where, "subject.match"),
@@ -300,35 +505,41 @@ def parse_source(item: Mapping[str, Any], index: int, path: Path) -> SourceSpec:
         columns=columns,
         unit=item.get("unit"),
         crs=item.get("crs"),
-        aliases={str(k): str(v) for k, v in item.get("aliases", {}).items()},
-        precedence=int(item.get("precedence", 100)),
+        aliases={str(k): str(v) for k, v in aliases.items()},
+        precedence=_typed(item, "precedence", 100, int, where),
         schedule=_schedule(item.get("schedule"), where),
         max_bytes=max_bytes,
-        max_rows=int(item.get("max_rows", DEFAULT_MAX_ROWS)),
+        max_rows=_positive(item, "max_rows", DEFAULT_MAX_ROWS, int, where),
+        max_columns=_positive(item, "max_columns", DEFAULT_MAX_COLUMNS, int, where),
+        max_cells=_positive(item, "max_cells", DEFAULT_MAX_CELLS, int, where),
         allowed_hosts=hosts,
         token_env=_env_ref(item.get("token"), where, "token"),
         auth=str(item.get("auth", "bearer")),
-        headers={str(k): str(v) for k, v in item.get("headers", {}).items()},
-        timeout_s=float(item.get("timeout_s", 30.0)),
-        retries=int(item.get("retries", 4)),
-        backoff_s=float(item.get("backoff_s", 0.5)),
+        headers=literal_headers,
+        header_env=header_env,
+        timeout_s=_positive(item, "timeout_s", 30.0, float, where),
+        deadline_s=_positive(item, "deadline_s", 120.0, float, where),
+        run_deadline_s=_positive(item, "run_deadline_s", 900.0, float, where),
+        retries=_typed(item, "retries", 4, int, where),
+        backoff_s=_typed(item, "backoff_s", 0.5, float, where),
         items=str(item.get("items", "")),
         pagination=PaginationSpec(
             style=_choice(pagination.get("style", "none"), PAGINATION, where, "pagination.style"),
             param=str(pagination.get("param", "page")),
             size_param=pagination.get("size_param"),
-            size=pagination.get("size"),
+            size=_positive(pagination, "size", None, int, pwhere),
             total=pagination.get("total"),
             next=pagination.get("next"),
-            start=int(pagination.get("start", 1)),
-            max_pages=int(pagination.get("max_pages", 1000)),
+            start=_typed(pagination, "start", 1, int, pwhere),
+            max_pages=_positive(pagination, "max_pages", 1000, int, pwhere),
         ),
         table=item.get("table", 0),
         fields={str(k): str(v) for k, v in fields.items()},
         level=item.get("level"),
-        year=None if item.get("year") is None else int(item["year"]),
+        year=_typed(item, "year", None, int, where),
         issuer=str(item.get("issuer", "")),
-        demo=bool(item.get("demo", False)),
+        demo=_typed(item, "demo", False, bool, where),
+        where=str(path) + where.removeprefix(path.name),
     )
 
 
@@ -349,12 +560,22 @@ def load_sources(
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    unknown = sorted(set(data) - {"source"})
+    unknown = sorted(set(data) - {"source", "data_root"})
     if unknown:
         raise ConfigError(
-            f"{path}: unknown top-level key(s) {', '.join(unknown)}; expected [[source]] tables"
+            f"{path}: unknown top-level key(s) {', '.join(unknown)}; expected [[source]] tables "
+            '(and optionally data_root = "folder")'
         )
-    specs = [parse_source(item, i, path) for i, item in enumerate(data.get("source", []), 1)]
+    data_root = None
+    if "data_root" in data:
+        value = _typed(data, "data_root", None, str, path.name)
+        data_root = Path(value).expanduser()
+        if not data_root.is_absolute():
+            data_root = path.parent / data_root
+    sources = data.get("source", [])
+    if not isinstance(sources, list):
+        raise ConfigError(f"{path}: 'source' must be [[source]] tables")
+    specs = [parse_source(item, i, path, data_root) for i, item in enumerate(sources, 1)]
     ids = [s.id for s in specs]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

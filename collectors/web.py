@@ -6,6 +6,7 @@ collector produces, so one mapping step serves every kind of source.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from typing import Any
 
 from collectors.files import decode_csv, read_limited, resolve_files
 from collectors.http import HttpFetcher, Response, conditional_headers, validators
-from collectors.sources import SourceSpec
+from collectors.sources import SourceSpec, redact_url
 from collectors.tables import RawRow, TableRows, rows_from_grid
 from monitor.errors import FetchError, ParseError
 
@@ -43,7 +44,28 @@ def flatten_item(item: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+# A page of JSON is parsed whole; refuse pages whose values would take far more memory than
+# their bytes (millions of tiny objects or numbers) before parsing them.
+MAX_JSON_CONTAINERS = 200_000
+MAX_JSON_VALUES = 2_000_000
+MAX_HTML_CELLS = 1_000_000
+
+
 def _json(response: Response, where: str) -> Any:
+    content = response.content
+    containers = content.count(b"{") + content.count(b"[")
+    if containers > MAX_JSON_CONTAINERS:
+        raise ParseError(
+            f"refused: the page holds more than {MAX_JSON_CONTAINERS:,} JSON objects/arrays "
+            f"({containers:,}); ask for smaller pages (pagination.size)",
+            where,
+        )
+    if content.count(b",") > MAX_JSON_VALUES:
+        raise ParseError(
+            f"refused: the page holds more than {MAX_JSON_VALUES:,} JSON values; ask for "
+            "smaller pages (pagination.size)",
+            where,
+        )
     try:
         return json.loads(response.content.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -59,6 +81,8 @@ def fetch_json_api(
     headers: list[str] = []
     new_state: dict[str, str] = {}
     page, offset, cursor = p.start, p.start if p.style == "offset" else 0, None
+    seen_pages: dict[str, int] = {}
+    seen_cursors: set[str] = set()
     for number in range(1, p.max_pages + 1):
         params: dict[str, object] = {}
         if p.style == "page":
@@ -76,7 +100,16 @@ def fetch_json_api(
             return None, dict(state)
         if number == 1:
             new_state = validators(response)
-        where = f"{response.url}"
+        where = redact_url(response.url)
+        digest = hashlib.sha256(response.content).hexdigest()
+        if digest in seen_pages and p.style != "none":
+            raise ParseError(
+                f"page {number} repeats page {seen_pages[digest]} byte for byte; the API "
+                f"seems to ignore the {p.param!r} parameter ({p.style} pagination); stopped "
+                "instead of asking again",
+                where,
+            )
+        seen_pages[digest] = number
         document = _json(response, where)
         items = dig(document, spec.items)
         if items is None:
@@ -111,8 +144,17 @@ def fetch_json_api(
             cursor = dig(document, p.next or "next")
             if not cursor:
                 break
+            if str(cursor) in seen_cursors:
+                raise ParseError(
+                    f"the API returned the cursor {str(cursor)[:40]!r} again after page {number}; "
+                    "stopped instead of looping",
+                    where,
+                )
+            seen_cursors.add(str(cursor))
     else:
-        raise FetchError(f"{spec.location}: still more pages after max_pages = {p.max_pages}")
+        raise FetchError(
+            f"{redact_url(spec.location)}: still more pages after max_pages = {p.max_pages}"
+        )
     return TableRows(headers, rows), new_state
 
 
@@ -125,6 +167,7 @@ class _TableParser(HTMLParser):
         self._stack: list[list[list[str]]] = []
         self._cell: list[str] | None = None
         self._span = 1
+        self.cells = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "table":
@@ -136,7 +179,10 @@ class _TableParser(HTMLParser):
                 self._stack[-1].append([])
             self._cell = []
             span = dict(attrs).get("colspan") or "1"
-            self._span = int(span) if span.isdigit() else 1
+            self._span = min(int(span), 1000) if span.isdigit() else 1
+            self.cells += self._span
+            if self.cells > MAX_HTML_CELLS:
+                raise ParseError(f"refused: more than {MAX_HTML_CELLS:,} table cells in the page")
         elif tag == "br" and self._cell is not None:
             self._cell.append(" ")
 
@@ -184,14 +230,17 @@ def fetch_html_table(
         if response.not_modified:
             return None, dict(state)
         new_state = validators(response)
-        where = response.url
+        where = redact_url(response.url)
         text = _decode_html(
             response.content,
             {k.lower(): v for k, v in response.headers.items()}.get("content-type", ""),
             where,
         )
     else:
-        path = resolve_files(spec)[0]
+        found = resolve_files(spec)
+        if not found.files:
+            raise FetchError(found.refused[0].reason)
+        path = found.files[0]
         where = path.name
         text = _decode_html(read_limited(path, spec.max_bytes), "", where)
         new_state = {}
@@ -203,10 +252,10 @@ def fetch_html_table(
             raise ParseError(f"table {spec.table} asked for, the page has {len(tables)}", where)
         index = spec.table
     else:
-        found = [i for i, t in enumerate(tables) if any(spec.table in c for r in t for c in r)]
-        if not found:
+        mentions = [i for i, t in enumerate(tables) if any(spec.table in c for r in t for c in r)]
+        if not mentions:
             raise ParseError(f"no table mentions {spec.table!r}", where)
-        index = found[0]
+        index = mentions[0]
     grid: list[list[Any]] = [list(r) for r in tables[index]]
     table = rows_from_grid(
         grid,

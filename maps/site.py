@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +35,12 @@ def render_index(
 
 
 def write(path: Path, text: str) -> Path:
+    """Write through a temporary file and one rename: never a half-written page."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
     return path

@@ -6,6 +6,7 @@
      ├── ConfigError        a config file or option is wrong (names file, line, field, value)
      │    └── RegistryError the carrier registry (parks.csv) has bad rows; lists every problem
      ├── StorageError       the database cannot be opened, created or written
+     ├── OutputError        an output file cannot be written (full disk, no permission)
      ├── CollectorError     a source could not be collected
      │    ├── FetchError    the bytes could not be fetched (network, file system)
      │    └── ParseError    the bytes are not what the source declares (with a location)
@@ -46,6 +47,10 @@ class RegistryError(ConfigError):
 
 class StorageError(MonitorError):
     """The database cannot be opened, created, upgraded or written."""
+
+
+class OutputError(MonitorError):
+    """An output file (report, export, CSV) cannot be written; nothing half-written is left."""
 
 
 class CollectorError(MonitorError):

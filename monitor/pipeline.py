@@ -27,7 +27,7 @@ from maps import site
 from maps.page import TileChoice, tile_choice
 from maps.progress import render_progress_map
 from maps.region import MapData, render_region_map
-from monitor import db, demo, geography, goals, models, store
+from monitor import db, demo, geography, goals, models, runs, store
 from monitor.compare import Comparison, compare, radar_svg
 from monitor.demo_server import serve_samples
 from monitor.errors import ConfigError
@@ -83,6 +83,7 @@ def initialise(engine: Engine, config_dir: Path) -> InitSummary:
     parks = load_registry(config_dir, city, inside=geo.inside() if geo else None)
     indicators = load_indicators(config_dir)
     changes = db.init_schema(engine)
+    runs.mark_interrupted(engine)
     regions = geography.region_rows(geo) if geo else region_rows(city)
     with engine.begin() as conn:
         store.upsert_regions(conn, regions)

@@ -23,6 +23,7 @@ from monitor.i18n import t
 from monitor.pipeline import RatingRun
 from monitor.rating.explain import NextStarOption, explain
 from monitor.rating.stability import stability
+from monitor.safe_io import save_workbook
 
 STAR = "★"
 
@@ -311,6 +312,4 @@ def write_xlsx(
         for row in sheet.iter_rows():
             for cell in row:
                 cell.alignment = Alignment(vertical="top")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return path
+    return save_workbook(book, path)

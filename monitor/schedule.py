@@ -41,10 +41,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 from sqlalchemy.engine import Engine
 
-from collectors.run import RunSummary, collect
+from collectors.run import RunSummary, check_aliases, collect
 from collectors.sources import ScheduleSpec, SourceSpec, load_sources
 from monitor import db, models, store
 from monitor.errors import ConfigError, MonitorError
+from monitor.runs import alive, mark_interrupted
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -341,7 +342,7 @@ class SchedulerLock:
     def _dead_here(holder: str) -> bool:
         """The holder ran on this host and its process is gone (killed): no need to wait."""
         host, _, pid = holder.rpartition(":")
-        return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+        return host == socket.gethostname() and pid.isdigit() and not alive(int(pid))
 
     def _current(self) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -477,47 +478,12 @@ def handle_missed(scheduler: BackgroundScheduler, policy: str, now: datetime) ->
     return notes
 
 
-def mark_interrupted(engine: Engine) -> int:
-    """Runs left 'running' by a process on this host that no longer exists are 'interrupted'."""
-    host = socket.gethostname()
-    t = store.T_RUN
-    with engine.begin() as conn:
-        rows = conn.execute(
-            sa.select(t.c.id, t.c.pid).where(
-                t.c.status == models.RunStatus.running, t.c.host == host
-            )
-        ).all()
-        dead = [run_id for run_id, pid in rows if pid is None or not _alive(int(pid))]
-        if dead:
-            conn.execute(
-                sa.update(t)
-                .where(t.c.id.in_(dead))
-                .values(
-                    status=models.RunStatus.interrupted,
-                    finished_at=models.utcnow(),
-                    error="interrupted: the process ended before the run finished; nothing of it "
-                    "was committed",
-                )
-            )
-    return len(dead)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _setup(settings: Settings) -> tuple[Engine, list[SourceSpec], SchedulerConfig]:
     engine = db.make_engine(settings.database_url)
     db.require_schema(engine)
-    return engine, load_sources(settings.config_dir), load_schedule_config(settings.config_dir)
+    specs = load_sources(settings.config_dir)
+    check_aliases(engine, specs)
+    return engine, specs, load_schedule_config(settings.config_dir)
 
 
 def start(

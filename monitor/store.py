@@ -214,9 +214,15 @@ def _prepare_batch(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             "a missing value is not an observation and must not reach the store"
         )
     batch["value"] = values.astype(float)
-    before = len(batch)
-    batch = batch.drop_duplicates(FACT_KEY, keep="last")
-    return batch, before - len(batch)
+    twice = batch.duplicated(FACT_KEY, keep=False)
+    if twice.any():
+        first = batch.loc[twice].iloc[0]
+        raise StorageError(
+            f"{int(twice.sum())} observation(s) of one batch report the same fact "
+            f"(first: {first['subject_id']} {first['indicator']} {first['period']}); a batch "
+            "never overwrites itself — the collectors quarantine such rows as conflicts"
+        )
+    return batch, 0
 
 
 def _latest_for(conn: Connection, source_id: str, batch: pd.DataFrame) -> pd.DataFrame:

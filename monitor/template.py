@@ -11,6 +11,7 @@ import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from monitor.i18n import label
+from monitor.safe_io import save_workbook
 
 
 def template_rows(indicators: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -71,8 +72,7 @@ def write_template(
         guide.append([header, code, r["unit"], r["name_en"], r["minimum"], r["maximum"]])
     guide.column_dimensions["A"].width = 36
     guide.column_dimensions["D"].width = 50
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    save_workbook(book, path)
     mapping = "\n".join(f'"{h}" = "{c}"' for h, c in headers)
     return (
         f'[[source]]\nid = "{kind}-annual-{year}"\ndescription = "{title}"\n'

@@ -244,7 +244,12 @@ schedule = { interval_minutes = 0.0167 }
     assert rows["down"]["state"] == "failing"
     assert rows["down"]["consecutive_failures"] >= 2
     assert "ConnectError" in rows["down"]["last_error"]
-    assert rows["api"]["state"] == "ok"
+    # The good source kept running beside the failing one. (Its state may read "stale" when this
+    # process starts more than 1.5 of its 1 s periods after the last run: that is wall-clock
+    # time, so the test asserts what ran, not how old it is.)
+    assert rows["api"]["last_status"] == "ok"
+    assert rows["api"]["consecutive_failures"] == 0
+    assert rows["api"]["state"] in ("ok", "stale")
 
 
 def test_cron_triggers_carry_the_time_zone():

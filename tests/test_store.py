@@ -116,14 +116,18 @@ def test_missing_value_is_refused_not_stored(engine):
     assert _count(engine) == 0
 
 
-def test_duplicates_within_a_batch_keep_the_last(engine):
+def test_a_batch_that_reports_a_fact_twice_is_refused_whole(engine):
     _source(engine)
     batch = pd.concat(
-        [_obs({("P1", "incubatees", "2023"): 1.0}), _obs({("P1", "incubatees", "2023"): 2.0})]
+        [
+            _obs({("P1", "incubatees", "2023"): 1.0}),
+            _obs({("P1", "incubatees", "2023"): 2.0}),
+            _obs({("P2", "incubatees", "2023"): 3.0}),
+        ]
     )
-    result = store.upsert_observations(engine, batch, source_id="torch")
-    assert (result.inserted, result.duplicates_in_batch) == (1, 1)
-    assert store.observations_frame(engine)["value"].tolist() == [2.0]
+    with pytest.raises(StorageError, match="report the same fact"):
+        store.upsert_observations(engine, batch, source_id="torch")
+    assert store.observations_frame(engine).empty
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -17,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from geo.errors import GeoError
-from monitor import __version__, db, pipeline, store
+from monitor import __version__, db, pipeline, safe_io, store
 from monitor.cli.collect import collect_command, rejects_command, runs_command, summary_table
 from monitor.cli.common import OutputFormat, err, out, settings_of
 from monitor.cli.geo import geo_app
@@ -203,9 +202,8 @@ def parks_list(
         return
     if fmt is OutputFormat.csv:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["id"])
-        writer.writeheader()
-        writer.writerows(records)
+        fields = list(records[0]) if records else ["id"]
+        safe_io.write_csv(buffer, fields, ([r[f] for f in fields] for r in records))
         sys.stdout.write(buffer.getvalue())
         return
     if not records:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from contextlib import ExitStack
@@ -15,9 +13,9 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from collectors.run import RunSummary, collect_many
+from collectors.run import RunSummary, check_aliases, collect_many
 from collectors.sources import SourceSpec, load_sources
-from monitor import db, store
+from monitor import db, safe_io, store
 from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
 from monitor.demo_server import serve_samples
 from monitor.errors import ConfigError
@@ -117,6 +115,7 @@ def collect_command(
                 "name the sources to collect, or pass --all; configured: "
                 + ", ".join(sorted(known))
             )
+        check_aliases(engine, specs)
         results = run_collection(engine, specs, lang, force=force)
     engine.dispose()
     out.print(summary_table(results, lang))
@@ -184,9 +183,7 @@ def rejects_command(
     frame = store.rejections_frame(engine, run_id=run, source_id=source)
     engine.dispose()
     if csv_out is not None:
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False)
-        csv_out.write_text(buffer.getvalue(), encoding="utf-8-sig")
+        safe_io.write_text(csv_out, safe_io.frame_to_csv(frame), encoding="utf-8-sig")
         out.print(t("rejects.written", settings.lang, n=len(frame), path=csv_out))
         return
     if fmt is OutputFormat.json:
@@ -195,9 +192,7 @@ def rejects_command(
         )
         return
     if fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(frame.columns)
-        writer.writerows(frame.itertuples(index=False))
+        sys.stdout.write(safe_io.frame_to_csv(frame))
         return
     if frame.empty:
         out.print(t("rejects.none", settings.lang))

@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
+from monitor.safe_io import frame_to_csv
 from monitor.settings import Settings
 
 out = Console(highlight=False, soft_wrap=True)
@@ -35,6 +36,6 @@ def write_frame(frame: pd.DataFrame, fmt: OutputFormat) -> bool:
         )
         return True
     if fmt is OutputFormat.csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(frame_to_csv(frame))
         return True
     return False

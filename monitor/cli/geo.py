@@ -16,6 +16,7 @@ from monitor.cli.common import err, out, settings_of
 from monitor.errors import ConfigError
 from monitor.i18n import label, t
 from monitor.registry import load_city
+from monitor.safe_io import atomic_path, write_text
 
 geo_app = typer.Typer(
     help="Geography: boundaries, locations, the riverside belt.", no_args_is_help=True
@@ -174,11 +175,12 @@ def geo_export(
     path.parent.mkdir(parents=True, exist_ok=True)
     parks = gpd.GeoDataFrame(parks, geometry="geometry", crs=4326)
     if fmt == "geojson":
-        path.write_text(parks.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")
+        write_text(path, parks.to_json(ensure_ascii=False, drop_id=True))
     else:
-        path.unlink(missing_ok=True)
-        parks.to_file(path, layer="parks", driver="GPKG")
-        gpd.GeoDataFrame(regions, geometry="geometry", crs=4326).to_file(
-            path, layer="regions", driver="GPKG"
-        )
+        with atomic_path(path) as temp:
+            temp.unlink(missing_ok=True)
+            parks.to_file(temp, layer="parks", driver="GPKG")
+            gpd.GeoDataFrame(regions, geometry="geometry", crs=4326).to_file(
+                temp, layer="regions", driver="GPKG"
+            )
     out.print(f"{len(parks)} carriers → {path}")

@@ -18,6 +18,7 @@ from monitor.compare import radar_svg
 from monitor.errors import ConfigError
 from monitor.goals import STATUS_ZH
 from monitor.registry import load_city
+from monitor.safe_io import frame_to_csv, write_text
 
 COLOURS = {
     "achieved": "green",
@@ -79,7 +80,7 @@ def goals_command(
     if fmt is OutputFormat.csv:
         import pandas as pd  # noqa: PLC0415
 
-        sys.stdout.write(pd.DataFrame(records).drop(columns=["numbers"]).to_csv(index=False))
+        sys.stdout.write(frame_to_csv(pd.DataFrame(records).drop(columns=["numbers"])))
         return
     zh = settings.lang == "zh"
     table = Table(title="“十四五”目标进展" if zh else "Progress toward the plan's goals")
@@ -181,7 +182,7 @@ def compare_command(
         )
         return
     if fmt == "csv":
-        sys.stdout.write(table.to_csv(index=False))
+        sys.stdout.write(frame_to_csv(table))
         return
     if fmt == "html":
         import html as h  # noqa: PLC0415
@@ -200,7 +201,7 @@ def compare_command(
             f"{radar_svg(comparison)}<table border='1'><tr><th>载体</th><th>指标</th>"
             f"<th>数值</th><th>同比%</th><th>同类百分位</th></tr>{rows}</table></body></html>"
         )
-        path.write_text(page, encoding="utf-8")
+        write_text(path, page)
         out.print(str(path))
         return
     grid = Table(title=f"{year}")

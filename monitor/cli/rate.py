@@ -16,6 +16,7 @@ from monitor.i18n import t
 from monitor.rating.explain import explain
 from monitor.registry import load_city
 from monitor.report import STAR, render_html, write_xlsx
+from monitor.safe_io import write_text
 
 
 def _units(engine: Engine) -> dict[str, str]:
@@ -149,9 +150,9 @@ def report_command(
     path = out_path or settings.output_dir / f"report-{year}.{fmt}"
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
-        path.write_text(
+        write_text(
+            path,
             render_html(runs, year, districts=districts, demo=demo, lang=settings.lang),
-            encoding="utf-8",
         )
     else:
         write_xlsx(path, runs, year, districts=districts, demo=demo, units=units)

@@ -1,0 +1,481 @@
+"""Every input path is safe to open to a hundred park offices: conflicts, aliases, runs,
+formula injection, bounded reading, one bad file among good ones, deadlines, confinement and
+secrets — each on real files, a real SQLite database and a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from test_collect_http import Server
+
+from collectors.mapping import SubjectResolver
+from collectors.run import check_aliases, collect, short_error
+from collectors.sources import load_sources, parse_source, redact_url
+from monitor import models, runs, safe_io, store
+from monitor.errors import ConfigError
+
+HOSTILE = ['=HYPERLINK("http://x.invalid","a")', "=cmd|' /C calc'!A0", "@SUM(A1)", "+1+2"]
+
+
+def _file_spec(tmp_path: Path, **overrides):
+    item = {
+        "id": "office",
+        "collector": "file",
+        "location": "in/*.csv",
+        "subject": {"column": "载体名称"},
+        "period": "2024",
+        "columns": {"在孵企业数": "incubatees", "在孵企业从业人员": "incubatee_employees"},
+    }
+    item.update(overrides)
+    return parse_source(item, 1, tmp_path / "sources.toml")
+
+
+def _csv(tmp_path: Path, name: str, rows: list[list[object]], folder: str = "in") -> Path:
+    target = tmp_path / folder
+    target.mkdir(exist_ok=True)
+    path = target / name
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["载体名称", "在孵企业数", "在孵企业从业人员"], *rows])
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _current(engine):
+    return store.observations_frame(engine).set_index(["subject_id", "indicator"])["value"]
+
+
+# --- data loss ----------------------------------------------------------------------------
+
+
+def test_a_fact_reported_twice_through_an_alias_is_held_not_a_revision(collect_engine, tmp_path):
+    path = _csv(tmp_path, "a.csv", [["甲孵化器", 40, 400], ["乙孵化器", 12, 100]])
+    spec = _file_spec(tmp_path)
+    assert collect(collect_engine, spec).status is models.RunStatus.ok
+    before = store.count_rows(collect_engine, models.Observation)
+    # The same carrier again, by its registered alias, with other numbers: a conflict.
+    path.write_text(
+        "载体名称,在孵企业数,在孵企业从业人员\n甲孵化器,50,500\n甲科技企业孵化器,60,600\n"
+        "乙孵化器,13,100\n",
+        encoding="utf-8",
+    )
+    result = collect(collect_engine, spec)
+    assert result.status is models.RunStatus.partial
+    assert result.revised == 1  # only 乙孵化器's changed figure
+    values = _current(collect_engine)
+    assert values[("T-I01", "incubatees")] == 40  # untouched: neither conflicting row won
+    assert values[("T-I02", "incubatees")] == 13
+    assert store.count_rows(collect_engine, models.Observation) == before + 1
+    with collect_engine.connect() as conn:
+        revisions = conn.execute(
+            sa.select(sa.func.max(store.T_OBS.c.revision)).where(
+                store.T_OBS.c.subject_id == "T-I01"
+            )
+        ).scalar_one()
+    assert revisions == 1
+    rejects = store.rejections_frame(collect_engine)
+    assert set(rejects["location"]) == {"a.csv, row 2", "a.csv, row 3"}
+    row2 = rejects.set_index("location").loc["a.csv, row 2"]
+    assert "a.csv, row 3: '60'" in row2["reason"] and "'50' here" in row2["reason"]
+    assert '"载体名称": "甲孵化器"' in row2["raw"]
+
+
+def test_an_alias_to_an_unknown_id_is_refused_with_near_ids(collect_engine, tmp_path):
+    _csv(tmp_path, "a.csv", [["旧名称", 1, 10]])
+    spec = _file_spec(tmp_path, aliases={"旧名称": "T-I09"})
+    with pytest.raises(ConfigError) as info:
+        check_aliases(collect_engine, [spec])
+    message = str(info.value)
+    assert "sources.toml" in message and "aliases.旧名称 = 'T-I09'" in message
+    assert "T-I01" in message  # the nearest ids are named
+    result = collect(collect_engine, spec)
+    assert result.status is models.RunStatus.failed
+    assert store.count_rows(collect_engine, models.Observation) == 0
+
+
+def test_a_full_name_hints_the_carrier_it_expands_first(collect_engine):
+    resolver = SubjectResolver(store.subject_rows(collect_engine, "park"))
+    assert resolver.resolve("江苏如皋高新技术产业开发区", "auto") == "NT-Z03"  # registered
+    assert resolver.resolve("南通经开区", "auto") == "NT-P01"
+    for spelling, expected in (
+        ("如皋市高新技术产业开发区", "NT-Z03"),
+        ("江苏省海安市高新技术产业开发区", "NT-Z02"),
+        ("南通市高新区", "NT-Z01"),
+    ):
+        assert resolver.resolve(spelling, "auto") is None
+        assert resolver.near(spelling)[0].endswith(f"({expected})"), resolver.near(spelling)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_runs_of_dead_processes_are_marked_interrupted_by_the_next_writer(collect_engine):
+    stale = store.start_run(collect_engine, "office", host=socket.gethostname(), pid=_dead_pid())
+    run_id = runs.start_run(collect_engine, "other")  # any writer
+    status = store.runs_frame(collect_engine).set_index("id")["status"]
+    assert status[stale] == "interrupted"
+    assert status[run_id] == "running"
+
+
+def test_a_second_collection_of_the_same_source_stops_with_one_line(collect_engine, tmp_path):
+    _csv(tmp_path, "a.csv", [["甲孵化器", 40, 400]])
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        host = socket.gethostname()
+        held = store.start_run(collect_engine, "office", host=host, pid=holder.pid)
+        result = collect(collect_engine, _file_spec(tmp_path))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.status is models.RunStatus.failed
+    assert result.error == (
+        f"another collection of source office is running on {host}:{holder.pid} "
+        f"(run {held}); this one did not start"
+    )
+    frame = store.runs_frame(collect_engine)
+    assert list(frame["id"]) == [held]  # the loser left no run behind
+    assert store.count_rows(collect_engine, models.Observation) == 0
+
+
+def test_database_errors_are_stored_as_one_line_without_sql():
+    from sqlalchemy.exc import IntegrityError
+
+    exc = IntegrityError("INSERT INTO observation (a, b) VALUES (?, ?)" * 200, [1, 2], Exception())
+    message = short_error(exc)
+    assert "INSERT" not in message and "\n" not in message and len(message) < 200
+
+
+# --- nothing executable in what people open ------------------------------------------------
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_formula_text_is_neutralised_and_numbers_stay_numbers(text, tmp_path):
+    assert safe_io.csv_cell(text) == "'" + text
+    for number in ("-12.5", "+3", "1,234.5", "-1e-3", "12%"):
+        assert safe_io.csv_cell(number) == number
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.cell(1, 1, text)
+    ws.cell(1, 2, -12.5)
+    safe_io.save_workbook(book, tmp_path / "x.xlsx")
+    with zipfile.ZipFile(tmp_path / "x.xlsx") as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # no formula element anywhere
+    back = openpyxl.load_workbook(tmp_path / "x.xlsx").active
+    assert back["A1"].value == text and back["A1"].data_type == "s" and back["A1"].quotePrefix
+    assert back["B1"].value == -12.5
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=120,
+    )
+
+
+def test_hostile_names_reach_no_output_as_formulas(collect_engine, tmp_path):
+    """Names from the registry, a park office's file and a published HTML list, through the
+    CSV of parks, the rejections CSV and the template workbook."""
+    store_rows = [
+        {
+            "id": f"T-X{i}",
+            "name": name,
+            "kind": "incubator",
+            "level": "provincial",
+            "belt_role": "none",
+            "location_quality": "approximate",
+            "district_id": "320612",
+            "is_demo": False,
+        }
+        for i, name in enumerate(HOSTILE)
+    ]
+    with collect_engine.begin() as conn:
+        store.upsert_parks(conn, store_rows)
+    _csv(tmp_path, "a.csv", [["=cmd|' /C calc'!B9", 5, 50], ["甲孵化器", HOSTILE[3], 10]])
+    collect(collect_engine, _file_spec(tmp_path))
+    html = tmp_path / "page"
+    html.mkdir()
+    (html / "list.html").write_text(
+        "<table><tr><th>载体名称</th><th>级别</th></tr><tr><td>@SUM(A2)</td>"
+        "<td>省级</td></tr></table>",
+        encoding="utf-8",
+    )
+    web = parse_source(
+        {
+            "id": "list",
+            "collector": "html_table",
+            "records": "recognitions",
+            "location": "page/list.html",
+            "fields": {"name": "载体名称", "level": "级别"},
+            "year": 2025,
+        },
+        2,
+        tmp_path / "sources.toml",
+    )
+    assert collect(collect_engine, web).rejected == 1
+    db_url = str(collect_engine.url)
+    parks = _cli("--db", db_url, "parks", "list", "--format", "csv", cwd=tmp_path)
+    assert parks.returncode == 0, parks.stderr
+    rejects_csv = tmp_path / "rejects.csv"
+    rejected = _cli("--db", db_url, "rejects", "--csv", str(rejects_csv), cwd=tmp_path)
+    assert rejected.returncode == 0, rejected.stderr
+    template = tmp_path / "t.xlsx"
+    made = _cli(
+        "--db",
+        db_url,
+        "template",
+        "xlsx",
+        "--kind",
+        "incubator",
+        "--out",
+        str(template),
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    texts = [parks.stdout, rejects_csv.read_text(encoding="utf-8-sig")]
+    for text in texts:
+        for row in csv.reader(io.StringIO(text)):
+            for cell in row:
+                assert not safe_io.is_formula_like(cell), cell
+    assert "'=HYPERLINK" in parks.stdout
+    for neutralised in ("'@SUM(A2)", "'=cmd|' /C calc'!B9", "'+1+2"):
+        assert neutralised in texts[1]
+    with zipfile.ZipFile(template) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert "<f>" not in archive.read(name).decode()
+    names = [c.value for c in openpyxl.load_workbook(template).active["A"] if c.value]
+    assert HOSTILE[0] in names
+
+
+# --- bounded reading, one bad file among good ones -----------------------------------------
+
+
+def _xlsx_with_dimension(path: Path, dimension: str, far_cell: str | None = None) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["载体名称", "在孵企业数", "在孵企业从业人员"])
+    ws.append(["甲孵化器", 40, 400])
+    if far_cell:
+        ws[far_cell] = 1
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(
+                    rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(), data
+                )
+            target.writestr(info.filename, data)
+
+
+def test_a_declared_sheet_dimension_is_never_trusted(collect_engine, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _xlsx_with_dimension(folder / "a.xlsx", "A1:XFD1048576")
+    assert (folder / "a.xlsx").stat().st_size < 10_000
+    result = collect(collect_engine, _file_spec(tmp_path, location="in/*.xlsx"))
+    assert result.status is models.RunStatus.ok
+    assert _current(collect_engine)[("T-I01", "incubatees")] == 40
+    _xlsx_with_dimension(folder / "b.xlsx", "A1:B2", far_cell="XFD2")
+    again = collect(collect_engine, _file_spec(tmp_path, location="in/b.xlsx"))
+    assert again.status is models.RunStatus.failed
+    assert "16,384 columns; at most 1,000 (max_columns)" in again.error
+
+
+def test_one_bad_file_is_quarantined_and_the_good_ones_land(collect_engine, tmp_path):
+    _csv(tmp_path, "good.csv", [["甲孵化器", 40, 400]])
+    (tmp_path / "in" / "big.csv").write_bytes(b"x" * 5000)
+    (tmp_path / "in" / "latin.csv").write_bytes("载体名称,在孵企业数\n乙孵化器,5\n".encode("gbk"))
+    (tmp_path / "in" / "long.csv").write_text("a," * 600_000, encoding="utf-8")
+    (tmp_path / "in" / "rows.csv").write_text("载体名称\n" + "x\n" * 300, encoding="utf-8")
+    spec = _file_spec(tmp_path, encoding="utf-8", max_bytes=2_000_000, max_rows=100)
+    (tmp_path / "in" / "big.csv").write_bytes(b"x" * 2_000_001)
+    result = collect(collect_engine, spec)
+    assert result.status is models.RunStatus.partial
+    assert _current(collect_engine)[("T-I01", "incubatees")] == 40
+    reasons = dict(
+        zip(
+            store.rejections_frame(collect_engine)["value"],
+            store.rejections_frame(collect_engine)["reason"],
+            strict=True,
+        )
+    )
+    assert "2,000,001 bytes exceed the limit of 2,000,000" in reasons["big.csv"]
+    assert "cannot decode as utf-8" in reasons["latin.csv"]
+    assert "line 1 is longer than 1,048,576 characters" in reasons["long.csv"]
+    assert "more than 100 rows (max_rows)" in reasons["rows.csv"]
+
+
+def test_files_stay_inside_the_config_folder(collect_engine, tmp_path):
+    for location, expected in (
+        ("/etc/*.csv", "is absolute"),
+        ("../outside/*.csv", "climbs out with '..'"),
+        ("in/../../x.csv", "climbs out with '..'"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(expected)):
+            _file_spec(tmp_path, location=location)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    _csv(outside, "a.csv", [["甲孵化器", 1, 10]], folder=".")
+    os.symlink(outside, tmp_path / "linked")
+    result = collect(collect_engine, _file_spec(tmp_path, location="linked/*.csv"))
+    assert result.status is models.RunStatus.failed
+    assert "leads outside" in result.error
+    # data_root, set at the top of sources.toml, is the explicit way to read another folder.
+    (tmp_path / "sources.toml").write_text(
+        f'data_root = "{outside}"\n[[source]]\nid = "office"\ncollector = "file"\n'
+        'location = "*.csv"\nperiod = "2024"\nsubject = "载体名称"\n'
+        '[source.columns]\n"在孵企业数" = "incubatees"\n',
+        encoding="utf-8",
+    )
+    (spec,) = load_sources(tmp_path)
+    assert collect(collect_engine, spec).status is models.RunStatus.ok
+
+
+# --- HTTP: deadlines, repeating pages, secrets ---------------------------------------------
+
+
+class Hostile(Server):
+    def route_drip(self, h, q, n):
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", "1000")
+        h.end_headers()
+        try:
+            for _ in range(1000):
+                h.wfile.write(b" ")
+                h.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            return
+
+    def route_same(self, h, q, n):
+        h.reply(200, self.json_body({"rows": [{"name": "甲孵化器", "year": 2024}]}))
+
+    def route_loop(self, h, q, n):
+        h.reply(200, self.json_body({"rows": [{"name": "甲孵化器", "n": n}], "next": "abc"}))
+
+
+@pytest.fixture
+def hostile():
+    server = Hostile()
+    yield server
+    server.stop()
+
+
+def _api(url: str, tmp_path: Path, **overrides):
+    item = {
+        "id": "api",
+        "collector": "json_api",
+        "location": url,
+        "items": "rows",
+        "subject": {"column": "name"},
+        "period": "2024",
+        "columns": {"stats.incubatees": "incubatees"},
+        "retries": 0,
+    }
+    item.update(overrides)
+    return parse_source(item, 1, tmp_path / "sources.toml")
+
+
+def test_a_dripping_server_meets_the_deadline(collect_engine, tmp_path, hostile):
+    spec = _api(hostile.url + "/drip", tmp_path, timeout_s=5, deadline_s=1)
+    result = collect(collect_engine, spec)
+    assert result.status is models.RunStatus.failed
+    assert "no complete response within 1 s (deadline_s)" in result.error
+    run_spec = _api(hostile.url + "/drip", tmp_path, timeout_s=5, run_deadline_s=1, retries=3)
+    again = collect(collect_engine, run_spec)
+    assert "(run_deadline_s)" in again.error
+    assert again.requests == 1  # no retry once the run's deadline has passed
+
+
+@pytest.mark.parametrize(
+    ("path", "pagination", "expected"),
+    [
+        ("/same", {"style": "page", "param": "page"}, "page 2 repeats page 1 byte for byte"),
+        ("/loop", {"style": "cursor", "param": "cursor"}, "returned the cursor 'abc' again"),
+    ],
+)
+def test_a_repeating_page_or_cursor_stops(
+    collect_engine, tmp_path, hostile, path, pagination, expected
+):
+    spec = _api(hostile.url + path, tmp_path, pagination=pagination)
+    result = collect(collect_engine, spec)
+    assert result.status is models.RunStatus.failed
+    assert expected in result.error
+    assert hostile.hits[path] == 2
+
+
+def test_secrets_only_by_reference_and_urls_redacted(tmp_path, monkeypatch):
+    base = "http://127.0.0.1:9/api"
+    for overrides, expected in (
+        (
+            {"headers": {"Authorization": "Bearer s3cret"}},
+            "headers.Authorization is written inline",
+        ),
+        ({"headers": {"X-Api-Key": "s3cret"}}, "headers.X-Api-Key is written inline"),
+        ({"location": base + "?token=s3cret"}, "the query parameter 'token'"),
+        ({"location": base + "?page=1&access_token=s3cret"}, "'access_token'"),
+        ({"location": base + "?key=s3cret"}, "the query parameter 'key'"),
+        ({"location": "http://user:s3cret@127.0.0.1:9/api"}, "a user name or password"),
+    ):
+        with pytest.raises(ConfigError) as info:
+            _api(base, tmp_path, **overrides)
+        assert expected in str(info.value)
+        assert "s3cret" not in str(info.value)
+    spec = _api(
+        base,
+        tmp_path,
+        headers={"X-Api-Key": {"$env": "PARKMON_TEST_KEY"}, "Accept": "application/json"},
+    )
+    monkeypatch.setenv("PARKMON_TEST_KEY", "k1")
+    assert spec.request_headers() == {"Accept": "application/json", "X-Api-Key": "k1"}
+    assert redact_url("http://u:p@h/x?page=2&token=abc") == "http://h/x?page=2&token=***"
+
+
+# --- clear errors for wrong-typed config values ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('header_rows = "two"', "header_rows = 'two'; expected a whole number"),
+        ('precedence = "high"', "precedence = 'high'; expected a whole number"),
+        ('max_bytes = "50MB"', "max_bytes = '50MB'; expected a whole number (bytes"),
+        ('allowed_hosts = "127.0.0.1"', "allowed_hosts = '127.0.0.1'; expected a list of texts"),
+        ("timeout_s = -1", "timeout_s = -1.0; expected a number above 0"),
+        ('schedule = { interval_hours = "2" }', "interval_hours = '2'; expected a number"),
+    ],
+)
+def test_wrong_typed_source_values_end_in_one_line(tmp_path, line, expected):
+    (tmp_path / "sources.toml").write_text(
+        '[[source]]\nid = "s"\ncollector = "file"\nlocation = "in/*.csv"\nperiod = "2024"\n'
+        f'{line}\n[source.columns]\n"a" = "incubatees"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "sources.toml, source #1 's'" in message and expected in message
