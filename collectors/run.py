@@ -209,7 +209,9 @@ def collect(
             summary.status = models.RunStatus.partial
         _finish(engine, summary, fetched.state, started)
     except Exception as exc:  # a failing source must never stop the others or the scheduler
-        if not isinstance(exc, MonitorError):
+        if isinstance(exc, SQLAlchemyError):
+            log.warning("source %s: %s", spec.id, short_error(exc))
+        elif not isinstance(exc, MonitorError):
             log.exception("source %s: unexpected error", spec.id)
         summary.status = models.RunStatus.failed
         summary.error = short_error(exc)

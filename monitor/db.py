@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -154,9 +156,57 @@ def require_schema(engine: Engine) -> None:
 
 
 def open_existing(url: str) -> Engine:
-    """An engine on a database that must already exist with its schema (read commands)."""
+    """An engine on a database that must already exist with its schema (write commands)."""
     engine = make_engine(url, create_dir=False)
     if not database_exists(engine):
         raise StorageError(f"database {describe(engine)} does not exist; run `parkmon init`")
     require_schema(engine)
     return engine
+
+
+def _sqlite_read_only_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.close()
+
+
+def open_read_only(url: str) -> Engine:
+    """An engine for commands that only read: it never writes, so it works on a database that
+    cannot be written (a read-only file or folder, a read-only copy on a share).
+
+    SQLite is opened with ``mode=ro`` (and ``immutable=1`` when neither the file nor its folder
+    can be written, so no -wal/-shm file is needed); PostgreSQL sessions are read-only.
+    """
+    probe = make_engine(url, create_dir=False)
+    if not database_exists(probe):
+        raise StorageError(f"database {describe(probe)} does not exist; run `parkmon init`")
+    if probe.dialect.name != "sqlite" or probe.url.database in (None, "", ":memory:"):
+        if probe.dialect.name == "postgresql":
+            probe.dispose()
+            engine = sa.create_engine(
+                probe.url,
+                connect_args={"options": "-c default_transaction_read_only=on"},
+            )
+            require_schema(engine)
+            return engine
+        require_schema(probe)
+        return probe
+    probe.dispose()
+    path = Path(probe.url.database or "").expanduser().resolve()
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    query = "mode=ro&uri=true" + ("" if writable else "&immutable=1")
+    engine = sa.create_engine(
+        f"sqlite:///file:{quote(str(path))}?{query}",
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+    sa.event.listen(engine, "connect", _sqlite_read_only_on_connect)
+    require_schema(engine)
+    return engine
+
+
+def read_only_message(engine_or_url: Engine | str) -> str:
+    shown = engine_or_url if isinstance(engine_or_url, str) else describe(engine_or_url)
+    return (
+        f"database {shown} is read-only; this command writes — use a writable copy, or "
+        "a read command (parks list, runs, rejects, goals, maps)"
+    )

@@ -479,3 +479,133 @@ def test_wrong_typed_source_values_end_in_one_line(tmp_path, line, expected):
     message = str(info.value)
     assert "\n" not in message
     assert "sources.toml, source #1 's'" in message and expected in message
+
+
+# --- a read-only database, a full disk, demo and --db ---------------------------------------
+
+
+def _parkmon(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "200"},
+        **kwargs,
+    )
+
+
+def test_a_read_only_engine_reads_and_a_write_through_it_is_one_line(collect_engine):
+    from sqlalchemy.exc import OperationalError
+
+    from monitor import db
+    from monitor.cli import _environment_error
+
+    engine = db.open_read_only(str(collect_engine.url))
+    try:
+        assert len(store.parks_frame(engine)) > 0
+        with pytest.raises(OperationalError) as info, engine.begin() as conn:
+            conn.execute(sa.delete(store.T_PARK))
+    finally:
+        engine.dispose()
+    message = _environment_error(info.value)
+    assert message is not None and message.startswith("the database is read-only")
+    assert len(store.parks_frame(collect_engine)) > 0
+
+
+def test_read_commands_work_on_a_read_only_database_and_writes_say_so(collect_engine, tmp_path):
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="parkmon-ro-"))
+    try:
+        database = folder / "parkmon.db"
+        with collect_engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copy(Path(collect_engine.url.database), database)
+        database.chmod(0o444)
+        folder.chmod(0o555)
+        # root may write anything; run as an unprivileged user for a real permission refusal
+        user = {"user": 65534, "cwd": "/"} if os.geteuid() == 0 else {"cwd": str(folder)}
+        try:
+            probe = _parkmon(["version"], **user)
+        except PermissionError as exc:  # the interpreter lives where that user cannot go
+            probe = subprocess.CompletedProcess([], 1, "", str(exc))
+        if probe.returncode != 0:
+            pytest.skip(f"the unprivileged user cannot run parkmon here: {probe.stderr[-200:]}")
+        listed = _parkmon(["--db", str(database), "parks", "list", "--format", "csv"], **user)
+        assert listed.returncode == 0, listed.stderr
+        assert "T-I01" in listed.stdout
+        runs_out = _parkmon(["--db", str(database), "runs"], **user)
+        assert runs_out.returncode == 0, runs_out.stderr
+        wrote = _parkmon(["--db", str(database), "init"], **user)
+        assert wrote.returncode == 1
+        assert "Traceback" not in wrote.stderr
+        assert "read-only" in wrote.stderr
+        assert len(wrote.stderr.strip().splitlines()) <= 3
+        assert sorted(p.name for p in folder.iterdir()) == ["parkmon.db"]
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+def _small_disk(limit: int):
+    import resource
+    import signal
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_full_disk_ends_in_one_line_and_leaves_no_half_file(collect_engine, tmp_path):
+    with collect_engine.begin() as conn:
+        run_id = store.start_run(collect_engine, "office")
+        store.add_rejections(
+            conn,
+            run_id,
+            "office",
+            [{"location": f"a.csv, row {i}", "reason": "x" * 200, "raw": {}} for i in range(2000)],
+        )
+    store.finish_run(collect_engine, run_id, status=models.RunStatus.partial)
+    with collect_engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    target = tmp_path / "out" / "rejects.csv"
+    target.parent.mkdir()
+    database = str(collect_engine.url.database)
+    result = _parkmon(
+        ["--db", database, "rejects", "--csv", str(target)],
+        preexec_fn=_small_disk(100_000),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "the disk is full" in result.stderr and str(target) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(target.parent.iterdir()) == []  # no half-written file, no temporary left
+    before = store.count_rows(collect_engine, models.Observation)
+    _csv(tmp_path, "a.csv", [[f"载体{i}", i, i * 10] for i in range(3000)])
+    (tmp_path / "sources.toml").write_text(
+        '[[source]]\nid = "office"\ncollector = "file"\nlocation = "in/*.csv"\n'
+        'period = "2024"\nsubject = "载体名称"\n[source.columns]\n"在孵企业数" = "incubatees"\n',
+        encoding="utf-8",
+    )
+    collected = _parkmon(
+        ["--db", database, "--config", str(tmp_path), "collect", "--all"],
+        preexec_fn=_small_disk(100_000),
+        cwd=tmp_path,
+    )
+    assert collected.returncode == 1
+    assert "error" in collected.stderr.lower()
+    assert "Traceback" not in collected.stderr
+    with collect_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert store.count_rows(collect_engine, models.Observation) == before
+
+
+def test_demo_refuses_a_database_it_would_not_use(tmp_path):
+    result = _parkmon(["--db", "postgresql://u@h/db", "demo", "--out", str(tmp_path)])
+    assert result.returncode == 1
+    assert "`parkmon demo` does not use --db" in result.stderr
+    assert not (tmp_path / "parkmon.db").exists()

@@ -14,6 +14,7 @@ import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from geo.errors import GeoError
 from monitor import __version__, db, pipeline, safe_io, store
@@ -119,12 +120,15 @@ def init(ctx: typer.Context) -> None:
 
 
 def _parks_frame(settings: Settings) -> pd.DataFrame:
-    engine = db.make_engine(settings.database_url, create_dir=False)
-    try:
-        if db.database_exists(engine) and db.schema_exists(engine):
+    probe = db.make_engine(settings.database_url, create_dir=False)
+    exists = db.database_exists(probe)
+    probe.dispose()
+    if exists:
+        engine = db.open_read_only(settings.database_url)
+        try:
             return pd.DataFrame(store.parks_frame(engine).drop(columns="geometry"))
-    finally:
-        engine.dispose()
+        finally:
+            engine.dispose()
     path = settings.config_dir / "parks.csv"
     err.print(f"[yellow]{t('msg.listing_from_config', settings.lang, path=path)}[/yellow]")
     return pd.DataFrame(load_registry(settings.config_dir))
@@ -237,9 +241,25 @@ def demo(
         DEMO_SEED
     ),
 ) -> None:
-    """Build a fresh demo database from the registry and generated demo data, and summarise it."""
+    """Build a fresh demo database from the registry and generated demo data, and summarise it.
+
+    The demo always builds its own SQLite file in --out (replacing an earlier demo there); it never
+    writes demo data into the database named by --db.
+    """
     settings = settings_of(ctx)
     lang = settings.lang
+    if settings.origin.get("database_url") == "cli":
+        raise ConfigError(
+            "`parkmon demo` does not use --db: it builds a fresh SQLite file in --out "
+            f"({out_dir / 'parkmon.db'}) so that demo data never mixes with real data; drop "
+            "--db, and choose the folder with --out"
+        )
+    if settings.origin.get("database_url") not in (None, "default"):
+        err.print(
+            f"[yellow]parkmon demo ignores database_url (from "
+            f"{escape(settings.origin['database_url'])}): it builds {out_dir / 'parkmon.db'}"
+            "[/yellow]"
+        )
     with err.status("parkmon demo …") as status:
         summary = pipeline.build_demo(
             out_dir.resolve(),
@@ -322,10 +342,33 @@ def config_show(ctx: typer.Context) -> None:
         out.print(f"{key} = {value}   [dim]({settings.origin.get(key, '?')})[/dim]")
 
 
+def _environment_error(exc: BaseException) -> str | None:
+    """One line for what the machine refused (read-only database, full disk), or None."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, OperationalError):
+        if "readonly" in text or "read-only" in text or "read only" in text:
+            return (
+                "the database is read-only; this command writes — use a writable copy, or a "
+                "read command (parks list, runs, rejects, goals, maps)"
+            )
+        if "disk is full" in text or "disk i/o error" in text or "no space" in text:
+            return "the disk is full (or failed) while writing the database; nothing was changed"
+        return f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
+    if isinstance(exc, OSError) and safe_io.disk_full(exc):
+        return f"the disk is full: {exc.strerror} ({exc.filename or ''}); nothing was changed"
+    return None
+
+
 def main() -> None:
     """Console-script entry point: one clear line and a non-zero exit for any parkmon error."""
     try:
         app()
     except (MonitorError, GeoError) as exc:
         err.print(f"[red]错误 error:[/red] {escape(str(exc))}")
+        sys.exit(1)
+    except (OperationalError, OSError) as exc:
+        message = _environment_error(exc)
+        if message is None:
+            raise
+        err.print(f"[red]错误 error:[/red] {escape(message)}")
         sys.exit(1)

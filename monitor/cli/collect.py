@@ -137,7 +137,7 @@ def runs_command(
 ) -> None:
     """The history of collection runs, newest first."""
     settings = settings_of(ctx)
-    engine = db.open_existing(settings.database_url)
+    engine = db.open_read_only(settings.database_url)
     runs = store.runs_frame(engine, source_id=source, limit=limit)
     engine.dispose()
     if write_frame(runs, fmt):
@@ -179,7 +179,7 @@ def rejects_command(
 ) -> None:
     """What was rejected, where, and why."""
     settings = settings_of(ctx)
-    engine = db.open_existing(settings.database_url)
+    engine = db.open_read_only(settings.database_url)
     frame = store.rejections_frame(engine, run_id=run, source_id=source)
     engine.dispose()
     if csv_out is not None:

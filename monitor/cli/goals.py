@@ -47,7 +47,7 @@ def _g(value: Any) -> str:
 
 def _open(ctx: typer.Context) -> Any:
     settings = settings_of(ctx)
-    return settings, db.open_existing(settings.database_url)
+    return settings, db.open_read_only(settings.database_url)
 
 
 def goals_command(

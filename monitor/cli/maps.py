@@ -39,7 +39,7 @@ def maps_region(
     """The regional map: carriers by stars and kind, the belt, a year control."""
     settings = settings_of(ctx)
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
-    engine = db.open_existing(settings.database_url)
+    engine = db.open_read_only(settings.database_url)
     try:
         data = pipeline.map_data(engine, settings.config_dir, settings.lang, highlight or ())
     finally:
@@ -61,7 +61,7 @@ def maps_progress(
     """The progress map: districts by progress toward their share of a goal; the city's goals."""
     settings = settings_of(ctx)
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
-    engine = db.open_existing(settings.database_url)
+    engine = db.open_read_only(settings.database_url)
     try:
         page = pipeline.progress_map_html(engine, settings.config_dir, settings.lang, choice)
     finally:
@@ -80,7 +80,7 @@ def maps_compare(
     """The comparison map: the carriers highlighted, with their radar portraits."""
     settings = settings_of(ctx)
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
-    engine = db.open_existing(settings.database_url)
+    engine = db.open_read_only(settings.database_url)
     try:
         page = pipeline.comparison_map_html(
             engine, settings.config_dir, parks, year, settings.lang, choice
@@ -99,7 +99,7 @@ def site_build(
     """Write the maps, the latest annual report and an index page."""
     settings = settings_of(ctx)
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
-    engine = db.open_existing(settings.database_url)
+    engine = db.open_read_only(settings.database_url)
     try:
         index = pipeline.build_site(
             engine,
