@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import SQLModel
 
-from monitor import models
+from monitor import models, runs
 from monitor.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,33 @@ def make_engine(url: str, *, create_dir: bool = True) -> Engine:
     return engine
 
 
+def error_text(exc: BaseException) -> str:
+    """A database error in one line: the driver's first line, never the SQL or its parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    text = lines[0] if lines else type(orig).__name__
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        return "the database is read-only"
+    if "disk is full" in lowered or "no space" in lowered:
+        return "the disk is full"
+    return text
+
+
+def ensure_writable(engine: Engine) -> None:
+    """For a SQLite file: refuse at once, in one line, when the file or its folder cannot be
+    written (a write command would otherwise fail half-way with an obscure driver error)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    path = Path(engine.url.database or "").expanduser()
+    folder = path.parent if str(path.parent) else Path()
+    blocked = (path.exists() and not os.access(path, os.W_OK)) or (
+        folder.exists() and not os.access(folder, os.W_OK)
+    )
+    if blocked:
+        raise StorageError(read_only_message(engine))
+
+
 def describe(engine: Engine) -> str:
     """The URL without its password, for messages."""
     return engine.url.render_as_string(hide_password=True)
@@ -78,11 +105,12 @@ def schema_exists(engine: Engine) -> bool:
     try:
         return sa.inspect(engine).has_table(models.Meta.__tablename__)
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot open database {describe(engine)}: {exc}") from exc
+        raise StorageError(f"cannot open database {describe(engine)}: {error_text(exc)}") from exc
 
 
 def init_schema(engine: Engine) -> list[str]:
     """Create missing tables and add missing columns; safe to run again. Returns what changed."""
+    ensure_writable(engine)
     changes: list[str] = []
     try:
         inspector = sa.inspect(engine)
@@ -113,7 +141,9 @@ def init_schema(engine: Engine) -> list[str]:
                     changes.append(f"added column {table.name}.{column.name}")
             set_meta(conn, "schema_version", str(models.SCHEMA_VERSION))
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot create the schema in {describe(engine)}: {exc}") from exc
+        raise StorageError(
+            f"cannot create the schema in {describe(engine)}: {error_text(exc)}"
+        ) from exc
     for change in changes:
         log.info("schema: %s", change)
     return changes
@@ -160,7 +190,10 @@ def open_existing(url: str) -> Engine:
     engine = make_engine(url, create_dir=False)
     if not database_exists(engine):
         raise StorageError(f"database {describe(engine)} does not exist; run `parkmon init`")
+    ensure_writable(engine)
     require_schema(engine)
+    # A write command first marks the runs that killed processes on this host left 'running'.
+    runs.mark_interrupted(engine)
     return engine
 
 

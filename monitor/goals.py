@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from monitor import config_schema
 from monitor.errors import ConfigError
 
 GOALS_FILE = "goals.toml"
@@ -95,6 +96,7 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    config_schema.check(path, data, "goals")
     defaults = data.get("defaults", {})
     goals = []
     allowed = {

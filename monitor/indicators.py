@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from monitor import models
+from monitor import config_schema, models
 from monitor.errors import ConfigError
 from monitor.registry import read_toml
 from monitor.units import check_unit
@@ -31,7 +31,9 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
     """Read and check the catalogue; returns rows for the Indicator table."""
     path = config_dir / CATALOGUE_FILE
-    items = read_toml(path).get("indicator", [])
+    data = read_toml(path)
+    config_schema.check(path, data, "indicators")
+    items = data.get("indicator", [])
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     kinds = {k.value for k in models.ParkKind}

@@ -19,7 +19,7 @@ from typing import Any
 
 from geo.crs import check_crs, to_wgs84
 from geo.errors import GeoError
-from monitor import models
+from monitor import config_schema, models
 from monitor.errors import ConfigError, RegistryError
 
 REGISTRY_FILE = "parks.csv"
@@ -107,6 +107,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 def load_city(config_dir: Path) -> City:
     path = config_dir / CITY_FILE
     data = read_toml(path)
+    config_schema.check(path, data, "city")
     try:
         city = data["city"]
         districts = tuple(

@@ -43,7 +43,7 @@ from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, check_aliases, collect
 from collectors.sources import ScheduleSpec, SourceSpec, load_sources
-from monitor import db, models, store
+from monitor import config_schema, db, models, store
 from monitor.errors import ConfigError, MonitorError
 from monitor.runs import alive, mark_interrupted
 from monitor.settings import Settings
@@ -91,6 +91,7 @@ def load_schedule_config(config_dir: Path) -> SchedulerConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    config_schema.check(path, data, "schedule")
     allowed = {
         "timezone",
         "missed_runs",

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor import config_schema
 from monitor.errors import ConfigError
 
 LANGUAGES = ("zh", "en")
@@ -64,6 +65,7 @@ def _read_settings_file(path: Path) -> dict[str, str]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    config_schema.check(path, data, "settings")
     table = data.get("settings", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [settings] must be a table")

@@ -4,15 +4,19 @@ secrets — each on real files, a real SQLite database and a real HTTP server on
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -23,7 +27,7 @@ from test_collect_http import Server
 from collectors.mapping import SubjectResolver
 from collectors.run import check_aliases, collect, short_error
 from collectors.sources import load_sources, parse_source, redact_url
-from monitor import models, runs, safe_io, store
+from monitor import db, models, runs, safe_io, store
 from monitor.errors import ConfigError
 
 HOSTILE = ['=HYPERLINK("http://x.invalid","a")', "=cmd|' /C calc'!A0", "@SUM(A1)", "+1+2"]
@@ -129,6 +133,10 @@ def test_runs_of_dead_processes_are_marked_interrupted_by_the_next_writer(collec
     status = store.runs_frame(collect_engine).set_index("id")["status"]
     assert status[stale] == "interrupted"
     assert status[run_id] == "running"
+    # every write command opens the store through db.open_existing, which does the same
+    later = store.start_run(collect_engine, "office", host=socket.gethostname(), pid=_dead_pid())
+    db.open_existing(str(collect_engine.url)).dispose()
+    assert store.runs_frame(collect_engine).set_index("id")["status"][later] == "interrupted"
 
 
 def test_a_second_collection_of_the_same_source_stops_with_one_line(collect_engine, tmp_path):
@@ -513,40 +521,79 @@ def test_a_read_only_engine_reads_and_a_write_through_it_is_one_line(collect_eng
     assert len(store.parks_frame(collect_engine)) > 0
 
 
-def test_read_commands_work_on_a_read_only_database_and_writes_say_so(collect_engine, tmp_path):
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="parkmon-ro-"))
+@contextlib.contextmanager
+def _tmpfs(size: str) -> Iterator[Path]:
+    """A real small file system of its own (root can mount tmpfs here); skip where it cannot."""
+    folder = Path(tempfile.mkdtemp(prefix="parkmon-fs-"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        folder.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()[:120]}")
     try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+        folder.rmdir()
+
+
+def _checkpoint(engine) -> None:
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def test_read_commands_work_on_a_read_only_database_and_writes_say_so(collect_engine):
+    _checkpoint(collect_engine)
+    with _tmpfs("64m") as folder:
         database = folder / "parkmon.db"
-        with collect_engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         shutil.copy(Path(collect_engine.url.database), database)
-        database.chmod(0o444)
-        folder.chmod(0o555)
-        # root may write anything; run as an unprivileged user for a real permission refusal
-        user = {"user": 65534, "cwd": "/"} if os.geteuid() == 0 else {"cwd": str(folder)}
-        try:
-            probe = _parkmon(["version"], **user)
-        except PermissionError as exc:  # the interpreter lives where that user cannot go
-            probe = subprocess.CompletedProcess([], 1, "", str(exc))
-        if probe.returncode != 0:
-            pytest.skip(f"the unprivileged user cannot run parkmon here: {probe.stderr[-200:]}")
-        listed = _parkmon(["--db", str(database), "parks", "list", "--format", "csv"], **user)
+        remount = subprocess.run(
+            ["mount", "-o", "remount,ro", str(folder)], check=False, capture_output=True
+        )
+        assert remount.returncode == 0, remount.stderr
+        listed = _parkmon(["--db", str(database), "parks", "list", "--format", "csv"])
         assert listed.returncode == 0, listed.stderr
         assert "T-I01" in listed.stdout
-        runs_out = _parkmon(["--db", str(database), "runs"], **user)
-        assert runs_out.returncode == 0, runs_out.stderr
-        wrote = _parkmon(["--db", str(database), "init"], **user)
-        assert wrote.returncode == 1
-        assert "Traceback" not in wrote.stderr
-        assert "read-only" in wrote.stderr
-        assert len(wrote.stderr.strip().splitlines()) <= 3
+        for read in (["runs"], ["rejects"], ["goals"]):
+            done = _parkmon(["--db", str(database), *read])
+            assert done.returncode == 0, (read, done.stderr)
+        for write in (["init"], ["collect", "--samples", "--all"]):
+            refused = _parkmon(["--db", str(database), *write])
+            assert refused.returncode == 1, (write, refused.stdout)
+            assert "Traceback" not in refused.stderr
+            assert "read-only" in refused.stderr, refused.stderr
         assert sorted(p.name for p in folder.iterdir()) == ["parkmon.db"]
-    finally:
-        folder.chmod(0o755)
-        shutil.rmtree(folder)
+
+
+def test_a_database_on_a_full_disk_stays_intact(collect_engine, tmp_path):
+    _checkpoint(collect_engine)
+    size = Path(collect_engine.url.database).stat().st_size
+    with _tmpfs(f"{size // 1024 + 96}k") as folder:
+        database = folder / "parkmon.db"
+        shutil.copy(Path(collect_engine.url.database), database)
+        copy = store.count_rows(collect_engine, models.Observation)
+        _csv(tmp_path, "a.csv", [[f"载体{i}", i, i * 10] for i in range(20_000)])
+        (tmp_path / "sources.toml").write_text(
+            '[[source]]\nid = "office"\ncollector = "file"\nlocation = "in/*.csv"\n'
+            'period = "2024"\nsubject = "载体名称"\n[source.columns]\n'
+            '"在孵企业数" = "incubatees"\n"在孵企业从业人员" = "incubatee_employees"\n'
+            "[source.aliases]\n" + "".join(f'"载体{i}" = "T-I0{1 + i % 2}"\n' for i in range(0)),
+            encoding="utf-8",
+        )
+        full = _parkmon(["--db", str(database), "--config", str(tmp_path), "collect", "--all"])
+        assert full.returncode == 1
+        assert "Traceback" not in full.stderr
+        engine = db.make_engine(f"sqlite:///{database}")
+        try:
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert store.count_rows(engine, models.Observation) == copy
+        finally:
+            engine.dispose()
 
 
 def _small_disk(limit: int):

@@ -218,3 +218,44 @@ def test_cli_compare_and_goals_on_the_demo(demo_db, tmp_path):
     )
     assert bad.returncode == 1
     assert "unknown carrier id(s) NOPE" in bad.stderr
+
+
+def test_hostile_names_are_text_in_the_report_workbook(demo_db, config_dir, tmp_path):
+    import shutil
+    import zipfile
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(demo_db, copy)
+    hostile = {
+        "DEMO-I004": '=HYPERLINK("http://x.invalid","a")',
+        "DEMO-I005": "=cmd|' /C calc'!A0",
+        "DEMO-I006": "@SUM(A1)",
+        "DEMO-I007": "+1+2",
+    }
+    engine = db.make_engine(f"sqlite:///{copy}")
+    try:
+        with engine.begin() as conn:
+            for park_id, name in hostile.items():
+                conn.execute(
+                    store.T_PARK.update().where(store.T_PARK.c.id == park_id).values(name=name)
+                )
+        runs = pipeline.rate_year(engine, config_dir, 2025, ["incubator"])
+    finally:
+        engine.dispose()
+    from monitor.report import write_xlsx
+
+    path = write_xlsx(tmp_path / "r.xlsx", runs, 2025, districts={}, demo=True, units={})
+    with zipfile.ZipFile(path) as archive:
+        for part in archive.namelist():
+            if part.startswith("xl/worksheets/"):
+                assert "<f>" not in archive.read(part).decode(), part
+    book = openpyxl.load_workbook(path)
+    cells = {
+        c.value: c
+        for ws in book.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.value in hostile.values()
+    }
+    assert set(cells) == set(hostile.values())
+    assert all(c.data_type == "s" and c.quotePrefix for c in cells.values())

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor import config_schema
 from monitor.errors import RatingError
 
 RULES = ("linear", "tiers", "peer_ratio", "yes_no", "normalised")
@@ -360,6 +361,7 @@ def load_methodology(path: Path) -> Methodology:
         raise RatingError(f"{path}: methodology file not found") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RatingError(f"{path}: not valid TOML: {exc}") from exc
+    config_schema.check(path, data, "methodology")
     return parse_methodology(data, str(path))
 
 
