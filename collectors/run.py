@@ -33,7 +33,7 @@ from collectors.sources import SourceSpec
 from collectors.tables import TableRows
 from collectors.web import fetch_html_table, fetch_json_api
 from monitor import models, runs, store
-from monitor.errors import ConfigError, MonitorError, ParseError
+from monitor.errors import ConfigError, MonitorError, ParseError, driver_message
 from monitor.runs import SourceBusy
 
 log = logging.getLogger(__name__)
@@ -256,8 +256,7 @@ def short_error(exc: BaseException) -> str:
         )
     if isinstance(exc, SQLAlchemyError):
         orig = getattr(exc, "orig", None) or exc
-        first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
-        return f"database error ({type(orig).__name__}): {first}"[:300]
+        return f"database error ({type(orig).__name__}): {driver_message(exc)}"[:300]
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, MonitorError):
         return text[:2000]

@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from monitor import models, runs
-from monitor.errors import StorageError
+from monitor.errors import StorageError, driver_message
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +61,6 @@ def make_engine(url: str, *, create_dir: bool = True) -> Engine:
     return engine
 
 
-def error_text(exc: BaseException) -> str:
-    """A database error in one line: the driver's first line, never the SQL or its parameters."""
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    text = lines[0] if lines else type(orig).__name__
-    lowered = text.lower()
-    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
-        return "the database is read-only"
-    if "disk is full" in lowered or "no space" in lowered:
-        return "the disk is full"
-    return text
-
-
 def ensure_writable(engine: Engine) -> None:
     """For a SQLite file: refuse at once, in one line, when the file or its folder cannot be
     written (a write command would otherwise fail half-way with an obscure driver error)."""
@@ -105,7 +92,9 @@ def schema_exists(engine: Engine) -> bool:
     try:
         return sa.inspect(engine).has_table(models.Meta.__tablename__)
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot open database {describe(engine)}: {error_text(exc)}") from exc
+        raise StorageError(
+            f"cannot open database {describe(engine)}: {driver_message(exc)}"
+        ) from exc
 
 
 def init_schema(engine: Engine) -> list[str]:
@@ -142,7 +131,7 @@ def init_schema(engine: Engine) -> list[str]:
             set_meta(conn, "schema_version", str(models.SCHEMA_VERSION))
     except SQLAlchemyError as exc:
         raise StorageError(
-            f"cannot create the schema in {describe(engine)}: {error_text(exc)}"
+            f"cannot create the schema in {describe(engine)}: {driver_message(exc)}"
         ) from exc
     for change in changes:
         log.info("schema: %s", change)
@@ -237,9 +226,14 @@ def open_read_only(url: str) -> Engine:
     return engine
 
 
-def read_only_message(engine_or_url: Engine | str) -> str:
-    shown = engine_or_url if isinstance(engine_or_url, str) else describe(engine_or_url)
+def read_only_message(engine_or_url: Engine | str | None = None) -> str:
+    """What a write command says on a database it cannot write."""
+    if engine_or_url is None:
+        shown = "the database"
+    else:
+        url = engine_or_url if isinstance(engine_or_url, str) else describe(engine_or_url)
+        shown = f"database {url}"
     return (
-        f"database {shown} is read-only; this command writes — use a writable copy, or "
-        "a read command (parks list, runs, rejects, goals, maps)"
+        f"{shown} is read-only; this command writes — use a writable copy, or a read "
+        "command (parks list, runs, rejects, goals, maps)"
     )

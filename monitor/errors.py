@@ -75,3 +75,21 @@ class GeoError(MonitorError):
 
 class RatingError(MonitorError):
     """A rating methodology cannot be loaded or applied."""
+
+
+def driver_message(exc: BaseException) -> str:
+    """A database driver's error in one line, never the SQL statement or its parameters.
+
+    SQLAlchemy errors carry the statement, its parameters and a link over several lines; the
+    driver's own first line (``exc.orig``) says what happened. A read-only database and a full
+    disk are said in plain words.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    text = lines[0] if lines else type(orig).__name__
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        return "the database is read-only"
+    if "disk is full" in lowered or "no space" in lowered:
+        return "the disk is full"
+    return text

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor import models
-from monitor.errors import StorageError
+from monitor.errors import StorageError, driver_message
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +276,7 @@ def upsert_observations(
             ) from exc
         except SQLAlchemyError as exc:
             raise StorageError(
-                f"source {source_id!r}: storing observations failed: {_db_error(exc)}"
+                f"source {source_id!r}: storing observations failed: {driver_message(exc)}"
             ) from exc
     return _upsert_in(conn, batch, source_id, run_id, duplicates)
 
@@ -330,12 +330,6 @@ def _upsert_in(
         unchanged=int(same.sum()),
         duplicates_in_batch=duplicates,
     )
-
-
-def _db_error(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    return lines[0] if lines else type(orig).__name__
 
 
 def _frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
@@ -408,7 +402,7 @@ def observations_frame(
         with engine.connect() as conn:
             frame = _frame(conn.execute(stmt).all(), [*OBS_COLUMNS, "precedence"])
     except SQLAlchemyError as exc:
-        raise StorageError(f"reading observations failed: {_db_error(exc)}") from exc
+        raise StorageError(f"reading observations failed: {driver_message(exc)}") from exc
     frame["value"] = frame["value"].astype(float)
     frame["precedence"] = frame["precedence"].fillna(10**6).astype(int)
     if history:

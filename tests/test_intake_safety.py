@@ -309,6 +309,12 @@ def test_a_declared_sheet_dimension_is_never_trusted(collect_engine, tmp_path):
     again = collect(collect_engine, _file_spec(tmp_path, location="in/b.xlsx"))
     assert again.status is models.RunStatus.failed
     assert "16,384 columns; at most 1,000 (max_columns)" in again.error
+    # One cell in the last row: rows stream in and stop at max_rows, without padding.
+    _xlsx_with_dimension(folder / "c.xlsx", "A1:XFD1048576", far_cell="A1048576")
+    assert (folder / "c.xlsx").stat().st_size < 10_000
+    last = collect(collect_engine, _file_spec(tmp_path, location="in/c.xlsx"))
+    assert last.status is models.RunStatus.failed
+    assert "more than 200,000 rows (max_rows); stopped reading" in last.error
 
 
 def test_one_bad_file_is_quarantined_and_the_good_ones_land(collect_engine, tmp_path):

@@ -27,7 +27,7 @@ from monitor.cli.rate import rate_command, report_command
 from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
 from monitor.demo import DEMO_SEED
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, driver_message
 from monitor.i18n import label, t
 from monitor.registry import load_city, load_registry
 from monitor.settings import Settings, bundled_config_dir, load_settings
@@ -344,16 +344,13 @@ def config_show(ctx: typer.Context) -> None:
 
 def _environment_error(exc: BaseException) -> str | None:
     """One line for what the machine refused (read-only database, full disk), or None."""
-    text = str(getattr(exc, "orig", None) or exc).lower()
     if isinstance(exc, OperationalError):
-        if "readonly" in text or "read-only" in text or "read only" in text:
-            return (
-                "the database is read-only; this command writes — use a writable copy, or a "
-                "read command (parks list, runs, rejects, goals, maps)"
-            )
-        if "disk is full" in text or "disk i/o error" in text or "no space" in text:
+        message = driver_message(exc)
+        if message == "the database is read-only":
+            return db.read_only_message()
+        if message == "the disk is full" or "disk i/o error" in message.lower():
             return "the disk is full (or failed) while writing the database; nothing was changed"
-        return f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
+        return f"database error: {message}"
     if isinstance(exc, OSError) and safe_io.disk_full(exc):
         return f"the disk is full: {exc.strerror} ({exc.filename or ''}); nothing was changed"
     return None
