@@ -662,3 +662,74 @@ def test_demo_refuses_a_database_it_would_not_use(tmp_path):
     assert result.returncode == 1
     assert "`parkmon demo` does not use --db" in result.stderr
     assert not (tmp_path / "parkmon.db").exists()
+
+
+class Gate(Server):
+    """/held answers only when the test opens the gate, so a collection holds its run."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.gate = threading.Event()
+        super().__init__()
+
+    def route_held(self, h, q, n):
+        self.gate.wait(timeout=120)
+        h.reply(200, self.json_body({"rows": [{"name": "甲孵化器", "n": 7}]}))
+
+
+def test_two_real_collections_of_one_source_one_line_for_the_loser(collect_engine, tmp_path):
+    server = Gate()
+    try:
+        (tmp_path / "sources.toml").write_text(
+            f'[[source]]\nid = "api"\ncollector = "json_api"\nlocation = "{server.url}/held"\n'
+            'items = "rows"\nsubject = "name"\nperiod = "2024"\nretries = 0\n'
+            '[source.columns]\n"n" = "incubatees"\n',
+            encoding="utf-8",
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "monitor",
+            "--db",
+            str(collect_engine.url.database),
+            "--config",
+            str(tmp_path),
+            "collect",
+            "api",
+        ]
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        second = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            # Nothing can finish before the gate opens, so one of the two must give way.
+            deadline = time.monotonic() + 120
+            while first.poll() is None and second.poll() is None:
+                assert time.monotonic() < deadline, "neither collection gave way"
+                time.sleep(0.1)
+            loser, winner = (first, second) if first.poll() is not None else (second, first)
+            _, loser_err = loser.communicate(timeout=30)
+            server.gate.set()
+            winner_out, winner_err = winner.communicate(timeout=120)
+        finally:
+            server.gate.set()
+            for proc in (first, second):
+                if proc.poll() is None:
+                    proc.kill()
+    finally:
+        server.stop()
+    assert loser.returncode == 1
+    lines = [line for line in loser_err.splitlines() if line.strip()]
+    assert len(lines) == 1, loser_err
+    assert re.fullmatch(
+        rf"api: another collection of source api is running on {re.escape(socket.gethostname())}"
+        rf":{winner.pid} \(run \d+\); this one did not start",
+        lines[0],
+    ), lines[0]
+    assert winner.returncode == 0, winner_err
+    assert server.hits["/held"] == 1
+    frame = store.runs_frame(collect_engine)
+    assert list(frame["status"]) == ["ok"]
+    assert "INSERT" not in "".join(frame["error"].astype(str))
+    assert _current(collect_engine)[("T-I01", "incubatees")] == 7
