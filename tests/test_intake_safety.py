@@ -202,21 +202,36 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_hostile_names_reach_no_output_as_formulas(collect_engine, tmp_path):
     """Names from the registry, a park office's file and a published HTML list, through the
     CSV of parks, the rejections CSV and the template workbook."""
-    store_rows = [
-        {
-            "id": f"T-X{i}",
-            "name": name,
-            "kind": "incubator",
-            "level": "provincial",
-            "belt_role": "none",
-            "location_quality": "approximate",
-            "district_id": "320612",
-            "is_demo": False,
-        }
-        for i, name in enumerate(HOSTILE)
-    ]
-    with collect_engine.begin() as conn:
-        store.upsert_parks(conn, store_rows)
+    from monitor import pipeline
+    from monitor.settings import bundled_config_dir
+
+    config = tmp_path / "config"
+    shutil.copytree(bundled_config_dir(), config)
+    with (config / "parks.csv").open("a", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        for i, name in enumerate(HOSTILE):
+            writer.writerow(
+                [
+                    f"T-X{i}",
+                    name,
+                    "",
+                    "",
+                    "",
+                    "incubator",
+                    "municipal",
+                    "崇川区",
+                    "none",
+                    "",
+                    "120.9",
+                    "32.0",
+                    "wgs84",
+                    "approximate",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+    pipeline.initialise(collect_engine, config)  # the registry, as `parkmon init` loads it
     _csv(tmp_path, "a.csv", [["=cmd|' /C calc'!B9", 5, 50], ["甲孵化器", HOSTILE[3], 10]])
     collect(collect_engine, _file_spec(tmp_path))
     html = tmp_path / "page"
