@@ -18,6 +18,35 @@ def template_rows(indicators: list[dict[str, Any]], kind: str) -> list[dict[str,
     return [i for i in indicators if i["scope"] == "park" and kind in i["kinds"].split("|")]
 
 
+def template_fields(rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(header, indicator row) of every column, grouped by form section, in sheet order."""
+    fields: list[tuple[str, dict[str, Any]]] = []
+    for _, members in _grouped([(f"{r['name_zh']}（{r['unit']}）", r) for r in rows]):
+        fields.extend(members)
+    return fields
+
+
+def _grouped(
+    fields: list[tuple[str, dict[str, Any]]],
+) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for header, r in fields:
+        groups.setdefault(r["group"] or "其他", []).append((header, r))
+    return list(groups.items())
+
+
+def meaning_zh(r: dict[str, Any]) -> str:
+    """What the column asks for, in Chinese: the field, its form section and its unit."""
+    unit = r["unit"]
+    how = "填“是”或“否”" if unit == "是否" else f"单位：{unit}"
+    bounds = ""
+    if r["minimum"] is not None and r["maximum"] is not None:
+        bounds = f"，取值 {r['minimum']:g}–{r['maximum']:g}"
+    elif r["minimum"] is not None:
+        bounds = f"，不小于 {r['minimum']:g}"
+    return f"{r['name_zh']}（{r['group'] or '其他'}）；{how}{bounds}；未填报请留空，不要填 0"
+
+
 def write_template(
     path: Path, indicators: list[dict[str, Any]], kind: str, carriers: list[str], year: int
 ) -> str:
@@ -33,22 +62,18 @@ def write_template(
     ws.cell(2, 2, "统一社会信用代码")
     ws.merge_cells(start_row=2, start_column=2, end_row=3, end_column=2)
     col = 3
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(r["group"] or "其他", []).append(r)
+    fields = template_fields(rows)
     fill = PatternFill("solid", fgColor="DDEBF7")
-    headers: list[tuple[str, str]] = []
-    for group, members in groups.items():
+    for group, members in _grouped(fields):
         ws.cell(2, col, group).alignment = Alignment(horizontal="center")
         if len(members) > 1:
             ws.merge_cells(
                 start_row=2, start_column=col, end_row=2, end_column=col + len(members) - 1
             )
-        for i, r in enumerate(members):
-            header = f"{r['name_zh']}（{r['unit']}）"
+        for i, (header, _) in enumerate(members):
             ws.cell(3, col + i, header).alignment = Alignment(wrap_text=True)
-            headers.append((header, r["code"]))
         col += len(members)
+    headers = [(header, r["code"]) for header, r in fields]
     for c in range(1, col):
         for row in (2, 3):
             ws.cell(row, c).fill = fill
@@ -68,8 +93,10 @@ def write_template(
     guide.append(["表头", "指标代码", "单位", "含义", "下限", "上限"])
     for cell in guide[1]:
         cell.font = Font(bold=True)
-    for (header, code), r in zip(headers, rows, strict=False):
-        guide.append([header, code, r["unit"], r["name_en"], r["minimum"], r["maximum"]])
+    # The instructions come from the same list as the headers, in the same order: they cannot
+    # drift apart (each row describes the column whose header it repeats).
+    for header, r in fields:
+        guide.append([header, r["code"], r["unit"], meaning_zh(r), r["minimum"], r["maximum"]])
     guide.column_dimensions["A"].width = 36
     guide.column_dimensions["D"].width = 50
     save_workbook(book, path)

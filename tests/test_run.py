@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from collectors.run import collect
 from collectors.sources import parse_source
@@ -81,6 +82,30 @@ def test_template_round_trip(collect_engine, tmp_path, config_dir):
     assert values["incubatees"] == 12
     assert values["incubatee_revenue"] == 3456.5
     assert store.count_rows(collect_engine, models.Rejection) == 0
+
+
+@pytest.mark.parametrize("kind", ["incubator", "maker_space"])
+def test_template_instructions_describe_the_column_they_name(tmp_path, config_dir, kind):
+    """Each 填报说明 row repeats a header of the sheet, in the sheet's order, with that header's
+    unit and the meaning of that very field, in Chinese."""
+    import re
+
+    catalogue = {r["code"]: r for r in load_indicators(config_dir)}
+    path = tmp_path / "t.xlsx"
+    write_template(path, list(catalogue.values()), kind, [], 2025)
+    book = openpyxl.load_workbook(path)
+    sheet, guide = book["年报"], book["填报说明"]
+    headers = [sheet.cell(3, c).value for c in range(3, sheet.max_column + 1)]
+    rows = [[c.value for c in row] for row in guide.iter_rows(min_row=2)]
+    assert [r[0] for r in rows] == headers
+    assert len(rows) >= 10
+    for header, code, unit, meaning, *_ in rows:
+        field = catalogue[code]
+        assert header == f"{field['name_zh']}（{field['unit']}）"
+        assert re.search(r"（([^（）]+)）$", header).group(1) == unit == field["unit"]
+        assert meaning.startswith(field["name_zh"])
+        assert f"单位：{unit}" in meaning or (unit == "是否" and "“是”或“否”" in meaning)
+        assert not re.search(r"[A-Za-z]{3,}", meaning), meaning  # Chinese in the Chinese book
 
 
 def test_cli_reference_is_current():
