@@ -241,6 +241,15 @@ schedule = { interval_minutes = 0.0167 }
         timeout=60,
     )
     rows = {r["source"]: r for r in json.loads(status.stdout)}
+    table = subprocess.run(
+        [PARKMON, "--config", str(cfg), "--db", str(database), "status"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert table.returncode == 0, table.stderr
+    assert "down" in table.stdout and "nan" not in table.stdout  # never succeeded: blank age
     assert rows["down"]["state"] == "failing"
     assert rows["down"]["consecutive_failures"] >= 2
     assert "ConnectError" in rows["down"]["last_error"]

@@ -100,6 +100,13 @@ def schedule_resume(ctx: typer.Context, job: str) -> None:
     out.print(schedule.set_paused(settings_of(ctx), job, False))
 
 
+def _hours(value: object) -> str:
+    """Hours for the table; blank (never 'nan') when a source has no successful run yet."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{float(value):g}"  # type: ignore[arg-type]
+
+
 def status_command(
     ctx: typer.Context,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
@@ -126,8 +133,8 @@ def status_command(
             r["source"],
             f"[{colour[r['state']]}]{r['state']}[/]",
             str(r["last_status"] or ""),
-            "" if r["data_age_hours"] is None else f"{r['data_age_hours']:g}",
-            "" if r["expected_every_hours"] is None else f"{r['expected_every_hours']:g}",
+            _hours(r["data_age_hours"]),
+            _hours(r["expected_every_hours"]),
             str(r["consecutive_failures"]),
             str(r["last_error"] or "")[:80],
         )
