@@ -223,10 +223,11 @@ def _place(
     district, belt = placement[adcode]
     area = belt if (not belt.is_empty and rng.random() < SHARE_IN_BELT) else district
     point = sample_points(area, 1, rng)[0]
+    # A random point inside the right polygon is not a surveyed location: never claim 实测.
     return (
         round(float(point[0]), 6),
         round(float(point[1]), 6),
-        (models.LocationQuality.surveyed.value),
+        models.LocationQuality.approximate.value,
     )
 
 

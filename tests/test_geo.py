@@ -227,7 +227,8 @@ def test_demo_carriers_sit_in_their_district_and_mostly_in_the_belt(tmp_path, co
     demo = parks[parks["is_demo"] & parks["kind"].isin(["incubator", "maker_space"])]
     assert (demo["geo_district_id"] == demo["district_id"]).all()
     assert demo["in_belt"].mean() >= 0.8
-    assert set(demo["location_quality"]) == {"surveyed", "approximate"}
+    # Generated points are placed at random inside real polygons: approximate, never 实测.
+    assert set(parks.loc[parks["is_demo"], "location_quality"]) == {"approximate"}
     real = parks[~parks["is_demo"]]
     assert (real["belt_basis"] == "declared").all()
 
