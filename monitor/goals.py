@@ -12,6 +12,7 @@ and count goals compare the pace so far with the pace required; ranking goals co
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,34 @@ class Progress:
     @property
     def status_zh(self) -> str:
         return STATUS_ZH[self.status]
+
+    def latest_text(self, lang: str = "zh") -> str:
+        """The latest figure as people read it: a censored rank is "前N名以外" / "> N", never a
+        number; a value keeps the precision it was reported with."""
+        if self.kind == "ranking":
+            if self.numbers.get("censored_latest"):
+                bound = str(self.numbers.get("latest_reading", "")).lstrip("> ")
+                return f"前{bound}名以外" if lang == "zh" else f"> {bound}"
+            if self.latest is None:
+                return "—"
+            return f"第{int(self.latest)}名" if lang == "zh" else f"{int(self.latest)}"
+        return reported_number(self.latest)
+
+
+def reported_number(value: float | None) -> str:
+    """A number as exactly as it was reported: 2.55 stays 2.55, 2178 stays 2,178; only the
+    binary noise of unit conversions (34567.799999999996) is removed."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    number = round(float(value), 9)
+    text = repr(number)
+    if "e" in text or "inf" in text:
+        return f"{number:,.6g}"
+    whole, _, fraction = text.partition(".")
+    fraction = "" if fraction == "0" else fraction
+    sign = "-" if whole.startswith("-") else ""
+    grouped = f"{int(whole.lstrip('-')):,}"
+    return f"{sign}{grouped}.{fraction}" if fraction else f"{sign}{grouped}"
 
 
 def load_goals(config_dir: Path) -> list[GoalSpec]:
@@ -445,7 +474,8 @@ def ranking_progress(goal: GoalSpec, entries: pd.DataFrame) -> Progress:
         **common,
         status=status,
         baseline=baseline,
-        latest=latest,
+        # a censored reading has no position to show: "outside the top N" is not N + 1
+        latest=None if censored else latest,
         latest_year=year,
         ratio=ratio,
         progress=None,

@@ -614,8 +614,8 @@ def progress_map_html(engine: Engine, config_dir: Path, lang: str, tiles: TileCh
                     per_district[d.adcode] = {
                         "status": p.status,
                         "status_label": p.status_zh if lang == "zh" else p.status,
-                        "latest": None if p.latest is None else round(p.latest, 2),
-                        "target": p.target,
+                        "latest": p.latest_text(lang),
+                        "target": goals.reported_number(p.target),
                     }
     regions = store.regions_frame(engine, levels=["district"])
     labels = {
@@ -628,7 +628,7 @@ def progress_map_html(engine: Engine, config_dir: Path, lang: str, tiles: TileCh
             "name": p.name_zh,
             "status": p.status,
             "status_label": p.status_zh if lang == "zh" else p.status,
-            "latest": None if p.latest is None else round(p.latest, 2),
+            "latest": p.latest_text(lang),
         }
         for p in city_progress
     ]

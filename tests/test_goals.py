@@ -122,6 +122,10 @@ def test_ranking_goal_with_a_censored_position():
     assert p.status == goals.LIMITED  # outside the top 20: not achieved, distance unknown
     assert p.best == 23
     assert p.numbers["latest_reading"] == "> 20"
+    # "outside the top 20" is never drawn as a number (not 21, not 20)
+    assert p.latest is None
+    assert p.latest_text("zh") == "前20名以外"
+    assert p.latest_text("en") == "> 20"
     top40 = goals.GoalSpec(id="t", kind="ranking", target=40, ranking="x", subject="z", **G)
     zone = pd.DataFrame(
         {"year": [2019, 2020, 2021, 2024], "position": [51, 44, 41, 47], "relation": ["eq"] * 4}
@@ -133,6 +137,21 @@ def test_ranking_goal_with_a_censored_position():
     assert goals.ranking_progress(top40, zone.assign(position=[51, 44, 41, 38])).status == (
         goals.ACHIEVED
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (2.55, "2.55"),
+        (43.567, "43.567"),
+        (2178.0, "2,178"),
+        (3456.78 * 10, "34,567.8"),  # 万元 → 千元, without the binary noise
+        (-1234.5, "-1,234.5"),
+        (None, "—"),
+    ],
+)
+def test_values_keep_their_reported_precision(value, shown):
+    assert goals.reported_number(value) == shown
 
 
 def test_too_little_data_is_said_so():
@@ -170,6 +189,19 @@ def test_shipped_goals_and_real_rankings(tmp_path):
     assert city["best"] == 23
     # without collected statistics the indicator goals say so rather than guess
     assert by_id["rd-gdp-share"]["status"] == goals.NO_DATA
+    assert city["latest"] is None and city["numbers"]["censored_latest"]
+    for lang, reading in (("zh", "前20名以外 (2023)"), ("en", "> 20 (2023)")):
+        table = subprocess.run(
+            [exe, "--lang", lang, "goals"],
+            cwd=tmp_path,
+            env={**env, "COLUMNS": "250"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert table.returncode == 0, table.stderr
+        assert reading in table.stdout
+        assert "21" not in table.stdout.split(reading)[0].splitlines()[-1]
     rankings = subprocess.run(
         [exe, "rankings", "--format", "json"],
         cwd=tmp_path,

@@ -97,11 +97,12 @@ def goals_command(
     for p in progress:
         status = STATUS_ZH[p.status] if zh else p.status.replace("_", " ")
         basis = ", ".join(f"{k}={_num(v, 3)}" for k, v in p.numbers.items() if v is not None)
-        latest = _num(p.latest)
-        if p.kind == "ranking" and p.numbers.get("latest_reading"):
-            latest = f"{p.numbers['latest_reading']} ({p.latest_year}); best {_num(p.best, 0)}"
-        elif p.latest_year:
+        latest = p.latest_text(settings.lang)
+        if p.latest_year:
             latest = f"{latest} ({p.latest_year})"
+        if p.kind == "ranking" and p.best is not None:
+            best = int(p.best)
+            latest += f"；最好 第{best}名" if zh else f"; best {best}"
         table.add_row(
             escape(p.name_zh),
             f"[{COLOURS[p.status]}]{status}[/]",
@@ -130,7 +131,10 @@ def rankings_command(
     for c in ("ranking", "year", "subject_id", "position", "out_of", "note"):
         table.add_column(c)
     for r in frame.to_dict("records"):
-        pos = f"> {r['position']}" if r["relation"] == "gt" else str(r["position"])
+        if r["relation"] == "gt":
+            pos = f"前{r['position']}名以外" if settings.lang == "zh" else f"> {r['position']}"
+        else:
+            pos = str(r["position"])
         table.add_row(
             r["ranking"],
             str(r["year"]),
