@@ -409,7 +409,7 @@ def ranking_rows(config_dir: Path) -> list[dict[str, Any]]:
                 "position_relation": str(r["relation"]),
                 "out_of": None if pd.isna(r["out_of"]) else int(r["out_of"]),
                 "source_url": "" if pd.isna(r["source_url"]) else str(r["source_url"]),
-                "note": "" if pd.isna(r["note"]) else str(r["note"]),
+                "note": goals.ranking_citation(r),
             }
         )
     return rows

@@ -217,6 +217,25 @@ def test_shipped_goals_and_real_rankings(tmp_path):
         if r["ranking"] == "national-hightech-zone"
     } == {(2019, 51, "eq"), (2020, 44, "eq"), (2021, 41, "eq"), (2024, 47, "eq")}
     assert all(r["note"] for r in rows)
+    sizes = {(r["ranking"], r["year"]): r["out_of"] for r in rows}
+    assert sizes == {
+        ("national-hightech-zone", 2019): 169,
+        ("national-hightech-zone", 2020): 169,
+        ("national-hightech-zone", 2021): 169,
+        ("national-hightech-zone", 2024): 178,
+        ("innovative-city", 2020): None,
+        ("innovative-city", 2021): 78,
+        ("innovative-city", 2022): 97,
+        ("innovative-city", 2023): 101,
+    }
+    notes = {(r["ranking"], r["year"]): r["note"] for r in rows}
+    for note in notes.values():  # cited by publisher and document; no internal reference
+        assert not any(word in note for word in ("FACTS", "shared/", "issue"))
+    assert notes[("national-hightech-zone", 2024)].startswith(
+        "工业和信息化部，国家高新区评价结果，"
+    )
+    assert "2020年较2019年提升7位（51→44）" in notes[("national-hightech-zone", 2019)]
+    assert "南通日报" in notes[("national-hightech-zone", 2021)]
 
 
 def test_percentiles_and_strengths_on_a_small_peer_group():
