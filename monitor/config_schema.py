@@ -115,6 +115,7 @@ SCHEMAS: dict[str, tuple[frozenset[str], Mapping[str, str]]] = {
             "goal.*.levels.[]": STR,
             "goal.*.split.*.district": STR,
             "goal.*.split.*.target": NUMBER,
+            "goal.*.split_source": STR,
             "goal.*.ranking": STR,
             "goal.*.subject": STR,
             "goal.*.baseline_year": INT,

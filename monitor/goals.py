@@ -12,8 +12,10 @@ and count goals compare the pace so far with the pace required; ranking goals co
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,14 @@ from monitor.errors import ConfigError
 GOALS_FILE = "goals.toml"
 RANKINGS_FILE = "rankings.csv"
 KINDS = ("level", "growth", "cumulative", "count", "ranking")
-ACHIEVED, ON_TRACK, MODERATE, LIMITED, AWAY, NO_DATA = (
+ACHIEVED, ON_TRACK, MODERATE, LIMITED, AWAY, NO_DATA, NO_TARGET = (
     "achieved",
     "on_track",
     "moderate",
     "limited",
     "moving_away",
     "not_enough_data",
+    "no_own_target",
 )
 STATUS_ZH = {
     ACHIEVED: "已实现",
@@ -41,6 +44,7 @@ STATUS_ZH = {
     LIMITED: "进展有限",
     AWAY: "背离目标",
     NO_DATA: "数据不足",
+    NO_TARGET: "无分解目标",
 }
 
 
@@ -62,6 +66,12 @@ class GoalSpec:
     ranking: str = ""
     subject: str = ""
     splits: tuple[tuple[str, float], ...] = ()
+    # Where the district split comes from; empty = an illustrative allocation, labelled as such.
+    split_source: str = ""
+
+    @property
+    def split_illustrative(self) -> bool:
+        return bool(self.splits) and not self.split_source
 
 
 @dataclass(frozen=True)
@@ -83,10 +93,24 @@ class Progress:
     projection: float | None
     best: float | None = None
     numbers: dict[str, Any] = field(default_factory=dict)
+    # measured against an illustrative district split (not a published allocation)
+    illustrative: bool = False
 
     @property
     def status_zh(self) -> str:
         return STATUS_ZH[self.status]
+
+    def target_text(self, lang: str = "zh") -> str:
+        """The target as people read it: a rank, a growth rate, or a value; none for a district
+        that has no share of the goal."""
+        if self.status == NO_TARGET:
+            return "—"
+        if self.kind == "ranking":
+            return f"前{int(self.target)}名" if lang == "zh" else f"top {int(self.target)}"
+        if self.kind == "growth":
+            rate = reported_number(self.target)
+            return f"年均增长 ≥ {rate}%" if lang == "zh" else f"≥ {rate}% a year"
+        return reported_number(self.target)
 
     def latest_text(self, lang: str = "zh") -> str:
         """The latest figure as people read it: a censored rank is "前N名以外" / "> N", never a
@@ -98,6 +122,15 @@ class Progress:
             if self.latest is None:
                 return "—"
             return f"第{int(self.latest)}名" if lang == "zh" else f"{int(self.latest)}"
+        if self.kind == "growth" and self.latest is not None:
+            rate = self.numbers.get("observed_rate_pct")
+            if rate is not None:
+                shown = f"{rate:.1f}%"
+                return (
+                    f"{reported_number(self.latest)}（年均增长 {shown}）"
+                    if lang == "zh"
+                    else f"{reported_number(self.latest)} ({shown} a year)"
+                )
         return reported_number(self.latest)
 
 
@@ -145,6 +178,7 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
         "ranking",
         "subject",
         "split",
+        "split_source",
     }
     for i, g in enumerate(data.get("goal", []), 1):
         where = f"{path}, goal #{i} ({g.get('id', '?')})"
@@ -182,6 +216,7 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
                 ranking=str(g.get("ranking", "")),
                 subject=str(g.get("subject", "")),
                 splits=tuple((str(s["district"]), float(s["target"])) for s in g.get("split", [])),
+                split_source=str(g.get("split_source", "")),
             )
         )
     return goals
@@ -218,7 +253,19 @@ def load_rankings(config_dir: Path) -> pd.DataFrame:
     return frame
 
 
-def ranking_citation(row: dict[str, Any]) -> str:
+def without_own_target(progress: Progress) -> Progress:
+    """A district's figures and trend for a goal that has no district share: no status, no
+    target — a district is never measured against the whole city's target."""
+    return dataclasses.replace(
+        progress,
+        status=NO_TARGET,
+        ratio=None,
+        progress=None,
+        projection=progress.projection if progress.kind == "growth" else None,
+    )
+
+
+def ranking_citation(row: Mapping[Any, Any]) -> str:
     """Who published a ranking figure, in which document and when, then the row's remark:
     '工业和信息化部，国家高新区评价结果，2024-12-23。178家国家高新区中第47位'."""
 

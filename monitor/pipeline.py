@@ -433,42 +433,57 @@ def goal_progress(
     rankings = store.rankings_frame(engine)
     out: list[goals.Progress] = []
     for goal in specs:
-        series = obs[obs["indicator"] == goal.indicator].set_index("year")["value"]
-        series.index = series.index.astype(int)
-        if goal.kind == "level":
-            spec = goal if district is None else dataclasses.replace(goal, baseline=None)
-            out.append(goals.level_progress(spec, series, scope))
-        elif goal.kind == "growth":
-            out.append(goals.growth_progress(goal, series, scope))
-        elif goal.kind == "cumulative":
-            out.append(goals.cumulative_progress(goal, series, scope))
-        elif goal.kind == "count":
-            new = goals.count_new(recognitions, parks, goal)
-            new = new[new["year"] <= now]
-            target = None
-            if district is not None:
-                new = new[new["district_id"] == district]
-                target = dict(goal.splits).get(district)
-                if target is None:
-                    continue
-            out.append(
-                goals.count_progress(
-                    goal,
-                    new,
-                    now,
-                    scope,
-                    target,
-                    has_records=goals.has_count_records(recognitions, parks, goal),
-                )
-            )
-        elif goal.kind == "ranking" and district is None:
-            entries = rankings[
-                (rankings["ranking"] == goal.ranking) & (rankings["subject_id"] == goal.subject)
-            ]
-            if year is not None:
-                entries = entries[entries["year"] <= year]
-            out.append(goals.ranking_progress(goal, entries))
+        if goal.kind == "ranking":
+            if district is None:
+                entries = rankings[
+                    (rankings["ranking"] == goal.ranking) & (rankings["subject_id"] == goal.subject)
+                ]
+                if year is not None:
+                    entries = entries[entries["year"] <= year]
+                out.append(goals.ranking_progress(goal, entries))
+            continue
+        share = None if district is None else dict(goal.splits).get(district)
+        # a district's own share of the goal; its level is measured from its own start
+        spec = goal if share is None else dataclasses.replace(goal, target=share, baseline=None)
+        progress = _goal_progress(spec, obs, recognitions, parks, now, scope, district)
+        if district is not None and share is None:
+            progress = goals.without_own_target(progress)
+        elif share is not None and goal.split_illustrative:
+            progress = dataclasses.replace(progress, illustrative=True)
+        out.append(progress)
     return out
+
+
+def _goal_progress(
+    goal: goals.GoalSpec,
+    obs: pd.DataFrame,
+    recognitions: pd.DataFrame,
+    parks: pd.DataFrame,
+    now: int,
+    scope: str,
+    district: str | None,
+) -> goals.Progress:
+    series = obs[obs["indicator"] == goal.indicator].set_index("year")["value"]
+    series.index = series.index.astype(int)
+    if goal.kind == "level":
+        spec = goal if district is None else dataclasses.replace(goal, baseline=None)
+        return goals.level_progress(spec, series, scope)
+    if goal.kind == "growth":
+        return goals.growth_progress(goal, series, scope)
+    if goal.kind == "cumulative":
+        return goals.cumulative_progress(goal, series, scope)
+    new = goals.count_new(recognitions, parks, goal)
+    new = new[new["year"] <= now]
+    if district is not None:
+        new = new[new["district_id"] == district]
+    return goals.count_progress(
+        goal,
+        new,
+        now,
+        scope,
+        None,
+        has_records=goals.has_count_records(recognitions, parks, goal),
+    )
 
 
 def compare_parks(
@@ -641,7 +656,12 @@ def progress_map_html(engine: Engine, config_dir: Path, lang: str, tiles: TileCh
         per_district,
         items,
         title=t("map.progress_title", lang, city=city.name if lang == "zh" else city.name_en),
-        goal_name=split.name_zh if split else "",
+        goal_name=(split.name_zh if split else "")
+        + (
+            ("（示例分解，非规划数据）" if lang == "zh" else " (illustrative split)")
+            if split is not None and split.split_illustrative
+            else ""
+        ),
         labels=labels,
         demo=db.get_meta(engine, "contains_demo_data") == "true",
         tiles=tiles,

@@ -287,3 +287,49 @@ def test_percentiles_and_strengths_on_a_small_peer_group():
     )
     assert belt.table.set_index("indicator").loc["n", "group_size"] == 3
     assert percentile_in(pd.Series([1.0, 2.0]), float("nan")) is None
+
+
+def test_a_district_is_measured_against_its_own_share_or_shows_figures_only(
+    collect_engine, config_dir
+):
+    from monitor import pipeline, store
+
+    with collect_engine.begin() as conn:
+        store.ensure_source(conn, "district-stats", kind="file")
+    rows = [
+        {
+            "subject_type": "region",
+            "subject_id": "320612",
+            "indicator": indicator,
+            "period": str(year),
+            "value": value,
+            "raw_value": str(value),
+            "raw_unit": "",
+        }
+        for indicator, series in (
+            ("hightech_firms", {2020: 180.0, 2023: 260.0}),
+            ("rd_spending", {2020: 20.0, 2023: 26.62}),
+        )
+        for year, value in series.items()
+    ]
+    store.upsert_observations(collect_engine, pd.DataFrame(rows), source_id="district-stats")
+    city = {p.goal: p for p in pipeline.goal_progress(collect_engine, config_dir, year=2023)}
+    mine = {
+        p.goal: p
+        for p in pipeline.goal_progress(collect_engine, config_dir, year=2023, district="320612")
+    }
+    firms = mine["hightech-firms"]
+    # 260 firms in one district are not measured against the city's 3,600
+    assert firms.status == goals.NO_TARGET and firms.ratio is None
+    assert firms.latest == 260 and firms.target_text("zh") == "—"
+    assert city["hightech-firms"].status == goals.NO_DATA  # the city has no figures of its own
+    growth = mine["rd-growth"]
+    assert growth.status == goals.NO_TARGET
+    assert growth.latest_text("zh") == "26.62（年均增长 10.0%）"
+    assert growth.latest_text("en") == "26.62 (10.0% a year)"
+    # the growth target reads as a rate, never as a level beside the spending
+    assert city["rd-growth"].target_text("zh") == "年均增长 ≥ 8%"
+    share = mine["new-provincial-carriers"]
+    assert share.target == 5 and share.illustrative  # its own (illustrative) share of +30
+    assert "new-provincial-carriers" in city and not city["new-provincial-carriers"].illustrative
+    assert "hightech-zone-top40" not in mine  # a city ranking has no district reading

@@ -27,6 +27,7 @@ COLOURS = {
     "limited": "dark_orange",
     "moving_away": "red",
     "not_enough_data": "dim",
+    "no_own_target": "dim",
 }
 
 
@@ -103,12 +104,17 @@ def goals_command(
         if p.kind == "ranking" and p.best is not None:
             best = int(p.best)
             latest += f"；最好 第{best}名" if zh else f"; best {best}"
+        target = p.target_text(settings.lang)
+        if p.status != "no_own_target":
+            target = f"{target} ({p.target_year})"
+        if p.illustrative:
+            target += "（示例分解，非规划数据）" if zh else " (illustrative split)"
         table.add_row(
             escape(p.name_zh),
             f"[{COLOURS[p.status]}]{status}[/]",
             f"{_g(p.baseline)} ({p.baseline_year})",
             latest,
-            f"{_g(p.target)} ({p.target_year})",
+            target,
             _num(p.ratio, 2),
             escape(basis),
         )
