@@ -64,6 +64,37 @@ class IndicatorInfo:
     unit: str
     minimum: float | None
     maximum: float | None
+    aliases: tuple[str, ...] = ()
+
+
+def indicator_by_name(catalogue: Mapping[str, IndicatorInfo]) -> dict[str, IndicatorInfo]:
+    """Every way a file may name an indicator: its code, its name and its aliases (the plan's
+    own wording, e.g. 高新技术产业产值占工业产值比重), compared as ``name_key`` does."""
+    found: dict[str, IndicatorInfo] = {}
+    for info in catalogue.values():
+        for name in (info.code, info.name_zh, *info.aliases):
+            found.setdefault(name_key(name), info)
+    return found
+
+
+def find_indicator(
+    catalogue: Mapping[str, IndicatorInfo], wanted: object
+) -> IndicatorInfo | None:
+    text = unicodedata.normalize("NFKC", str(wanted)).strip()
+    return catalogue.get(text) or indicator_by_name(catalogue).get(name_key(text))
+
+
+def indicator_hint(catalogue: Mapping[str, IndicatorInfo], wanted: object) -> str:
+    """'; did you mean …?' with each indicator once, named with its code."""
+    names = {name_key(n): i for i in catalogue.values() for n in (i.name_zh, *i.aliases)}
+    keys = difflib.get_close_matches(name_key(str(wanted)), list(names), n=6, cutoff=0.5)
+    seen: list[str] = []
+    for key in keys:
+        info = names[key]
+        label = f"{info.name_zh} ({info.code})"
+        if label not in seen:
+            seen.append(label)
+    return f"; did you mean {', '.join(seen[:3])}?" if seen else ""
 
 
 @dataclass
@@ -365,10 +396,11 @@ def map_observations(
     if spec.layout == "wide":
         columns: list[tuple[str, IndicatorInfo, str | None]] = []
         for wanted, col in spec.columns.items():
-            if col.indicator not in catalogue:
+            found = find_indicator(catalogue, col.indicator)
+            if found is None:
                 raise ConfigError(
                     f"source '{spec.id}': columns.{wanted} maps to unknown "
-                    f"indicator {col.indicator!r}"
+                    f"indicator {col.indicator!r}{indicator_hint(catalogue, col.indicator)}"
                 )
             header = headers[find_column(headers, wanted, where)]
             declared = (
@@ -380,7 +412,7 @@ def map_observations(
                 raise ConfigError(
                     f"source '{spec.id}': columns.{wanted}: unknown unit {col.unit!r}"
                 )
-            columns.append((header, catalogue[col.indicator], declared))
+            columns.append((header, found, declared))
         _map_wide(list(rows), columns, spec, catalogue, resolver, out)
         return out
     return _map_long(rows, headers, spec, catalogue, resolver, where, out)
@@ -522,16 +554,13 @@ def _map_long(
     unit_header = (
         headers[find_column(headers, spec.unit_column, where)] if spec.unit_column else None
     )
-    by_name = {name_key(i.name_zh): i for i in catalogue.values()}
+    by_name = indicator_by_name(catalogue)
     groups: dict[tuple[str, str], list[tuple[RawRow, str, tuple[float, str, str]]]] = {}
     for row in rows:
         name = row.values.get(ind_header)
         info = catalogue.get(str(name).strip()) or by_name.get(name_key(str(name)))
         if info is None:
-            near = difflib.get_close_matches(
-                str(name), [i.name_zh for i in catalogue.values()], n=3, cutoff=0.5
-            )
-            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            hint = indicator_hint(catalogue, name)
             out.reject(row, ind_header, name, f"unknown indicator {name!r}{hint}")
             continue
         sid = _subject(row, spec, resolver, out)

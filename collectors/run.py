@@ -140,7 +140,14 @@ FETCHERS: dict[str, Callable[[SourceSpec, HttpFetcher | None, dict[str, Any]], F
 
 def catalogue_of(engine: Engine) -> dict[str, IndicatorInfo]:
     return {
-        r["code"]: IndicatorInfo(r["code"], r["name_zh"], r["unit"], r["minimum"], r["maximum"])
+        r["code"]: IndicatorInfo(
+            r["code"],
+            r["name_zh"],
+            r["unit"],
+            r["minimum"],
+            r["maximum"],
+            tuple(a for a in (r.get("aliases") or "").split("|") if a),
+        )
         for r in store.indicator_rows(engine)
     }
 

@@ -168,6 +168,8 @@ body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-s
 .pm-small { font-size: 11px; color: #555; margin-top: 3px; }
 .pm-popup td { padding: 1px 6px 1px 0; vertical-align: top; font-size: 12px; }
 .pm-popup .pm-name { font-weight: bold; font-size: 13px; margin-bottom: 3px; }
+.pm-popup .pm-demo { background: #fff3cd; color: #7a5a00; font-size: 11px; padding: 1px 4px;
+  margin-bottom: 3px; }
 .pm-status-achieved, .pm-status-on_track { color: #1a7f37; }
 .pm-status-moderate { color: #9a6700; } .pm-status-limited { color: #bc4c00; }
 .pm-status-moving_away { color: #cf222e; } .pm-status-not_enough_data { color: #777; }

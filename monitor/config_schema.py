@@ -136,6 +136,7 @@ SCHEMAS: dict[str, tuple[frozenset[str], Mapping[str, str]]] = {
             "indicator.*.max": NUMBER,
             "indicator.*.scope": STR,
             "indicator.*.description": STR,
+            "indicator.*.aliases.[]": STR,
         },
     ),
     "schedule": (

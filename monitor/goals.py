@@ -13,6 +13,7 @@ and count goals compare the pace so far with the pace required; ranking goals co
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ import pandas as pd
 
 from monitor import config_schema
 from monitor.errors import ConfigError
+from monitor.indicators import load_indicators
 
 GOALS_FILE = "goals.toml"
 RANKINGS_FILE = "rankings.csv"
@@ -161,6 +163,7 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
     config_schema.check(path, data, "goals")
     defaults = data.get("defaults", {})
     goals = []
+    names = _indicator_names(config_dir)
     allowed = {
         "id",
         "name_zh",
@@ -196,6 +199,7 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
             raise ConfigError(f"{where}: 'target' is required")
         if g["kind"] in ("level", "growth", "cumulative") and not g.get("indicator"):
             raise ConfigError(f"{where}: a {g['kind']} goal needs an indicator")
+        indicator = _indicator_code(str(g["indicator"]), names, where) if g.get("indicator") else ""
         if g["kind"] == "ranking" and not (g.get("ranking") and g.get("subject")):
             raise ConfigError(f"{where}: a ranking goal needs ranking and subject")
         goals.append(
@@ -207,7 +211,7 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
                 target=float(g["target"]),
                 baseline_year=int(g.get("baseline_year", defaults.get("baseline_year", 2020))),
                 target_year=int(g.get("target_year", defaults.get("target_year", 2025))),
-                indicator=str(g.get("indicator", "")),
+                indicator=indicator,
                 baseline=None if g.get("baseline") is None else float(g["baseline"]),
                 tolerance=float(g.get("tolerance", 0.0)),
                 unit=str(g.get("unit", "")),
@@ -220,6 +224,24 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
             )
         )
     return goals
+
+
+def _indicator_names(config_dir: Path) -> dict[str, str]:
+    """code, name and every alias of each indicator → its code."""
+    names: dict[str, str] = {}
+    for row in load_indicators(config_dir):
+        for name in (row["code"], row["name_zh"], *filter(None, row["aliases"].split("|"))):
+            names[name] = row["code"]
+    return names
+
+
+def _indicator_code(wanted: str, names: dict[str, str], where: str) -> str:
+    """A goal may name its indicator by code, by name or by an alias (the plan's wording)."""
+    if wanted in names:
+        return names[wanted]
+    near = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise ConfigError(f"{where}: indicator {wanted!r} is not in indicators.toml{hint}")
 
 
 def load_rankings(config_dir: Path) -> pd.DataFrame:

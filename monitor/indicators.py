@@ -24,6 +24,7 @@ _KEYS = {
     "min",
     "max",
     "description",
+    "aliases",
 }
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -36,6 +37,7 @@ def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
     items = data.get("indicator", [])
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
+    names: dict[str, str] = {}
     kinds = {k.value for k in models.ParkKind}
     for i, item in enumerate(items, start=1):
         where = f"{path}, indicator #{i} ({item.get('code', '?')})"
@@ -67,6 +69,15 @@ def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
             )
         if scope == "park" and not item.get("kinds"):
             raise ConfigError(f"{where}: a park indicator must list the kinds it applies to")
+        aliases = [str(a) for a in item.get("aliases", [])]
+        for name in (str(item["name_zh"]), *aliases):
+            if name in names:
+                raise ConfigError(
+                    f"{where}: the name {name!r} is already used by {names[name]!r}; each "
+                    "indicator needs its own display name and aliases (say whose figure it "
+                    "is, e.g. 园区… for a zone's)"
+                )
+            names[name] = code
         rows.append(
             {
                 "code": code,
@@ -80,6 +91,7 @@ def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
                 "minimum": None if item.get("min") is None else float(item["min"]),
                 "maximum": None if item.get("max") is None else float(item["max"]),
                 "description": str(item.get("description", "")),
+                "aliases": "|".join(aliases),
             }
         )
     if not rows:

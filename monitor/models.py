@@ -185,6 +185,7 @@ class Indicator(SQLModel, table=True):
     minimum: float | None = None
     maximum: float | None = None
     description: str = ""
+    aliases: str = Field(default="", description="'|'-separated other names, e.g. the plan's")
 
 
 class Source(SQLModel, table=True):

@@ -178,6 +178,9 @@ def render_html(
     )
 
 
+DEMO_XLSX_BANNER = "演示数据：程序生成的示例，并非真实统计 / demo data"
+
+
 def write_xlsx(
     path: Path,
     runs: Sequence[RatingRun],
@@ -199,7 +202,7 @@ def write_xlsx(
         ws = book.create_sheet(meth.title_zh[:28])
         start = 1
         if demo:
-            ws.cell(1, 1, "演示数据：程序生成的示例，并非真实统计 / demo data").fill = banner
+            ws.cell(1, 1, DEMO_XLSX_BANNER).fill = banner
             start = 2
         headers = (
             ["排名", "编号", "名称", "所在区县"]
@@ -308,6 +311,11 @@ def write_xlsx(
                     " / ".join(item.inputs),
                 ]
             )
+    if demo:  # every sheet of a workbook made from demo data says so on its first row
+        for sheet in book.worksheets:
+            if sheet.cell(1, 1).value != DEMO_XLSX_BANNER:
+                sheet.insert_rows(1)
+                sheet.cell(1, 1, DEMO_XLSX_BANNER).fill = banner
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:

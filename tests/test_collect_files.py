@@ -302,3 +302,76 @@ def test_bundled_sample_sources_parse(config_dir):
     )
     assert [s.collector for s in specs] == ["file", "file", "json_api", "html_table"]
     assert all(s.demo for s in specs)
+
+
+def test_indicators_are_accepted_in_the_plans_own_words(collect_engine, tmp_path):
+    """The plan calls the share 高新技术产业产值占工业产值比重 (table) and
+    高新技术产业产值占规上工业总产值比重 (text): both are aliases, in long and wide files."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "long.csv").write_text(
+        "地区,指标,数值,年份\n"
+        "南通市,高新技术产业产值占工业产值比重,47.12,2023\n"
+        "海门区,高新技术产业产值占规上工业总产值比重,45.3,2023\n"
+        "南通市,高新技术企业,3000,2023\n",
+        encoding="utf-8",
+    )
+    long = collect(
+        collect_engine,
+        parse_source(
+            {
+                "id": "long",
+                "collector": "file",
+                "location": "in/long.csv",
+                "layout": "long",
+                "subject": {"column": "地区", "type": "region"},
+                "indicator_column": "指标",
+                "value_column": "数值",
+                "period_column": "年份",
+            },
+            1,
+            tmp_path / "sources.toml",
+        ),
+    )
+    (folder / "wide.csv").write_text("地区,高新产值占比\n如皋市,44.4\n", encoding="utf-8")
+    wide = collect(
+        collect_engine,
+        parse_source(
+            {
+                "id": "wide",
+                "collector": "file",
+                "location": "in/wide.csv",
+                "subject": {"column": "地区", "type": "region"},
+                "period": "2023",
+                "columns": {"高新产值占比": "高新技术产业产值占规上工业总产值比重"},
+            },
+            2,
+            tmp_path / "sources.toml",
+        ),
+    )
+    assert (long.accepted, wide.accepted) == (2, 1)
+    frame = store.observations_frame(collect_engine)
+    assert set(frame["indicator"]) == {"hightech_output_share"}
+    assert sorted(frame["value"]) == [44.4, 45.3, 47.12]
+    (reason,) = store.rejections_frame(collect_engine, source_id="long")["reason"]
+    # a near miss names each candidate once, with its code: the city's and the zones' figures
+    assert "高新技术企业数 (hightech_firms)" in reason
+    assert "园区高新技术企业数 (zone_hightech_firms)" in reason
+    assert reason.count("(hightech_firms)") == 1
+
+
+def test_an_indicator_name_used_twice_is_refused(tmp_path, config_dir):
+    import shutil
+
+    from monitor.indicators import load_indicators
+
+    copy = tmp_path / "config"
+    shutil.copytree(config_dir, copy)
+    path = copy / "indicators.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('name_zh = "园区技术合同成交额"', 'name_zh = "技术合同成交额"'),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="the name '技术合同成交额' is already used by"):
+        load_indicators(copy)

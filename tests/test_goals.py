@@ -13,6 +13,7 @@ import pytest
 
 from monitor import goals
 from monitor.compare import compare, percentile_in
+from monitor.errors import ConfigError
 
 G = dict(name_zh="g", name_en="", baseline_year=2020, target_year=2025)
 
@@ -333,3 +334,26 @@ def test_a_district_is_measured_against_its_own_share_or_shows_figures_only(
     assert share.target == 5 and share.illustrative  # its own (illustrative) share of +30
     assert "new-provincial-carriers" in city and not city["new-provincial-carriers"].illustrative
     assert "hightech-zone-top40" not in mine  # a city ranking has no district reading
+
+
+def test_a_goal_may_name_its_indicator_in_the_plans_words(tmp_path, config_dir):
+    import shutil
+
+    copy = tmp_path / "config"
+    shutil.copytree(config_dir, copy)
+    path = copy / "goals.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            'indicator = "hightech_output_share"', 'indicator = "高新技术产业产值占工业产值比重"'
+        ),
+        encoding="utf-8",
+    )
+    specs = {g.id: g for g in goals.load_goals(copy)}
+    assert specs["hightech-output-share"].indicator == "hightech_output_share"
+    path.write_text(
+        text.replace('indicator = "hightech_output_share"', 'indicator = "高新产值"'),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="indicator '高新产值' is not in indicators.toml"):
+        goals.load_goals(copy)

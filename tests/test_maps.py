@@ -135,6 +135,21 @@ def test_clicking_a_marker_opens_its_popup_and_names_stay_text(demo, browser):
     assert outside == []  # and the <img src=x> requested nothing
     assert "★" in text or "—" in text
     page.screenshot(path=str(ARTIFACTS / "region-popup.png"))
+    # a real carrier's popup in a database holding demo data says its figures are demo data
+    page.evaluate(
+        "id => { var m = window.parkmon.markers.find(x => x[1].id === id);"
+        " window.parkmon.map.setView(m[0].getLatLng(), 14); }",
+        "NT-Z01",
+    )
+    x, y = page.evaluate("id => window.parkmon.pointOf(id)", "NT-Z01")
+    page.mouse.click(x, y)
+    page.wait_for_function(
+        "() => (document.querySelector('.leaflet-popup-content') || {}).innerText"
+        " && document.querySelector('.leaflet-popup-content').innerText.includes('南通高新区')",
+        timeout=5_000,
+    )
+    real = page.query_selector(".leaflet-popup-content").inner_text()
+    assert "演示数据" in real, real
     page.close()
 
 

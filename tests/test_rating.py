@@ -220,3 +220,57 @@ def test_stability_reports_probabilities(small):
     assert out.loc["P1", "p_3_stars"] > 0.5
     assert out.loc["P1", "rank_p05"] == 1
     assert out.loc[["P4", "P5"], "p_3_stars"].isna().all()
+
+
+def test_a_carrier_without_peers_is_not_comparable_on_peer_items():
+    spec = {
+        "name": "peers",
+        "version": "1",
+        "peer_by": ["kind", "level"],
+        "group": [{"id": "A", "points": 60}],
+        "item": [
+            {
+                "id": "p",
+                "group": "A",
+                "indicator": "x",
+                "rule": "peer_ratio",
+                "cap": 1.5,
+                "points": 30,
+            },
+            {
+                "id": "l",
+                "group": "A",
+                "indicator": "y",
+                "rule": "linear",
+                "floor": 0,
+                "cap": 10,
+                "points": 30,
+            },
+        ],
+        "min_completeness": 0.5,
+        "stars": [{"stars": 2, "min_score": 50}, {"stars": 1, "min_score": 0}],
+    }
+    meth = parse_methodology(spec, "peers.toml")
+    values = pd.DataFrame(
+        {"x": [10.0, 10.0, 10.0, 1.0], "y": [5.0, 5.0, 5.0, 5.0]},
+        index=["N1", "P1", "P2", "ALONE"],
+    )
+    peers = pd.DataFrame(
+        {
+            "kind": ["incubator"] * 4,
+            "level": ["national", "provincial", "provincial", "municipal"],
+        },
+        index=values.index,
+    )
+    result = score(values, meth, peers=peers)
+    t = result.table
+    # P1 and P2 compare with each other: ratio 1 → 30/1.5 = 20 points, + 15 linear = 35
+    assert t.loc["P1", "score"] == pytest.approx(35)
+    # N1 and ALONE have nobody of their kind and level: the peer item is not comparable, earns
+    # nothing by default, and the group's comparable item is scaled to the group: 15 × 60/30
+    for alone in ("N1", "ALONE"):
+        assert t.loc[alone, "not_comparable"] == 1
+        assert math.isnan(result.points.loc[alone, "p"])
+        assert t.loc[alone, "score"] == pytest.approx(30)
+    # ALONE's tiny value would have earned full points against an empty peer group before
+    assert t.loc["ALONE", "score"] < 60

@@ -50,6 +50,8 @@ function trend(p) {
 }
 function popup(p) {
   var box = el('div', null, 'pm-popup');
+  // In a database holding demo data every figure may be synthetic, a real carrier's included.
+  if (DATA.demo) box.appendChild(el('div', L_.demo, 'pm-demo'));
   box.appendChild(el('div', p.name, 'pm-name'));
   var table = el('table');
   function row(k, v) { var tr = el('tr'); tr.appendChild(el('td', k)); tr.appendChild(el('td', v)); table.appendChild(tr); }

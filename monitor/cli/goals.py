@@ -13,10 +13,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor import db, pipeline, store
-from monitor.cli.common import OutputFormat, out, settings_of, write_frame
+from monitor.cli.common import (
+    OutputFormat,
+    demo_notice,
+    holds_demo_data,
+    out,
+    settings_of,
+    write_frame,
+)
 from monitor.compare import radar_svg
 from monitor.errors import ConfigError
 from monitor.goals import STATUS_ZH
+from monitor.i18n import t
 from monitor.registry import load_city
 from monitor.safe_io import frame_to_csv, write_text
 
@@ -72,8 +80,10 @@ def goals_command(
         code = found.adcode
     try:
         progress = pipeline.goal_progress(engine, settings.config_dir, year=year, district=code)
+        demo = holds_demo_data(engine)
     finally:
         engine.dispose()
+    demo_notice(demo, settings.lang, machine=fmt is not OutputFormat.table)
     records = [{**p.__dict__, "status_zh": p.status_zh} for p in progress]
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -169,8 +179,10 @@ def compare_command(
     try:
         comparison = pipeline.compare_parks(engine, parks, year, against)
         names = dict(zip(*[store.parks_frame(engine)[c] for c in ("id", "name")], strict=True))
+        demo = holds_demo_data(engine)
     finally:
         engine.dispose()
+    demo_notice(demo, settings.lang, machine=fmt != "table")
     table = comparison.table
     if fmt == "json":
         sys.stdout.write(
@@ -205,9 +217,15 @@ def compare_command(
             f"<td>{_num(r['change_pct'])}</td><td>{_num(r['percentile'], 0)}</td></tr>"
             for r in table.to_dict("records")
         )
+        banner = (
+            "<p style='background:#fff3cd;border:1px solid #e0b000;padding:.5em;"
+            f"font-weight:bold'>{h.escape(t('msg.demo_banner', settings.lang))}</p>"
+            if demo
+            else ""
+        )
         page = (
             "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>"
-            f"对比 {year}</title></head><body><h1>载体对比 {year}（创新画像）</h1>"
+            f"对比 {year}</title></head><body>{banner}<h1>载体对比 {year}（创新画像）</h1>"
             f"{radar_svg(comparison)}<table border='1'><tr><th>载体</th><th>指标</th>"
             f"<th>数值</th><th>同比%</th><th>同类百分位</th></tr>{rows}</table></body></html>"
         )

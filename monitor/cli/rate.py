@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from monitor import db, pipeline, store
-from monitor.cli.common import err, out, settings_of
+from monitor.cli.common import demo_notice, err, holds_demo_data, out, settings_of
 from monitor.errors import ConfigError
 from monitor.i18n import t
 from monitor.rating.explain import explain
@@ -48,8 +48,10 @@ def rate_command(
     try:
         runs = pipeline.rate_year(engine, settings.config_dir, year, kind)
         units = _units(engine)
+        demo = holds_demo_data(engine)
     finally:
         engine.dispose()
+    demo_notice(demo, lang)
     if not runs:
         raise ConfigError(
             f"nothing to rate for {year}: no observations of the methodologies' "

@@ -180,6 +180,10 @@ def score(
     pts = np.full((n, len(items)), np.nan)
     inputs = np.full((n, len(items)), np.nan)
     medians = np.full((n, len(items)), np.nan)
+    # A peer-ratio item of a carrier whose peer group has no other value cannot be compared:
+    # it earns no points by default and is left out of its group, whose other items are scaled
+    # up to the group's points (never full points for being alone).
+    incomparable = np.zeros((n, len(items)), dtype=bool)
     for j, item in enumerate(items):
         x = item_inputs(values, item)
         if treatment == "peer_median":
@@ -191,7 +195,8 @@ def score(
         inputs[:, j] = x
         if med is not None:
             medians[:, j] = med
-        pts[:, j] = rule_points(item, x_used, med)
+            incomparable[:, j] = ~np.isnan(x_used) & np.isnan(med)
+        pts[:, j] = np.where(incomparable[:, j], np.nan, rule_points(item, x_used, med))
     present = ~np.isnan(inputs)
     max_pts = np.array([it.points for it in items])
     completeness = (present * max_pts).sum(axis=1) / max_pts.sum()
@@ -201,16 +206,19 @@ def score(
     for group in meth.groups:
         cols = [j for j, it in enumerate(items) if it.group == group.id]
         factor = (weights or {}).get(group.id, 1.0)
-        g = np.minimum(filled[:, cols].sum(axis=1), group.points) * factor
+        possible = max_pts[cols].sum()
+        comparable = possible - (incomparable[:, cols] * max_pts[cols]).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.where(comparable > 0, possible / comparable, 0.0)
+        g = np.minimum(filled[:, cols].sum(axis=1) * scale, group.points) * factor
         table[f"g_{group.id}"] = g
         total += g
     bonus = np.zeros(n)
     for item in meth.bonus_items:
-        b = rule_points(
-            item,
-            item_inputs(values, item),
-            loo_median(item_inputs(values, item), groups) if item.rule == "peer_ratio" else None,
-        )
+        med = loo_median(item_inputs(values, item), groups) if item.rule == "peer_ratio" else None
+        b = rule_points(item, item_inputs(values, item), med)
+        if med is not None:  # no peers to compare with: no bonus from a peer-ratio item
+            b = np.where(np.isnan(med), np.nan, b)
         bonus += np.nan_to_num(b, nan=0.0)
     bonus = np.minimum(bonus, meth.bonus_cap)
     table["bonus"] = bonus
@@ -223,6 +231,7 @@ def score(
     incomplete = completeness < meth.min_completeness - 1e-9
     status = np.where(vetoed, VETOED, np.where(incomplete, INCOMPLETE, RATED))
     finish_table(table, total, status, groups, peer_labels, completeness, meth.bands, vetoed)
+    table["not_comparable"] = incomparable.sum(axis=1)
     ids = [it.id for it in items]
     return RatingResult(
         meth,

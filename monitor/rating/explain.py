@@ -233,20 +233,28 @@ def _rescore_one(
     row[driver] = value
     total = 0.0
     points: dict[str, float] = {}
+    incomparable: set[str] = set()
     for item in meth.items:
         x = item_inputs(row, item)
         median = None
         if item.rule == "peer_ratio":
             median = np.array([_cell(res.medians, subject, item.id) or np.nan])
+            if np.isnan(median[0]) and not np.isnan(x[0]):
+                incomparable.add(item.id)  # no peers: as the engine, left out and rescaled
         points[item.id] = float(np.nan_to_num(rule_points(item, x, median), nan=0.0)[0])
+        if item.id in incomparable:
+            points[item.id] = 0.0
     for group in meth.groups:
-        total += min(sum(points[i.id] for i in meth.items if i.group == group.id), group.points)
+        members = [i for i in meth.items if i.group == group.id]
+        possible = sum(i.points for i in members)
+        comparable = possible - sum(i.points for i in members if i.id in incomparable)
+        scale = possible / comparable if comparable > 0 else 0.0
+        total += min(sum(points[i.id] for i in members) * scale, group.points)
     bonus = 0.0
     for item in meth.bonus_items:
-        median = None
         if item.rule == "peer_ratio":
-            median = np.array([np.nan])
-        bonus += float(np.nan_to_num(rule_points(item, item_inputs(row, item), median), nan=0.0)[0])
+            continue  # its peer median is not kept; the engine gives none without peers
+        bonus += float(np.nan_to_num(rule_points(item, item_inputs(row, item), None), nan=0.0)[0])
     return total + min(bonus, meth.bonus_cap)
 
 
