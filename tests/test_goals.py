@@ -191,16 +191,15 @@ def test_shipped_goals_and_real_rankings(tmp_path):
     # without collected statistics the indicator goals say so rather than guess
     assert by_id["rd-gdp-share"]["status"] == goals.NO_DATA
     assert city["latest"] is None and city["numbers"]["censored_latest"]
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
     for lang, reading in (("zh", "前20名以外 (2023)"), ("en", "> 20 (2023)")):
-        table = subprocess.run(
-            [exe, "--lang", lang, "goals"],
-            cwd=tmp_path,
-            env={**env, "COLUMNS": "250"},
-            capture_output=True,
-            text=True,
-            timeout=120,
+        table = CliRunner(env={"COLUMNS": "250"}).invoke(
+            app, ["--db", str(tmp_path / "parkmon.db"), "--lang", lang, "goals"]
         )
-        assert table.returncode == 0, table.stderr
+        assert table.exit_code == 0, table.output
         assert reading in table.stdout
         assert "21" not in table.stdout.split(reading)[0].splitlines()[-1]
     rankings = subprocess.run(
