@@ -26,10 +26,10 @@ from collectors.normalize import (
     to_canonical,
     unit_in_header,
 )
-from collectors.rules import RULES, violated
 from collectors.sources import SourceSpec
 from collectors.tables import RawRow, find_column
 from monitor.errors import ConfigError, ParseError
+from monitor.logic_checks import RULES, violated
 from monitor.units import UNITS
 
 OBSERVATION_COLUMNS = [
@@ -77,9 +77,7 @@ def indicator_by_name(catalogue: Mapping[str, IndicatorInfo]) -> dict[str, Indic
     return found
 
 
-def find_indicator(
-    catalogue: Mapping[str, IndicatorInfo], wanted: object
-) -> IndicatorInfo | None:
+def find_indicator(catalogue: Mapping[str, IndicatorInfo], wanted: object) -> IndicatorInfo | None:
     text = unicodedata.normalize("NFKC", str(wanted)).strip()
     return catalogue.get(text) or indicator_by_name(catalogue).get(name_key(text))
 
@@ -160,7 +158,7 @@ class Mapped:
                 }
             )
         keep = ~frame[ROW].map(id).isin(held).to_numpy() if len(frame) else None
-        self.frames = [frame.loc[keep, OBSERVATION_COLUMNS]] if keep is not None else []
+        self.frames = [frame.loc[keep]] if keep is not None else []
         self.observations = []
         self.recognitions = [r for r in self.recognitions if id(r[ROW]) not in held]
         return len(held)

@@ -132,6 +132,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "explain.needed": ("需达到", "Needed"),
     "rating.vetoed": ("一票否决", "vetoed"),
     "rating.incomplete": ("数据不全", "incomplete data"),
+    "rating.held": ("待核查（数据矛盾）", "held for review (figures contradict)"),
     "schedule.title": ("定时任务", "Scheduled jobs"),
     "schedule.job": ("任务", "Job"),
     "schedule.name": ("说明", "What"),

@@ -27,7 +27,7 @@ from maps import site
 from maps.page import TileChoice, tile_choice
 from maps.progress import render_progress_map
 from maps.region import MapData, render_region_map
-from monitor import db, demo, geography, goals, models, runs, store
+from monitor import db, demo, geography, goals, logic_checks, models, runs, store
 from monitor.compare import Comparison, compare, radar_svg
 from monitor.demo_server import serve_samples
 from monitor.errors import ConfigError
@@ -269,6 +269,7 @@ class RatingRun:
     values: pd.DataFrame
     peers: pd.DataFrame
     names: dict[str, str]
+    held: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def rating_inputs(
@@ -328,11 +329,24 @@ def rate_year(
         history = None
         if meth.type == "composite":
             history, _, _ = rating_inputs(engine, meth, None)
-        result = score(values, meth, peers=peers, history=history)
+        held = {} if meth.type == "composite" else _held(engine, values.index, year)
+        result = score(values, meth, peers=peers, history=history, held=held)
         kinds_of = peers["kind"].astype(str).to_dict() if "kind" in peers else {}
         store.upsert_ratings(engine, rating_rows(result, year, kinds_of))
-        runs.append(RatingRun(meth, year, result, values, peers, names))
+        runs.append(RatingRun(meth, year, result, values, peers, names, held))
     return runs
+
+
+def _held(engine: Engine, subjects: pd.Index, year: int) -> dict[str, str]:
+    """Carriers whose figures of the year (from any source) break a Torch logic check."""
+    codes = sorted({c for r in logic_checks.RULES for c in (r.left, r.right)})
+    obs = store.observations_frame(engine, indicators=codes, periods=[str(year)])
+    obs = obs[obs["subject_id"].isin(subjects)]
+    if obs.empty:
+        return {}
+    wide = obs.pivot_table(index="subject_id", columns="indicator", values="value", aggfunc="last")
+    names = {r["code"]: r["name_zh"] for r in store.indicator_rows(engine)}
+    return logic_checks.held_for_review(wide, names)
 
 
 def rating_rows(
@@ -341,10 +355,12 @@ def rating_rows(
     meth = result.methodology
     rows = []
     points = result.points.to_dict("index")
+    inputs = result.inputs.to_dict("index")
     for subject, row in result.table.iterrows():
         items = {
             str(k): (None if pd.isna(v) else round(float(v), 4)) for k, v in points[subject].items()
         }
+        reported = {str(k) for k, v in inputs[subject].items() if not pd.isna(v)}
         breakdown = {
             "groups": {
                 g.id: round(float(row[f"g_{g.id}"]), 4) if not pd.isna(row[f"g_{g.id}"]) else None
@@ -353,8 +369,10 @@ def rating_rows(
             "items": items,
             "bonus": round(float(row["bonus"]), 4),
             "completeness": round(float(row["completeness"]), 4),
-            "missing": [k for k, v in items.items() if v is None],
+            "missing": [k for k, v in items.items() if v is None and k not in reported],
+            "not_comparable": [k for k, v in items.items() if v is None and k in reported],
             "missing_treatment": result.missing_treatment,
+            "review": str(row.get("review", "") or ""),
         }
         rows.append(
             {

@@ -213,7 +213,7 @@ def write_xlsx(
             ws.cell(start, j, h).font = bold
         stab: dict[str, dict[str, Any]] = {}
         if len(frame):
-            stab_frame = stability(run.values, meth, peers=run.peers, draws=300)
+            stab_frame = stability(run.values, meth, peers=run.peers, draws=300, held=run.held)
             stab = {
                 str(k): {str(c): x for c, x in v.items()}
                 for k, v in stab_frame.to_dict("index").items()
@@ -240,7 +240,8 @@ def write_xlsx(
                     round(float(row["bonus"]), 2),
                     round(float(row["score"]), 2),
                     _stars(row["stars"]),
-                    str(row["status"]),
+                    t(f"rating.{row['status']}", "zh")
+                    + (f"：{row['review']}" if str(row.get("review", "") or "") else ""),
                     round(float(row["completeness"]), 3),
                     p5,
                     rank_band,

@@ -9,7 +9,7 @@ import io
 import math
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from collectors.files import read_table
@@ -83,6 +83,9 @@ def test_random_bytes_never_escape_the_quarantine(tmp_path_factory, data, encodi
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@example(  # found by hypothesis: every row held as a conflict
+    rows=[["甲孵化器", "0"], ["甲孵化器", "0"]], delimiter=",", quoting=0, encoding="utf-8"
 )
 @given(
     rows=st.lists(st.lists(CELLS, min_size=0, max_size=5), max_size=60),

@@ -275,3 +275,52 @@ def test_hostile_names_are_text_in_the_report_workbook(demo_db, config_dir, tmp_
     }
     assert set(cells) == set(hostile.values())
     assert all(c.data_type == "s" and c.quotePrefix for c in cells.values())
+
+
+def test_contradicting_figures_are_held_for_review_not_rated(collect_engine, config_dir):
+    """R&D spending above revenue, reported in two different files, is caught at rating time."""
+    import json
+
+    import pandas as pd
+
+    def frame(subject, values):
+        return pd.DataFrame(
+            [
+                {
+                    "subject_type": "park",
+                    "subject_id": subject,
+                    "indicator": k,
+                    "period": "2025",
+                    "value": v,
+                    "raw_value": str(v),
+                    "raw_unit": "",
+                }
+                for k, v in values.items()
+            ]
+        )
+
+    with collect_engine.begin() as conn:
+        store.ensure_source(conn, "torch", kind="file")
+        store.ensure_source(conn, "office", kind="file")
+    figures = {
+        "incubatees": 40.0,
+        "incubatee_employees": 400.0,
+        "incubatee_revenue": 5000.0,
+        "graduated_this_year": 3.0,
+        "graduated_cumulative": 20.0,
+        "mentors": 10.0,
+    }
+    store.upsert_observations(collect_engine, frame("T-I01", figures), source_id="torch")
+    store.upsert_observations(collect_engine, frame("T-I02", figures), source_id="torch")
+    store.upsert_observations(
+        collect_engine, frame("T-I01", {"incubatee_rd_spending": 9000.0}), source_id="office"
+    )
+    runs = pipeline.rate_year(collect_engine, config_dir, 2025, ["incubator"])
+    table = runs[0].result.table
+    assert table.loc["T-I01", "status"] == "held"
+    assert pd.isna(table.loc["T-I01", "stars"]) and pd.isna(table.loc["T-I01", "rank"])
+    assert "在孵企业R&D投入 9000 > 在孵企业总收入 5000" in table.loc["T-I01", "review"]
+    assert table.loc["T-I02", "status"] != "held"
+    stored = store.ratings_frame(collect_engine, 2025).set_index("park_id")
+    assert stored.loc["T-I01", "status"] == "held"
+    assert "在孵企业研发投入超过其总收入" in json.loads(stored.loc["T-I01", "breakdown"])["review"]

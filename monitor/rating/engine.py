@@ -9,7 +9,7 @@ group (leave-one-out), so improving oneself never moves one's own yardstick.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ import pandas as pd
 
 from monitor.rating.methodology import Band, Item, Methodology
 
-RATED, VETOED, INCOMPLETE = "rated", "vetoed", "incomplete"
+RATED, VETOED, INCOMPLETE, HELD = "rated", "vetoed", "incomplete", "held"
 
 
 @dataclass
@@ -160,12 +160,15 @@ def score(
     history: pd.DataFrame | None = None,
     missing: str | None = None,
     weights: dict[str, float] | None = None,
+    held: Mapping[str, str] | None = None,
 ) -> RatingResult:
     """Rate every subject (row of ``values``; columns are indicator codes) under ``meth``.
 
     ``peers`` holds the columns named by ``meth.peer_by`` (e.g. kind); ``history`` is the frame of
     all years for composite normalisation (min–max over all years); ``missing`` overrides the
     methodology's missing-item treatment and ``weights`` multiplies group points (stability).
+    ``held`` names subjects whose figures contradict each other (``monitor.logic_checks``): they
+    are held for review with the reason, neither rated nor ranked.
     """
     if meth.type == "composite":
         from monitor.rating.composite import score_composite  # noqa: PLC0415 (cycle)
@@ -229,9 +232,13 @@ def score(
             v = values[veto.indicator].to_numpy(dtype=float)
             vetoed |= np.nan_to_num(v, nan=0.0) >= veto.threshold
     incomplete = completeness < meth.min_completeness - 1e-9
-    status = np.where(vetoed, VETOED, np.where(incomplete, INCOMPLETE, RATED))
+    review = np.array([(held or {}).get(str(s), "") for s in index], dtype=object)
+    status = np.where(
+        vetoed, VETOED, np.where(review != "", HELD, np.where(incomplete, INCOMPLETE, RATED))
+    )
     finish_table(table, total, status, groups, peer_labels, completeness, meth.bands, vetoed)
     table["not_comparable"] = incomparable.sum(axis=1)
+    table["review"] = review
     ids = [it.id for it in items]
     return RatingResult(
         meth,

@@ -10,6 +10,7 @@ uncertainty analysis of composite indicators).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -27,10 +28,11 @@ def stability(
     spread: float = 0.2,
     seed: int = 7,
     history: pd.DataFrame | None = None,
+    held: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     base = {
-        t: score(values, meth, peers=peers, missing=t, history=history)
+        t: score(values, meth, peers=peers, missing=t, history=history, held=held)
         for t in (("zero", "peer_median") if meth.type == "stars" else ("zero",))
     }
     treatments = list(base)
