@@ -116,6 +116,7 @@ SCHEMAS: dict[str, tuple[frozenset[str], Mapping[str, str]]] = {
             "goal.*.split.*.district": STR,
             "goal.*.split.*.target": NUMBER,
             "goal.*.split_source": STR,
+            "goal.*.basis": STR,
             "goal.*.ranking": STR,
             "goal.*.subject": STR,
             "goal.*.baseline_year": INT,

@@ -70,6 +70,9 @@ class GoalSpec:
     splits: tuple[tuple[str, float], ...] = ()
     # Where the district split comes from; empty = an illustrative allocation, labelled as such.
     split_source: str = ""
+    # The plan's line the goal comes from, and for count goals the plan's 2020 stock by kind.
+    basis: str = ""
+    stock: tuple[tuple[str, int], ...] = ()
 
     @property
     def split_illustrative(self) -> bool:
@@ -97,6 +100,8 @@ class Progress:
     numbers: dict[str, Any] = field(default_factory=dict)
     # measured against an illustrative district split (not a published allocation)
     illustrative: bool = False
+    basis: str = ""  # the plan's line
+    name_en: str = ""
 
     @property
     def status_zh(self) -> str:
@@ -182,6 +187,8 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
         "subject",
         "split",
         "split_source",
+        "basis",
+        "stock",
     }
     for i, g in enumerate(data.get("goal", []), 1):
         where = f"{path}, goal #{i} ({g.get('id', '?')})"
@@ -221,9 +228,20 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
                 subject=str(g.get("subject", "")),
                 splits=tuple((str(s["district"]), float(s["target"])) for s in g.get("split", [])),
                 split_source=str(g.get("split_source", "")),
+                basis=str(g.get("basis", "")),
+                stock=_stock(g.get("stock", {}), where),
             )
         )
     return goals
+
+
+def _stock(value: object, where: str) -> tuple[tuple[str, int], ...]:
+    """A count goal's starting stock by kind, e.g. {incubator = 67, maker_space = 70}."""
+    if not isinstance(value, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values()
+    ):
+        raise ConfigError(f"{where}: stock = {value!r}; expected e.g. {{incubator = 67}}")
+    return tuple((str(k), int(v)) for k, v in value.items())
 
 
 def _indicator_names(config_dir: Path) -> dict[str, str]:

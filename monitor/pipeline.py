@@ -449,27 +449,67 @@ def goal_progress(
     parks = pd.DataFrame(store.parks_frame(engine))
     recognitions = store.recognitions_frame(engine)
     rankings = store.rankings_frame(engine)
+    carrier_goals = [g for g in specs if g.subject and g.kind != "ranking"]
+    carrier_obs = store.observations_frame(
+        engine, subject_type="park", indicators=sorted({g.indicator for g in carrier_goals})
+    )
+    carrier_obs = carrier_obs.assign(
+        year=pd.to_numeric(carrier_obs["period"], errors="coerce")
+    ).dropna(subset=["year"])
+    if year is not None:
+        carrier_obs = carrier_obs[carrier_obs["year"] <= year]
     out: list[goals.Progress] = []
     for goal in specs:
-        if goal.kind == "ranking":
-            if district is None:
-                entries = rankings[
-                    (rankings["ranking"] == goal.ranking) & (rankings["subject_id"] == goal.subject)
-                ]
-                if year is not None:
-                    entries = entries[entries["year"] <= year]
-                out.append(goals.ranking_progress(goal, entries))
-            continue
-        share = None if district is None else dict(goal.splits).get(district)
-        # a district's own share of the goal; its level is measured from its own start
-        spec = goal if share is None else dataclasses.replace(goal, target=share, baseline=None)
-        progress = _goal_progress(spec, obs, recognitions, parks, now, scope, district)
-        if district is not None and share is None:
-            progress = goals.without_own_target(progress)
-        elif share is not None and goal.split_illustrative:
-            progress = dataclasses.replace(progress, illustrative=True)
-        out.append(progress)
+        progress = _one_goal(
+            goal, district, year, scope, now, obs, carrier_obs, recognitions, parks, rankings
+        )
+        if progress is not None:
+            stock = {"stock_2020": dict(goal.stock)} if goal.stock else {}
+            out.append(
+                dataclasses.replace(
+                    progress,
+                    basis=goal.basis,
+                    name_en=goal.name_en,
+                    numbers={**progress.numbers, **stock},
+                )
+            )
     return out
+
+
+def _one_goal(
+    goal: goals.GoalSpec,
+    district: str | None,
+    year: int | None,
+    scope: str,
+    now: int,
+    obs: pd.DataFrame,
+    carrier_obs: pd.DataFrame,
+    recognitions: pd.DataFrame,
+    parks: pd.DataFrame,
+    rankings: pd.DataFrame,
+) -> goals.Progress | None:
+    """One goal's progress for the city or a district (None: no reading at that scope)."""
+    if goal.kind == "ranking" or goal.subject:
+        if district is not None:
+            return None  # a goal of one carrier or of a ranking has no district reading
+        if goal.kind != "ranking":
+            mine = carrier_obs[carrier_obs["subject_id"] == goal.subject]
+            return _goal_progress(goal, mine, recognitions, parks, now, goal.subject, None)
+        entries = rankings[
+            (rankings["ranking"] == goal.ranking) & (rankings["subject_id"] == goal.subject)
+        ]
+        if year is not None:
+            entries = entries[entries["year"] <= year]
+        return goals.ranking_progress(goal, entries)
+    share = None if district is None else dict(goal.splits).get(district)
+    # a district's own share of the goal; its level is measured from its own start
+    spec = goal if share is None else dataclasses.replace(goal, target=share, baseline=None)
+    progress = _goal_progress(spec, obs, recognitions, parks, now, scope, district)
+    if district is not None and share is None:
+        return goals.without_own_target(progress)
+    if share is not None and goal.split_illustrative:
+        return dataclasses.replace(progress, illustrative=True)
+    return progress
 
 
 def _goal_progress(

@@ -356,3 +356,54 @@ def test_a_goal_may_name_its_indicator_in_the_plans_words(tmp_path, config_dir):
     )
     with pytest.raises(ConfigError, match="indicator '高新产值' is not in indicators.toml"):
         goals.load_goals(copy)
+
+
+def test_every_goal_of_the_plan_is_tracked_with_its_line(collect_engine, config_dir):
+    from monitor import pipeline, store
+
+    specs = {g.id: g for g in goals.load_goals(config_dir)}
+    for wanted in (
+        "innovation-pool-firms",
+        "innovative-tech-firms",
+        "enterprise-rd-spending",
+        "new-st-service-institutions",
+        "st-service-scale",
+        "venture-capital",
+        "innovation-zone-employment",
+        "innovation-zone-st-input",
+        "innovation-consortia",
+        "key-common-technologies",
+        "enterprise-key-technologies",
+        "innovation-products",
+        "pct-applications",
+        "provincial-zones-to-national",
+    ):
+        assert wanted in specs, wanted
+    assert all("、（" in g.basis or "专栏" in g.basis for g in specs.values())
+    assert dict(specs["new-provincial-carriers"].stock) == {"incubator": 67, "maker_space": 70}
+    # the innovation zone's goals read the zone's own figures
+    with collect_engine.begin() as conn:
+        store.ensure_source(conn, "zone-office", kind="file")
+    rows = [
+        {
+            "subject_type": "park",
+            "subject_id": "NT-C01",
+            "indicator": "zone_employees",
+            "period": str(y),
+            "value": v,
+            "raw_value": str(v),
+            "raw_unit": "人",
+        }
+        for y, v in ((2021, 9000.0), (2023, 14000.0))
+    ]
+    store.upsert_observations(collect_engine, pd.DataFrame(rows), source_id="zone-office")
+    city = {p.goal: p for p in pipeline.goal_progress(collect_engine, config_dir, year=2023)}
+    zone = city["innovation-zone-employment"]
+    assert (zone.latest, zone.latest_year, zone.scope) == (14000, 2023, "NT-C01")
+    assert zone.basis.startswith("四、（三）")
+    assert city["new-provincial-carriers"].numbers["stock_2020"] == {
+        "incubator": 67,
+        "maker_space": 70,
+    }
+    district = pipeline.goal_progress(collect_engine, config_dir, year=2023, district="320613")
+    assert "innovation-zone-employment" not in {p.goal for p in district}

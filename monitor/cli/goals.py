@@ -24,7 +24,7 @@ from monitor.cli.common import (
 from monitor.compare import radar_svg
 from monitor.errors import ConfigError
 from monitor.goals import STATUS_ZH
-from monitor.i18n import t
+from monitor.i18n import label, t
 from monitor.registry import load_city
 from monitor.safe_io import frame_to_csv, write_text
 
@@ -102,12 +102,19 @@ def goals_command(
         ("最新", "Latest"),
         ("目标值", "Target"),
         ("进度比", "Ratio"),
-        ("依据", "Numbers"),
+        ("规划依据", "Numbers behind the status"),
     ):
         table.add_column(c[0] if zh else c[1])
     for p in progress:
         status = STATUS_ZH[p.status] if zh else p.status.replace("_", " ")
-        basis = ", ".join(f"{k}={_num(v, 3)}" for k, v in p.numbers.items() if v is not None)
+        if zh:  # the plan's own line; the computed numbers are in --format json
+            basis = p.basis
+        else:
+            basis = ", ".join(
+                f"{k}={_num(v, 3)}"
+                for k, v in p.numbers.items()
+                if v is not None and not isinstance(v, dict)
+            )
         latest = p.latest_text(settings.lang)
         if p.latest_year:
             latest = f"{latest} ({p.latest_year})"
@@ -119,10 +126,20 @@ def goals_command(
             target = f"{target} ({p.target_year})"
         if p.illustrative:
             target += "（示例分解，非规划数据）" if zh else " (illustrative split)"
+        baseline = f"{_g(p.baseline)} ({p.baseline_year})"
+        stock = p.numbers.get("stock_2020")
+        if stock:
+            parts = "、".join(f"{label('kind', k, 'zh')}{n}" for k, n in stock.items())
+            baseline = (
+                f"{baseline}；{p.baseline_year}年存量：{parts}"
+                if zh
+                else f"{baseline}; stock {p.baseline_year}: "
+                + ", ".join(f"{n} {label('kind', k, 'en')}" for k, n in stock.items())
+            )
         table.add_row(
-            escape(p.name_zh),
+            escape(p.name_zh if zh or not p.name_en else p.name_en),
             f"[{COLOURS[p.status]}]{status}[/]",
-            f"{_g(p.baseline)} ({p.baseline_year})",
+            baseline,
             latest,
             target,
             _num(p.ratio, 2),
