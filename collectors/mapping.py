@@ -101,12 +101,14 @@ class Mapped:
     frames: list[pd.DataFrame] = field(default_factory=list)
     recognitions: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    rankings: list[dict[str, Any]] = field(default_factory=list)
 
     def extend(self, other: Mapped) -> None:
         self.observations += other.observations
         self.frames += other.frames
         self.recognitions += other.recognitions
         self.rejections += other.rejections
+        self.rankings += other.rankings
 
     def observations_frame(self, *, with_rows: bool = False) -> pd.DataFrame:
         columns = [*OBSERVATION_COLUMNS, ROW] if with_rows else OBSERVATION_COLUMNS
@@ -161,12 +163,16 @@ class Mapped:
         self.frames = [frame.loc[keep]] if keep is not None else []
         self.observations = []
         self.recognitions = [r for r in self.recognitions if id(r[ROW]) not in held]
+        self.rankings = [r for r in self.rankings if id(r[ROW]) not in held]
         return len(held)
 
     def _recognition_conflicts(self) -> dict[int, tuple[RawRow, list[str]]]:
-        by_key: dict[tuple[str, str, int], list[RawRow]] = {}
+        by_key: dict[tuple[Any, ...], list[RawRow]] = {}
         for rec in self.recognitions:
             by_key.setdefault((rec["park_id"], rec["level"], rec["year"]), []).append(rec[ROW])
+        for entry in self.rankings:
+            key = (entry["subject_id"], entry["ranking"], entry["year"])
+            by_key.setdefault(key, []).append(entry[ROW])
         notes: dict[int, tuple[RawRow, list[str]]] = {}
         for (park, level, year), rows in by_key.items():
             if len(rows) < 2:
@@ -180,6 +186,9 @@ class Mapped:
 
     def recognition_records(self) -> list[dict[str, Any]]:
         return [{k: v for k, v in r.items() if k != ROW} for r in self.recognitions]
+
+    def ranking_records(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k != ROW} for r in self.rankings]
 
     def reject(self, row: RawRow, field_name: str, value: object, reason: str) -> None:
         self.rejections.append(
@@ -653,6 +662,98 @@ def map_recognitions(
                 "issuer": spec.issuer,
                 "source": f"{spec.id}: {row.location}",
                 "is_demo": False,
+                ROW: row,
+            }
+        )
+    return out
+
+
+_EXACT = re.compile(r"第?\s*(\d+)\s*(?:名|位)?")
+_OUTSIDE = (
+    re.compile(r"(?:[>＞]|大于)\s*(\d+)"),
+    re.compile(r"(?:未进入?|未入围)?前\s*(\d+)\s*(?:名|位|强)?\s*(?:以外|之外|外)?"),
+    re.compile(r"(\d+)\s*(?:名|位)\s*(?:以外|之外)"),
+)
+
+
+def parse_position(value: object) -> tuple[int, str]:
+    """(position, relation): '47', '第47位' → (47, 'eq'); '> 25', '前25名以外', '未进入前25名',
+    '25名以外' → (25, 'gt'): outside the top N is a bound, never a number to draw."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value or "")))
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    exact = _EXACT.fullmatch(text)
+    if exact:
+        return int(exact.group(1)), "eq"
+    if any(word in text for word in ("以外", "之外", "未进", "未入", ">", "大于")):
+        for pattern in _OUTSIDE:
+            match = pattern.fullmatch(text)
+            if match:
+                return int(match.group(1)), "gt"
+    raise ValueProblem(
+        "expected a position such as 47, 第47位, or a bound such as 前25名以外 / > 25, "
+        f"got {text!r}"
+    )
+
+
+def map_rankings(
+    rows: Iterable[RawRow],
+    headers: Sequence[str],
+    spec: SourceSpec,
+    resolver: SubjectResolver,
+    where: str,
+) -> Mapped:
+    """Rows of a published ranking → RankingEntry records (series, year, subject, position)."""
+    out = Mapped()
+
+    def column(key: str) -> str | None:
+        wanted = spec.fields.get(key)
+        return headers[find_column(headers, wanted, where)] if wanted else None
+
+    name_col = column("name") or (
+        headers[find_column(headers, spec.subject_column, where)] if spec.subject_column else None
+    )
+    position_col = column("position")
+    if name_col is None or position_col is None:
+        raise ConfigError(
+            f"source '{spec.id}': rankings need fields.name and fields.position (the columns of "
+            "the subject and its position)"
+        )
+    year_col, out_of_col, series_col = column("year"), column("out_of"), column("ranking")
+    citation = "，".join(x for x in (spec.issuer, spec.document, spec.published) if x)
+    for row in rows:
+        value = row.values.get(name_col)
+        sid = resolver.resolve(value, spec.subject_match) if value else None
+        if sid is None:
+            near = resolver.near(value)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            out.reject(row, name_col, value, f"unknown subject {str(value).strip()!r}{hint}")
+            continue
+        try:
+            position, relation = parse_position(row.values.get(position_col))
+            year = int(normalise_period(row.values.get(year_col))) if year_col else spec.year
+            out_of = None
+            if out_of_col and row.values.get(out_of_col) not in (None, ""):
+                out_of = int(float(str(row.values[out_of_col]).strip()))
+        except (ValueProblem, ValueError) as exc:
+            out.reject(row, position_col, row.values.get(position_col), str(exc))
+            continue
+        if year is None:
+            raise ParseError(f"source '{spec.id}': set year = … or fields.year", where)
+        series = str(row.values.get(series_col) or "").strip() if series_col else spec.ranking
+        out.rankings.append(
+            {
+                "ranking": series or spec.ranking,
+                "year": year,
+                "subject_type": spec.subject_type,
+                "subject_id": sid,
+                "position": position,
+                "position_relation": relation,
+                "out_of": out_of,
+                "source_url": spec.location if spec.is_http else "",
+                "note": f"{citation}。{spec.id}: {row.location}"
+                if citation
+                else (f"{spec.id}: {row.location}"),
                 ROW: row,
             }
         )

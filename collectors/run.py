@@ -27,6 +27,7 @@ from collectors.mapping import (
     Mapped,
     SubjectResolver,
     map_observations,
+    map_rankings,
     map_recognitions,
 )
 from collectors.sources import SourceSpec
@@ -208,6 +209,9 @@ def collect(
             if mapped.recognitions:
                 store.upsert_recognitions(conn, mapped.recognition_records())
                 summary.accepted += len(mapped.recognitions)
+            if mapped.rankings:
+                store.upsert_rankings(conn, mapped.ranking_records())
+                summary.accepted += len(mapped.rankings)
             summary.rejected = store.add_rejections(conn, run_id, spec.id, rejections)
         if fetched.failures and not fetched.tables:
             summary.status = models.RunStatus.failed
@@ -279,6 +283,8 @@ def _map(engine: Engine, spec: SourceSpec, fetched: Fetched) -> Mapped:
     for where, table in fetched.tables:
         if spec.records == "recognitions":
             part = map_recognitions(table.rows, table.headers, spec, resolver, where)
+        elif spec.records == "rankings":
+            part = map_rankings(table.rows, table.headers, spec, resolver, where)
         else:
             part = map_observations(table.rows, table.headers, spec, catalogue, resolver, where)
         total.extend(part)

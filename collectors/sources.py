@@ -20,7 +20,7 @@ from monitor.errors import ConfigError
 
 SOURCES_FILE = "sources.toml"
 COLLECTORS = ("file", "json_api", "html_table")
-RECORDS = ("observations", "recognitions")
+RECORDS = ("observations", "recognitions", "rankings")
 LAYOUTS = ("wide", "long")
 FORMATS = ("auto", "csv", "xlsx", "xls", "json", "html")
 SUBJECT_MATCH = ("auto", "id", "name")
@@ -69,6 +69,9 @@ _SOURCE_KEYS = {
     "demo",
     "max_columns",
     "max_cells",
+    "ranking",
+    "document",
+    "published",
     "deadline_s",
     "run_deadline_s",
 }
@@ -76,7 +79,7 @@ _SUBJECT_KEYS = {"column", "match", "type"}
 _SCHEDULE_KEYS = {"cron", "interval_minutes", "interval_hours", "timezone"}
 _PAGINATION_KEYS = {"style", "param", "size_param", "size", "total", "next", "start", "max_pages"}
 _COLUMN_KEYS = {"indicator", "unit"}
-_FIELD_KEYS = {"name", "level", "year", "issuer", "subject"}
+_FIELD_KEYS = {"name", "level", "year", "issuer", "subject", "position", "out_of", "ranking"}
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_ROWS = 200_000
@@ -186,6 +189,9 @@ class SourceSpec:
     issuer: str = ""
     demo: bool = False
     where: str = ""
+    ranking: str = ""
+    document: str = ""
+    published: str = ""
 
     @property
     def is_http(self) -> bool:
@@ -441,8 +447,13 @@ def parse_source(
     aliases = _table(item, "aliases", where)
     for key in aliases:
         _typed(aliases, key, None, str, f"{where}, aliases")
-    if records == "recognitions":
+    if records in ("recognitions", "rankings"):
         _check_keys(fields, _FIELD_KEYS, f"{where}, fields")
+    if records == "rankings" and not (item.get("ranking") or fields.get("ranking")):
+        raise ConfigError(
+            f'{where}: records = "rankings" needs ranking = "series-id" (e.g. '
+            '"national-hightech-zone") or fields.ranking'
+        )
     layout = _choice(item.get("layout", "wide"), LAYOUTS, where, "layout")
     if records == "observations":
         if layout == "long" and not (item.get("indicator_column") and item.get("value_column")):
@@ -540,6 +551,9 @@ def parse_source(
         issuer=str(item.get("issuer", "")),
         demo=_typed(item, "demo", False, bool, where),
         where=str(path) + where.removeprefix(path.name),
+        ranking=_typed(item, "ranking", "", str, where),
+        document=_typed(item, "document", "", str, where),
+        published=str(_typed(item, "published", "", str, where)),
     )
 
 

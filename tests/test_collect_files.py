@@ -375,3 +375,57 @@ def test_an_indicator_name_used_twice_is_refused(tmp_path, config_dir):
     )
     with pytest.raises(ConfigError, match="the name '技术合同成交额' is already used by"):
         load_indicators(copy)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("47", (47, "eq")),
+        ("第47位", (47, "eq")),
+        (41.0, (41, "eq")),
+        ("> 25", (25, "gt")),
+        ("前25名以外", (25, "gt")),
+        ("未进入前20名", (20, "gt")),
+        ("20名以外", (20, "gt")),
+    ],
+)
+def test_ranking_positions_and_bounds(text, expected):
+    from collectors.mapping import parse_position
+
+    assert parse_position(text) == expected
+
+
+def test_a_published_ranking_is_collected_like_any_source(collect_engine, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "rank.csv").write_text(
+        "城市,位次,参评城市数\n南通市,前20名以外,101\n海门区,第3位,\n无名市,5,\n南通市,19,101\n",
+        encoding="utf-8",
+    )
+    spec = parse_source(
+        {
+            "id": "city-ranking-2024",
+            "collector": "file",
+            "records": "rankings",
+            "ranking": "innovative-city",
+            "location": "in/rank.csv",
+            "subject": {"column": "城市", "type": "region"},
+            "fields": {"name": "城市", "position": "位次", "out_of": "参评城市数"},
+            "year": 2024,
+            "issuer": "中国科学技术信息研究所",
+            "document": "国家创新型城市创新能力评价报告2024",
+        },
+        1,
+        tmp_path / "sources.toml",
+    )
+    result = collect(collect_engine, spec)
+    assert result.status is models.RunStatus.partial
+    rows = store.rankings_frame(collect_engine)
+    rows = rows[rows["note"].str.contains("city-ranking-2024")]
+    got = {(r["subject_id"], r["position"], r["relation"]) for r in rows.to_dict("records")}
+    assert got == {("320614", 3, "eq")}  # 南通市 twice: a conflict, neither row stored
+    reasons = " ".join(store.rejections_frame(collect_engine)["reason"])
+    assert "unknown subject '无名市'" in reasons
+    assert reasons.count("conflict:") == 2
+    note = rows["note"].iloc[0]
+    assert note.startswith("中国科学技术信息研究所，国家创新型城市创新能力评价报告2024。")
