@@ -40,6 +40,7 @@ OBSERVATION_COLUMNS = [
     "value",
     "raw_value",
     "raw_unit",
+    "citation",
 ]
 FACT_COLUMNS = ["subject_type", "subject_id", "indicator", "period"]
 # Each mapped observation keeps a reference to the row it came from until conflicts are checked.
@@ -325,6 +326,14 @@ def _subject(row: RawRow, spec: SourceSpec, resolver: SubjectResolver, out: Mapp
     return sid
 
 
+def _citation(row: RawRow, spec: SourceSpec) -> str:
+    """The row's own citation (a 数据来源 column), kept as provenance of its figures."""
+    if not spec.citation_column:
+        return ""
+    value = row.values.get(spec.citation_column)
+    return "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()[:500]
+
+
 def _period(row: RawRow, spec: SourceSpec, out: Mapped) -> str | None:
     if spec.period_column is None:
         return spec.period
@@ -474,6 +483,7 @@ def _map_wide(
                 f"logic check failed: {rule.message} ({rule.source}); the whole row is held",
             )
         held |= broken
+    citations = np.array([_citation(row, spec) for row in kept], dtype=object)
     subjects_a = np.array(subjects, dtype=object)
     periods_a = np.array(periods, dtype=object)
     rows_a = np.empty(n, dtype=object)
@@ -492,6 +502,7 @@ def _map_wide(
                     "value": values[ok, c],
                     "raw_value": raw_values[c][ok],
                     "raw_unit": raw_units[c][ok],
+                    "citation": citations[ok],
                     ROW: rows_a[ok],
                 }
             )
@@ -598,6 +609,7 @@ def _map_long(
                     "value": value,
                     "raw_value": raw_value[:64],
                     "raw_unit": raw_unit,
+                    "citation": _citation(row, spec),
                     ROW: row,
                 }
             )

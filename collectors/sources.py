@@ -72,6 +72,7 @@ _SOURCE_KEYS = {
     "ranking",
     "document",
     "published",
+    "citation_column",
     "deadline_s",
     "run_deadline_s",
 }
@@ -192,6 +193,7 @@ class SourceSpec:
     ranking: str = ""
     document: str = ""
     published: str = ""
+    citation_column: str = ""
 
     @property
     def is_http(self) -> bool:
@@ -554,6 +556,7 @@ def parse_source(
         ranking=_typed(item, "ranking", "", str, where),
         document=_typed(item, "document", "", str, where),
         published=str(_typed(item, "published", "", str, where)),
+        citation_column=_typed(item, "citation_column", "", str, where),
     )
 
 

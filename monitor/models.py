@@ -264,6 +264,9 @@ class Observation(SQLModel, table=True):
     value: float
     raw_value: str = Field(default="", max_length=64)
     raw_unit: str = Field(default="", max_length=16)
+    citation: str = Field(
+        default="", description="the source file's own citation of the figure (e.g. 统计年鉴)"
+    )
     source_id: str = Field(max_length=64)
     run_id: int | None = None
     revision: int = 1

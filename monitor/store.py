@@ -38,6 +38,7 @@ OBS_COLUMNS = [
     "value",
     "raw_value",
     "raw_unit",
+    "citation",
     "source_id",
     "run_id",
     "revision",
@@ -195,10 +196,15 @@ def _prepare_batch(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if missing:
         raise StorageError(f"observation batch lacks column(s) {', '.join(missing)}")
     batch = frame.loc[
-        :, [c for c in frame.columns if c in {*FACT_KEY, "value", "raw_value", "raw_unit"}]
+        :,
+        [
+            c
+            for c in frame.columns
+            if c in {*FACT_KEY, "value", "raw_value", "raw_unit", "citation"}
+        ],
     ]
     batch = batch.copy()
-    for column in ("raw_value", "raw_unit"):
+    for column in ("raw_value", "raw_unit", "citation"):
         if column not in batch.columns:
             batch[column] = ""
         batch[column] = batch[column].fillna("").astype(str)
@@ -317,6 +323,7 @@ def _upsert_in(
             "value": to_write["value"].to_numpy(dtype=float).tolist(),
             "raw_value": to_write["raw_value"].tolist(),
             "raw_unit": to_write["raw_unit"].tolist(),
+            "citation": to_write["citation"].tolist(),
             "source_id": [source_id] * n,
             "run_id": [run_id] * n,
             "revision": revisions.astype(int).tolist(),

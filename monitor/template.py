@@ -13,8 +13,15 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from monitor.i18n import label
 from monitor.safe_io import save_workbook
 
+REGION = "region"
+CITATION_HEADER = "数据来源"
+
 
 def template_rows(indicators: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The fields of the form: a carrier kind's Torch fields, or (kind = "region") the city and
+    district statistics the plan's goals read."""
+    if kind == REGION:
+        return [i for i in indicators if i["scope"] == "region"]
     return [i for i in indicators if i["scope"] == "park" and kind in i["kinds"].split("|")]
 
 
@@ -55,11 +62,14 @@ def write_template(
     book = openpyxl.Workbook()
     ws = book.active
     ws.title = "年报"
-    title = f"{year}年度{label('kind', kind)}统计报表"
+    region = kind == REGION
+    title = f"{year}年度{'市、区科技统计' if region else label('kind', kind)}统计报表"
+    subject_header = "地区" if region else "载体名称"
     ws.cell(1, 1, title).font = Font(bold=True, size=13)
-    ws.cell(2, 1, "载体名称")
+    ws.cell(2, 1, subject_header)
     ws.merge_cells(start_row=2, start_column=1, end_row=3, end_column=1)
-    ws.cell(2, 2, "统一社会信用代码")
+    # a region's figures cite where they come from (统计年鉴, 公报): kept with each figure
+    ws.cell(2, 2, CITATION_HEADER if region else "统一社会信用代码")
     ws.merge_cells(start_row=2, start_column=2, end_row=3, end_column=2)
     col = 3
     fields = template_fields(rows)
@@ -86,7 +96,9 @@ def write_template(
     ws.cell(
         note_row,
         1,
-        "注：金额单位见表头（千元）；未填报请留空或填“—”，不要填 0；是/否项填“是”或“否”。",
+        "注：单位见表头；未填报请留空或填“—”，不要填 0；“数据来源”填统计年鉴、公报等出处。"
+        if region
+        else "注：金额单位见表头（千元）；未填报请留空或填“—”，不要填 0；是/否项填“是”或“否”。",
     )
     ws.freeze_panes = "C4"
     guide = book.create_sheet("填报说明")
@@ -101,9 +113,15 @@ def write_template(
     guide.column_dimensions["D"].width = 50
     save_workbook(book, path)
     mapping = "\n".join(f'"{h}" = "{c}"' for h, c in headers)
+    subject = (
+        f'{{ column = "{subject_header}", match = "name", type = "region" }}\n'
+        f'citation_column = "{CITATION_HEADER}"'
+        if region
+        else f'{{ column = "{subject_header}", match = "name" }}'
+    )
     return (
         f'[[source]]\nid = "{kind}-annual-{year}"\ndescription = "{title}"\n'
         f'collector = "file"\nlocation = "inbox/{kind}/*.xlsx"\nskip_first_rows = 1\n'
-        f'header_rows = 2\nsubject = {{ column = "载体名称", match = "name" }}\n'
+        f"header_rows = 2\nsubject = {subject}\n"
         f'period = "{year}"\n\n[source.columns]\n{mapping}\n'
     )

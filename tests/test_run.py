@@ -113,3 +113,41 @@ def test_cli_reference_is_current():
     assert docs.read_text(encoding="utf-8") == reference(), (
         "docs/cli.md is stale: python -m monitor.cli.reference > docs/cli.md"
     )
+
+
+def test_region_template_and_the_long_example_keep_their_citations(
+    collect_engine, tmp_path, config_dir
+):
+    import tomllib
+
+    from monitor.registry import load_city
+
+    city = load_city(config_dir)
+    names = [city.name, *(d.name for d in city.districts)]
+    path = tmp_path / "inbox" / "region" / "统计.xlsx"
+    entry = write_template(path, load_indicators(config_dir), "region", names, 2024)
+    book = openpyxl.load_workbook(path)
+    ws = book["年报"]
+    assert ws.cell(2, 1).value == "地区" and ws.cell(2, 2).value == "数据来源"
+    headers = {ws.cell(3, c).value: c for c in range(3, ws.max_column + 1)}
+    assert "高新技术企业数（家）" in headers and "园区高新技术企业数（家）" not in headers
+    ws.cell(4, headers["高新技术企业数（家）"], 3012)
+    ws.cell(4, 2, "2024年南通市国民经济和社会发展统计公报（演示填报）")
+    book.save(path)
+    item = tomllib.loads(entry)["source"][0]
+    result = collect(collect_engine, parse_source(item, 1, tmp_path / "sources.toml"))
+    assert result.status is models.RunStatus.ok, result.error
+    frame = store.observations_frame(collect_engine, subject_type="region")
+    row = frame[frame["indicator"] == "hightech_firms"].iloc[0]
+    assert (row["subject_id"], row["value"]) == (city.adcode, 3012)
+    assert row["citation"].startswith("2024年南通市国民经济和社会发展统计公报")
+    # the shipped long-layout example: the plan's own 2020 figures, in the plan's wording
+    (example,) = tomllib.loads((config_dir / "examples" / "sources.toml").read_text("utf-8"))[
+        "source"
+    ]
+    done = collect(collect_engine, parse_source(example, 1, config_dir / "sources.toml"))
+    assert done.status is models.RunStatus.ok, done.error
+    plan = store.observations_frame(collect_engine, subject_type="region", periods=["2020"])
+    values = plan.set_index("indicator")["value"]
+    assert values["hightech_output_share"] == 43.5 and values["hightech_firms"] == 2178
+    assert (plan["citation"].str.startswith("南通市“十四五”科技创新规划")).all()

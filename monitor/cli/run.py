@@ -15,6 +15,7 @@ from monitor.cli.common import err, out, settings_of
 from monitor.errors import ConfigError
 from monitor.indicators import load_indicators
 from monitor.models import ParkKind
+from monitor.registry import load_city
 from monitor.template import write_template
 
 template_app = typer.Typer(help="Templates for park offices.", no_args_is_help=True)
@@ -58,23 +59,30 @@ def run_command(
 @template_app.command("xlsx")
 def template_xlsx(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Option(help="incubator or maker_space (or another kind).")] = (
-        "incubator"
-    ),
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="incubator or maker_space (or another kind), or region: the city and district "
+            "statistics."
+        ),
+    ] = "incubator",
     year: Annotated[int | None, typer.Option(help="The reporting year.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", help="Workbook to write.")] = None,
 ) -> None:
     """Write the annual-report workbook a park office fills in, and print its sources.toml entry."""
     settings = settings_of(ctx)
-    if kind not in {k.value for k in ParkKind}:
+    if kind not in {k.value for k in ParkKind} | {"region"}:
         raise ConfigError(
-            f"--kind {kind!r}: expected one of " + ", ".join(k.value for k in ParkKind)
+            f"--kind {kind!r}: expected region or one of " + ", ".join(k.value for k in ParkKind)
         )
     year = year or datetime.now(UTC).year - 1
     carriers: list[str] = []
     engine = db.make_engine(settings.database_url, create_dir=False)
     try:
-        if db.database_exists(engine) and db.schema_exists(engine):
+        if kind == "region":
+            city = load_city(settings.config_dir)
+            carriers = [city.name, *(d.name for d in city.districts)]
+        elif db.database_exists(engine) and db.schema_exists(engine):
             parks = store.parks_frame(engine, kinds=[kind], include_demo=False)
             carriers = parks["name"].tolist()
     finally:
