@@ -407,3 +407,33 @@ def test_every_goal_of_the_plan_is_tracked_with_its_line(collect_engine, config_
     }
     district = pipeline.goal_progress(collect_engine, config_dir, year=2023, district="320613")
     assert "innovation-zone-employment" not in {p.goal for p in district}
+
+
+def test_transformed_institutions_count_as_well_as_new_ones():
+    """转型或新建: an institution that existed before the plan and is first recognised as a new-type
+    R&D institution in the plan period counts, as does a newly founded one."""
+    g = goals.GoalSpec(
+        id="rd",
+        kind="count",
+        target=20,
+        kinds=("rd_institution",),
+        levels=("provincial", "national", "municipal"),
+        **G,
+    )
+    parks = pd.DataFrame(
+        {
+            "id": ["OLD", "TRANSFORMED", "NEW"],
+            "kind": ["rd_institution"] * 3,
+            "district_id": ["320613"] * 3,
+            "opened": [2012, 2008, 2023],
+        }
+    )
+    recognitions = pd.DataFrame(
+        {
+            "park_id": ["OLD", "TRANSFORMED", "NEW"],
+            "level": ["municipal"] * 3,
+            "year": [2019, 2022, 2023],
+        }
+    )
+    counted = goals.count_new(recognitions, parks, g)
+    assert sorted(counted["park_id"]) == ["NEW", "TRANSFORMED"]
