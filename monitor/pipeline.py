@@ -749,7 +749,7 @@ def build_site(
         (
             "region.html",
             t("map.region_title", lang, city=city.name),
-            "districts, the riverside belt, every carrier by its stars; year control",
+            t("site.region_desc", lang),
         )
     )
     site.write(out_dir / "progress.html", progress_map_html(engine, config_dir, lang, tiles))
@@ -757,7 +757,7 @@ def build_site(
         (
             "progress.html",
             t("map.progress_title", lang, city=city.name),
-            "districts by progress toward their share of the goals; the city's goals",
+            t("site.progress_desc", lang),
         )
     )
     ratings = store.ratings_frame(engine)
@@ -773,7 +773,7 @@ def build_site(
             (
                 f"report-{year}.html",
                 f"{year} {t('report.title', lang)}",
-                "rankings, star distribution, districts, methodology and hash",
+                t("site.report_desc", lang),
             )
         )
     index = site.write(
@@ -783,7 +783,7 @@ def build_site(
             pages,
             demo=demo_flag,
             demo_label=t("msg.demo_banner", lang),
-            note="parkmon — every page works offline; open it in any browser.",
+            note=t("site.note", lang),
         ),
     )
     return index

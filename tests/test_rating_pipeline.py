@@ -324,3 +324,67 @@ def test_contradicting_figures_are_held_for_review_not_rated(collect_engine, con
     stored = store.ratings_frame(collect_engine, 2025).set_index("park_id")
     assert stored.loc["T-I01", "status"] == "held"
     assert "在孵企业研发投入超过其总收入" in json.loads(stored.loc["T-I01", "breakdown"])["review"]
+
+
+LATIN_WORD = __import__("re").compile(r"[A-Za-z]{3,}")
+CJK = __import__("re").compile(r"[\u4e00-\u9fff]")
+ALLOWED_LATIN = {"parkmon", "GDP", "PCT", "R&D"}
+
+
+def _heading_lines(output: str) -> list[str]:
+    """A rich table's title and header row: every line up to the header's bottom border."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("┡"):
+            return lines[:i]
+    return lines[:3]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["parks", "list"],
+        ["runs"],
+        ["rejects"],
+        ["rankings"],
+        ["rate", "2025"],
+        ["goals"],
+        ["compare", "NT-Z01", "--year", "2024"],
+    ],
+)
+def test_labels_speak_one_language(demo_db, args):
+    """Titles and column headers of every table: no English in Chinese output, no Chinese in
+    English output (names and values in the rows are data, not labels)."""
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    runner = CliRunner(env={"COLUMNS": "400"})
+    zh = runner.invoke(app, ["--db", str(demo_db), "--lang", "zh", *args])
+    en = runner.invoke(app, ["--db", str(demo_db), "--lang", "en", *args])
+    assert zh.exit_code == 0 and en.exit_code == 0, (zh.output, en.output)
+    for line in _heading_lines(zh.stdout):
+        words = set(LATIN_WORD.findall(line)) - ALLOWED_LATIN
+        assert not words, (args, line)
+    for line in _heading_lines(en.stdout):
+        if "演示" in line:  # the demo banner is translated too
+            raise AssertionError(line)
+        assert not CJK.search(line), (args, line)
+
+
+def test_the_site_index_speaks_one_language(demo_db, config_dir, tmp_path):
+    import html
+
+    from monitor.i18n import t
+
+    engine = db.make_engine(f"sqlite:///{demo_db}")
+    try:
+        for lang in ("zh", "en"):
+            index = pipeline.build_site(engine, config_dir, tmp_path / lang, lang=lang)
+            page = index.read_text(encoding="utf-8")
+            for key in ("site.region_desc", "site.progress_desc", "site.note"):
+                assert html.escape(t(key, lang)) in page
+            other = "en" if lang == "zh" else "zh"
+            assert t("site.note", other) not in page
+    finally:
+        engine.dispose()

@@ -156,8 +156,9 @@ def runs_command(
         "error",
     ]
     for c in columns:
-        table.add_column(c)
+        table.add_column(t(f"runs.{c}", settings.lang))
     for r in runs.to_dict("records"):
+        r["status"] = t(f"status.{r['status']}", settings.lang)
         table.add_row(*(str(r[c])[:19] if c == "started_at" else str(r[c])[:60] for c in columns))
     out.print(table)
 

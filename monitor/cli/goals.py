@@ -162,7 +162,7 @@ def rankings_command(
         return
     table = Table(title="排名" if settings.lang == "zh" else "Rankings")
     for c in ("ranking", "year", "subject_id", "position", "out_of", "note"):
-        table.add_column(c)
+        table.add_column(t(f"rankings.{c}", settings.lang))
     for r in frame.to_dict("records"):
         if r["relation"] == "gt":
             pos = f"前{r['position']}名以外" if settings.lang == "zh" else f"> {r['position']}"
@@ -195,7 +195,13 @@ def compare_command(
     settings, engine = _open(ctx)
     try:
         comparison = pipeline.compare_parks(engine, parks, year, against)
-        names = dict(zip(*[store.parks_frame(engine)[c] for c in ("id", "name")], strict=True))
+        frame = store.parks_frame(engine)
+        # proper names in the output's language where the registry has them
+        english = settings.lang == "en"
+        names = {
+            str(i): str(en if english and isinstance(en, str) and en else zh)
+            for i, zh, en in zip(frame["id"], frame["name"], frame["name_en"], strict=True)
+        }
         demo = holds_demo_data(engine)
     finally:
         engine.dispose()
@@ -274,13 +280,20 @@ def compare_command(
         mine = rated[rated["park_id"] == p]
         if len(mine):
             r = mine.iloc[0]
+            stars = "★" * int(r["stars"] or 0)
+            rank = f"{_g(r['rank'])}/{_g(r['peer_size'])}"
             out.print(
-                f"{escape(names.get(p, p))}: {r['methodology']} score {_num(r['score'])}, "
-                f"{'★' * int(r['stars'] or 0)}, rank {_g(r['rank'])}/{_g(r['peer_size'])}"
+                f"{escape(names.get(p, p))}：评价得分 {_num(r['score'])}，{stars}，同类排名 {rank}"
+                if settings.lang == "zh"
+                else f"{escape(names.get(p, p))}: score {_num(r['score'])}, {stars}, rank {rank}"
             )
     out.print(grid)
     for p in parks:
+        strong, weak = comparison.strengths[p], comparison.weaknesses[p]
         out.print(
-            f"{escape(names.get(p, p))} — 强项: {escape('、'.join(comparison.strengths[p]))}"
-            f"；弱项: {escape('、'.join(comparison.weaknesses[p]))}"
+            f"{escape(names.get(p, p))} — 强项：{escape('、'.join(strong))}"
+            f"；弱项：{escape('、'.join(weak))}"
+            if settings.lang == "zh"
+            else f"{escape(names.get(p, p))} — strengths: {escape(', '.join(strong))}; "
+            f"weaknesses: {escape(', '.join(weak))}"
         )

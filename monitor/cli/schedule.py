@@ -131,7 +131,7 @@ def status_command(
     for r in frame.to_dict("records"):
         table.add_row(
             r["source"],
-            f"[{colour[r['state']]}]{r['state']}[/]",
+            f"[{colour[r['state']]}]{t('state.' + r['state'], settings.lang)}[/]",
             str(r["last_status"] or ""),
             _hours(r["data_age_hours"]),
             _hours(r["expected_every_hours"]),
