@@ -59,6 +59,11 @@ def compare(
     strengths: dict[str, list[str]] = {}
     weaknesses: dict[str, list[str]] = {}
     names = dict(zip(indicators["code"], indicators["name_zh"], strict=True))
+    names_en = (
+        dict(zip(indicators["code"], indicators["name_en"], strict=True))
+        if "name_en" in indicators
+        else names
+    )
     direction = dict(zip(indicators["code"], indicators["direction"], strict=True))
     for subject in subjects:
         me = info.loc[subject]
@@ -94,6 +99,7 @@ def compare(
                     "subject": subject,
                     "indicator": code,
                     "name_zh": names.get(code, code),
+                    "name_en": names_en.get(code, code),
                     "value": value,
                     "previous": before,
                     "change_pct": (value / before - 1) * 100

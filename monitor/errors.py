@@ -92,4 +92,9 @@ def driver_message(exc: BaseException) -> str:
         return "the database is read-only"
     if "disk is full" in lowered or "no space" in lowered:
         return "the disk is full"
+    if "no such column" in lowered or ("column" in lowered and "does not exist" in lowered):
+        return (
+            f"{text}: the database was made by an older parkmon; run `parkmon init` to upgrade "
+            "it (nothing is lost)"
+        )
     return text

@@ -746,3 +746,14 @@ def test_two_real_collections_of_one_source_one_line_for_the_loser(collect_engin
     assert list(frame["status"]) == ["ok"]
     assert "INSERT" not in "".join(frame["error"].astype(str))
     assert _current(collect_engine)[("T-I01", "incubatees")] == 7
+
+
+def test_a_database_of_an_older_parkmon_says_to_run_init(collect_engine):
+    with collect_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE observation DROP COLUMN citation")
+    database = str(collect_engine.url.database)
+    old = _parkmon(["--db", database, "goals"])
+    assert old.returncode == 1
+    assert "run `parkmon init` to upgrade it" in old.stderr and "Traceback" not in old.stderr
+    assert _parkmon(["--db", database, "init"]).returncode == 0
+    assert _parkmon(["--db", database, "goals"]).returncode == 0

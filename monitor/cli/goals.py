@@ -274,7 +274,8 @@ def compare_command(
                 else (f" [dim]P{r['percentile']:.0f}[/dim]")
             )
             cells.append(f"{_num(r['value'])}{pct}")
-        grid.add_row(escape(str(part["name_zh"].iloc[0])), *cells)
+        label_column = "name_en" if settings.lang == "en" and "name_en" in part else "name_zh"
+        grid.add_row(escape(str(part[label_column].iloc[0])), *cells)
     rated = comparison.ratings
     for p in parks:
         mine = rated[rated["park_id"] == p]
@@ -290,6 +291,10 @@ def compare_command(
     out.print(grid)
     for p in parks:
         strong, weak = comparison.strengths[p], comparison.weaknesses[p]
+        if settings.lang == "en" and "name_en" in table:
+            english = dict(zip(table["name_zh"], table["name_en"], strict=False))
+            strong = [english.get(n, n) for n in strong]
+            weak = [english.get(n, n) for n in weak]
         out.print(
             f"{escape(names.get(p, p))} — 强项：{escape('、'.join(strong))}"
             f"；弱项：{escape('、'.join(weak))}"
