@@ -671,9 +671,9 @@ def test_a_full_disk_ends_in_one_line_and_leaves_no_half_file(collect_engine, tm
 
 
 def test_demo_refuses_a_database_it_would_not_use(tmp_path):
-    result = _parkmon(["--db", "postgresql://u@h/db", "demo", "--out", str(tmp_path)])
-    assert result.returncode == 1
-    assert "`parkmon demo` does not use --db" in result.stderr
+    result = _cli("--db", "postgresql://u@h/db", "demo", "--out", str(tmp_path))
+    assert isinstance(result.exception, ConfigError)
+    assert "`parkmon demo` does not use --db" in str(result.exception)
     assert not (tmp_path / "parkmon.db").exists()
 
 
@@ -756,4 +756,4 @@ def test_a_database_of_an_older_parkmon_says_to_run_init(collect_engine):
     assert old.returncode == 1
     assert "run `parkmon init` to upgrade it" in old.stderr and "Traceback" not in old.stderr
     assert _parkmon(["--db", database, "init"]).returncode == 0
-    assert _parkmon(["--db", database, "goals"]).returncode == 0
+    assert _cli("--db", database, "goals").exit_code == 0  # upgraded in place
