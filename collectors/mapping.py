@@ -28,7 +28,7 @@ from collectors.normalize import (
 )
 from collectors.sources import SourceSpec
 from collectors.tables import RawRow, find_column
-from monitor.errors import ConfigError, ParseError
+from monitor.errors import ConfigError
 from monitor.logic_checks import RULES, violated
 from monitor.units import UNITS
 
@@ -45,17 +45,6 @@ OBSERVATION_COLUMNS = [
 FACT_COLUMNS = ["subject_type", "subject_id", "indicator", "period"]
 # Each mapped observation keeps a reference to the row it came from until conflicts are checked.
 ROW = "_row"
-LEVEL_WORDS = {
-    "国家级": "national",
-    "国家": "national",
-    "national": "national",
-    "省级": "provincial",
-    "省": "provincial",
-    "provincial": "provincial",
-    "市级": "municipal",
-    "市": "municipal",
-    "municipal": "municipal",
-}
 
 
 @dataclass(frozen=True)
@@ -613,160 +602,4 @@ def _map_long(
                     ROW: row,
                 }
             )
-    return out
-
-
-def map_recognitions(
-    rows: Iterable[RawRow],
-    headers: Sequence[str],
-    spec: SourceSpec,
-    resolver: SubjectResolver,
-    where: str,
-) -> Mapped:
-    """Rows of a published list → Recognition records (park, level, year, issuer)."""
-    out = Mapped()
-    name_col = spec.fields.get("name") or spec.subject_column
-    if not name_col:
-        raise ConfigError(
-            f"source '{spec.id}': recognitions need fields.name (the column of carrier names)"
-        )
-    name_header = headers[find_column(headers, name_col, where)]
-    level_header = (
-        headers[find_column(headers, spec.fields["level"], where)]
-        if "level" in spec.fields
-        else None
-    )
-    year_header = (
-        headers[find_column(headers, spec.fields["year"], where)] if "year" in spec.fields else None
-    )
-    for row in rows:
-        value = row.values.get(name_header)
-        sid = resolver.resolve(value, "auto") if value else None
-        if sid is None:
-            near = resolver.near(value)
-            hint = f"; did you mean {', '.join(near)}?" if near else ""
-            out.reject(
-                row,
-                name_header,
-                value,
-                f"unknown carrier {str(value).strip()!r}{hint} (add it to parks.csv first)",
-            )
-            continue
-        level_text = str(row.values.get(level_header, "")) if level_header else (spec.level or "")
-        level = next((v for k, v in LEVEL_WORDS.items() if k in level_text), None)
-        if level is None:
-            out.reject(
-                row, level_header or "level", level_text, "expected a level: 国家级, 省级 or 市级"
-            )
-            continue
-        try:
-            year = int(normalise_period(row.values.get(year_header))) if year_header else spec.year
-        except (ValueProblem, ValueError) as exc:
-            out.reject(row, year_header or "year", row.values.get(year_header or ""), str(exc))
-            continue
-        if year is None:
-            raise ParseError(f"source '{spec.id}': set year = … or fields.year", where)
-        out.recognitions.append(
-            {
-                "park_id": sid,
-                "level": level,
-                "year": year,
-                "issuer": spec.issuer,
-                "source": f"{spec.id}: {row.location}",
-                "is_demo": False,
-                ROW: row,
-            }
-        )
-    return out
-
-
-_EXACT = re.compile(r"第?\s*(\d+)\s*(?:名|位)?")
-_OUTSIDE = (
-    re.compile(r"(?:[>＞]|大于)\s*(\d+)"),
-    re.compile(r"(?:未进入?|未入围)?前\s*(\d+)\s*(?:名|位|强)?\s*(?:以外|之外|外)?"),
-    re.compile(r"(\d+)\s*(?:名|位)\s*(?:以外|之外)"),
-)
-
-
-def parse_position(value: object) -> tuple[int, str]:
-    """(position, relation): '47', '第47位' → (47, 'eq'); '> 25', '前25名以外', '未进入前25名',
-    '25名以外' → (25, 'gt'): outside the top N is a bound, never a number to draw."""
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value or "")))
-    if isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    exact = _EXACT.fullmatch(text)
-    if exact:
-        return int(exact.group(1)), "eq"
-    if any(word in text for word in ("以外", "之外", "未进", "未入", ">", "大于")):
-        for pattern in _OUTSIDE:
-            match = pattern.fullmatch(text)
-            if match:
-                return int(match.group(1)), "gt"
-    raise ValueProblem(
-        "expected a position such as 47, 第47位, or a bound such as 前25名以外 / > 25, "
-        f"got {text!r}"
-    )
-
-
-def map_rankings(
-    rows: Iterable[RawRow],
-    headers: Sequence[str],
-    spec: SourceSpec,
-    resolver: SubjectResolver,
-    where: str,
-) -> Mapped:
-    """Rows of a published ranking → RankingEntry records (series, year, subject, position)."""
-    out = Mapped()
-
-    def column(key: str) -> str | None:
-        wanted = spec.fields.get(key)
-        return headers[find_column(headers, wanted, where)] if wanted else None
-
-    name_col = column("name") or (
-        headers[find_column(headers, spec.subject_column, where)] if spec.subject_column else None
-    )
-    position_col = column("position")
-    if name_col is None or position_col is None:
-        raise ConfigError(
-            f"source '{spec.id}': rankings need fields.name and fields.position (the columns of "
-            "the subject and its position)"
-        )
-    year_col, out_of_col, series_col = column("year"), column("out_of"), column("ranking")
-    citation = "，".join(x for x in (spec.issuer, spec.document, spec.published) if x)
-    for row in rows:
-        value = row.values.get(name_col)
-        sid = resolver.resolve(value, spec.subject_match) if value else None
-        if sid is None:
-            near = resolver.near(value)
-            hint = f"; did you mean {', '.join(near)}?" if near else ""
-            out.reject(row, name_col, value, f"unknown subject {str(value).strip()!r}{hint}")
-            continue
-        try:
-            position, relation = parse_position(row.values.get(position_col))
-            year = int(normalise_period(row.values.get(year_col))) if year_col else spec.year
-            out_of = None
-            if out_of_col and row.values.get(out_of_col) not in (None, ""):
-                out_of = int(float(str(row.values[out_of_col]).strip()))
-        except (ValueProblem, ValueError) as exc:
-            out.reject(row, position_col, row.values.get(position_col), str(exc))
-            continue
-        if year is None:
-            raise ParseError(f"source '{spec.id}': set year = … or fields.year", where)
-        series = str(row.values.get(series_col) or "").strip() if series_col else spec.ranking
-        out.rankings.append(
-            {
-                "ranking": series or spec.ranking,
-                "year": year,
-                "subject_type": spec.subject_type,
-                "subject_id": sid,
-                "position": position,
-                "position_relation": relation,
-                "out_of": out_of,
-                "source_url": spec.location if spec.is_http else "",
-                "note": f"{citation}。{spec.id}: {row.location}"
-                if citation
-                else (f"{spec.id}: {row.location}"),
-                ROW: row,
-            }
-        )
     return out

@@ -22,13 +22,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from collectors.files import check_size, file_hash, read_table, resolve_files
 from collectors.http import HttpFetcher
+from collectors.lists import map_rankings, map_recognitions
 from collectors.mapping import (
     IndicatorInfo,
     Mapped,
     SubjectResolver,
     map_observations,
-    map_rankings,
-    map_recognitions,
 )
 from collectors.sources import SourceSpec
 from collectors.tables import TableRows
@@ -188,8 +187,9 @@ def collect(
             summary.not_modified = True
             _finish(engine, summary, fetched.state, started)
             return summary
-        mapped = _map(engine, spec, fetched)
-        mapped.hold_conflicts({c: f"{i.name_zh} ({c})" for c, i in catalogue_of(engine).items()})
+        catalogue = catalogue_of(engine)
+        mapped = _map(engine, spec, fetched, catalogue)
+        mapped.hold_conflicts({c: f"{i.name_zh} ({c})" for c, i in catalogue.items()})
         summary.read = sum(len(t.rows) for _, t in fetched.tables)
         summary.skipped = sum(sum(t.skipped.values()) for _, t in fetched.tables)
         summary.documents = [w for w, _ in fetched.tables]
@@ -240,18 +240,22 @@ def check_aliases(engine: Engine, specs: Sequence[SourceSpec]) -> None:
     figures under that id): one line naming the file, the alias and the nearest ids."""
     known: dict[str, list[str]] = {}
     for spec in specs:
-        subject_type = "park" if spec.records == "recognitions" else spec.subject_type
-        if subject_type not in known:
-            known[subject_type] = [sid for sid, _, _ in store.subject_rows(engine, subject_type)]
-        ids = known[subject_type]
-        for alias, target in spec.aliases.items():
-            if target not in ids:
-                near = difflib.get_close_matches(target, ids, n=3, cutoff=0.4)
-                hint = f"; near ids: {', '.join(near)}" if near else ""
-                raise ConfigError(
-                    f"{spec.where or spec.id}: aliases.{alias} = {target!r}, but the registry has "
-                    f"no {'carrier' if subject_type == 'park' else 'region'} with that id{hint}"
-                )
+        if spec.subject_table not in known:
+            rows = store.subject_rows(engine, spec.subject_table)
+            known[spec.subject_table] = [sid for sid, _, _ in rows]
+        _refuse_unknown_aliases(spec, known[spec.subject_table])
+
+
+def _refuse_unknown_aliases(spec: SourceSpec, ids: Sequence[str]) -> None:
+    for alias, target in spec.aliases.items():
+        if target not in ids:
+            near = difflib.get_close_matches(target, list(ids), n=3, cutoff=0.4)
+            hint = f"; near ids: {', '.join(near)}" if near else ""
+            kind = "carrier" if spec.subject_table == "park" else "region"
+            raise ConfigError(
+                f"{spec.where or spec.id}: aliases.{alias} = {target!r}, but the registry has "
+                f"no {kind} with that id{hint}"
+            )
 
 
 def short_error(exc: BaseException) -> str:
@@ -274,11 +278,12 @@ def short_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
-def _map(engine: Engine, spec: SourceSpec, fetched: Fetched) -> Mapped:
-    catalogue = catalogue_of(engine)
-    subject_type = "park" if spec.records == "recognitions" else spec.subject_type
-    check_aliases(engine, [spec])
-    resolver = SubjectResolver(store.subject_rows(engine, subject_type), spec.aliases)
+def _map(
+    engine: Engine, spec: SourceSpec, fetched: Fetched, catalogue: dict[str, IndicatorInfo]
+) -> Mapped:
+    subjects = store.subject_rows(engine, spec.subject_table)
+    _refuse_unknown_aliases(spec, [sid for sid, _, _ in subjects])
+    resolver = SubjectResolver(subjects, spec.aliases)
     total = Mapped()
     for where, table in fetched.tables:
         if spec.records == "recognitions":

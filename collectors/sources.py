@@ -196,6 +196,11 @@ class SourceSpec:
     citation_column: str = ""
 
     @property
+    def subject_table(self) -> str:
+        """Where its subjects are looked up: published recognition lists name carriers."""
+        return "park" if self.records == "recognitions" else self.subject_type
+
+    @property
     def is_http(self) -> bool:
         return self.collector in ("json_api", "html_table") and self.location.startswith(
             ("http://", "https://")

@@ -390,7 +390,7 @@ def test_an_indicator_name_used_twice_is_refused(tmp_path, config_dir):
     ],
 )
 def test_ranking_positions_and_bounds(text, expected):
-    from collectors.mapping import parse_position
+    from collectors.lists import parse_position
 
     assert parse_position(text) == expected
 
