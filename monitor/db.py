@@ -167,6 +167,11 @@ def get_meta(engine: Engine, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def holds_demo_data(engine: Engine) -> bool:
+    """Whether the database holds generated demo data (then every output says so)."""
+    return get_meta(engine, "contains_demo_data") == "true"
+
+
 def require_schema(engine: Engine) -> None:
     if not schema_exists(engine):
         raise StorageError(

@@ -669,7 +669,7 @@ def map_data(
         kinds=kinds,
         roles=roles,
         title=t("map.region_title", lang, city=city.name if lang == "zh" else city.name_en),
-        demo=db.get_meta(engine, "contains_demo_data") == "true",
+        demo=db.holds_demo_data(engine),
     )
 
 
@@ -721,7 +721,7 @@ def progress_map_html(engine: Engine, config_dir: Path, lang: str, tiles: TileCh
             else ""
         ),
         labels=labels,
-        demo=db.get_meta(engine, "contains_demo_data") == "true",
+        demo=db.holds_demo_data(engine),
         tiles=tiles,
         lang=lang,
     )
@@ -740,7 +740,7 @@ def build_site(
 
     tiles = tiles or tile_choice(None)
     city = load_city(config_dir)
-    demo_flag = db.get_meta(engine, "contains_demo_data") == "true"
+    demo_flag = db.holds_demo_data(engine)
     pages: list[tuple[str, str, str]] = []
     site.write(
         out_dir / "region.html", render_region_map(map_data(engine, config_dir, lang), tiles, lang)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Any
 
 import pandas as pd
 import typer
 from rich.console import Console
 
-from monitor import db
 from monitor.i18n import t
 from monitor.safe_io import frame_to_csv
 from monitor.settings import Settings
@@ -29,11 +27,6 @@ def settings_of(ctx: typer.Context) -> Settings:
     settings = ctx.obj
     assert isinstance(settings, Settings)
     return settings
-
-
-def holds_demo_data(engine: Any) -> bool:
-    """Whether the database holds generated demo data (then every output says so)."""
-    return db.get_meta(engine, "contains_demo_data") == "true"
 
 
 def demo_notice(demo: bool, lang: str, *, machine: bool = False) -> None:

@@ -16,7 +16,6 @@ from monitor import db, pipeline, store
 from monitor.cli.common import (
     OutputFormat,
     demo_notice,
-    holds_demo_data,
     out,
     settings_of,
     write_frame,
@@ -80,7 +79,7 @@ def goals_command(
         code = found.adcode
     try:
         progress = pipeline.goal_progress(engine, settings.config_dir, year=year, district=code)
-        demo = holds_demo_data(engine)
+        demo = db.holds_demo_data(engine)
     finally:
         engine.dispose()
     demo_notice(demo, settings.lang, machine=fmt is not OutputFormat.table)
@@ -202,7 +201,7 @@ def compare_command(
             str(i): str(en if english and isinstance(en, str) and en else zh)
             for i, zh, en in zip(frame["id"], frame["name"], frame["name_en"], strict=True)
         }
-        demo = holds_demo_data(engine)
+        demo = db.holds_demo_data(engine)
     finally:
         engine.dispose()
     demo_notice(demo, settings.lang, machine=fmt != "table")

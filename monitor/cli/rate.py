@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from monitor import db, pipeline, store
-from monitor.cli.common import demo_notice, err, holds_demo_data, out, settings_of
+from monitor.cli.common import demo_notice, err, out, settings_of
 from monitor.errors import ConfigError
 from monitor.i18n import t
 from monitor.rating.explain import explain
@@ -48,7 +48,7 @@ def rate_command(
     try:
         runs = pipeline.rate_year(engine, settings.config_dir, year, kind)
         units = _units(engine)
-        demo = holds_demo_data(engine)
+        demo = db.holds_demo_data(engine)
     finally:
         engine.dispose()
     demo_notice(demo, lang)
@@ -141,7 +141,7 @@ def report_command(
     engine = db.open_existing(settings.database_url)
     try:
         runs = pipeline.rate_year(engine, settings.config_dir, year)
-        demo = db.get_meta(engine, "contains_demo_data") == "true"
+        demo = db.holds_demo_data(engine)
         units = _units(engine)
     finally:
         engine.dispose()
