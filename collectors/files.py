@@ -27,6 +27,7 @@ from openpyxl.xml import DEFUSEDXML
 from collectors.sources import SourceSpec
 from collectors.tables import TableRows, rows_from_grid
 from monitor.errors import FetchError, ParseError
+from monitor.messages import Msg, msg, quoted
 
 # An XLSX is a zip: refuse archives that expand beyond this, or by more than this ratio, and
 # parts other than worksheets (shared strings, styles: read whole by openpyxl) beyond PART_LIMIT.
@@ -48,7 +49,7 @@ class FileRefusal:
     """A file of the source that was not read, and why (it becomes a rejection)."""
 
     name: str
-    reason: str
+    reason: Msg
 
 
 @dataclass
@@ -91,18 +92,12 @@ def resolve_files(spec: SourceSpec) -> ResolvedFiles:
         real = path.resolve()
         if not real.is_relative_to(real_folder):
             found.refused.append(
-                FileRefusal(
-                    path.name,
-                    f"refused: {path.name} is a symlink leading outside the source folder "
-                    f"{real_folder}",
-                )
+                FileRefusal(path.name, msg("file.symlink_outside", name=path.name))
             )
         elif real.is_file():
             found.files.append(path)
         elif path.is_symlink() and not real.exists():
-            found.refused.append(
-                FileRefusal(path.name, f"refused: {path.name} is a broken symlink")
-            )
+            found.refused.append(FileRefusal(path.name, msg("file.broken_symlink", name=path.name)))
     if not found.files and not found.refused:
         raise FetchError(f"source '{spec.id}': no file matches {spec.location} in {real_folder}")
     return found
@@ -112,9 +107,7 @@ def check_size(path: Path, max_bytes: int) -> int:
     """The file's size from ``stat``, refused before reading when over the limit."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise ParseError(
-            f"{size:,} bytes exceed the limit of {max_bytes:,} (max_bytes); not read", path.name
-        )
+        raise ParseError(msg("file.too_large", size=f"{size:,}", limit=f"{max_bytes:,}"), path.name)
     return size
 
 
@@ -123,7 +116,7 @@ def read_limited(path: Path, max_bytes: int) -> bytes:
     with path.open("rb") as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:  # the file grew after stat
-        raise ParseError(f"more than {max_bytes:,} bytes (max_bytes); not read", path.name)
+        raise ParseError(msg("file.grew", limit=f"{max_bytes:,}"), path.name)
     return data
 
 
@@ -139,7 +132,7 @@ def decode_csv(data: bytes, encoding: str, where: str) -> str:
         try:
             return data.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise ParseError(f"cannot decode as {encoding}: {exc}", where) from exc
+            raise ParseError(msg("file.decode", encoding=encoding, detail=str(exc)), where) from exc
     for candidate in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(candidate)
@@ -147,13 +140,11 @@ def decode_csv(data: bytes, encoding: str, where: str) -> str:
             continue
     best = from_bytes(data[:SNIFF_BYTES]).best()
     if best is None:
-        raise ParseError("not text in a known encoding (tried UTF-8, GB18030)", where)
+        raise ParseError(msg("file.not_text", tried="", detail=""), where)
     try:
         return data.decode(best.encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise ParseError(
-            f"not text in a known encoding (tried UTF-8, GB18030): {exc}", where
-        ) from exc
+        raise ParseError(msg("file.not_text", tried="", detail=f": {exc}"), where) from exc
 
 
 class _Limits:
@@ -172,19 +163,23 @@ class _Limits:
             row.pop()
         if number > self.max_grid_rows:
             raise ParseError(
-                f"more than {self.max_rows:,} rows (max_rows); stopped reading",
+                msg("file.too_many_rows", limit=f"{self.max_rows:,}"),
                 self.where,
             )
         if len(row) > self.max_columns:
             raise ParseError(
-                f"row {number} has {len(row):,} columns; at most {self.max_columns:,} "
-                "(max_columns); stopped reading",
+                msg(
+                    "file.too_many_columns",
+                    row=number,
+                    columns=f"{len(row):,}",
+                    limit=f"{self.max_columns:,}",
+                ),
                 self.where,
             )
         self.cells += len(row)
         if self.cells > self.max_cells:
             raise ParseError(
-                f"more than {self.max_cells:,} cells (max_cells); stopped reading at row {number}",
+                msg("file.too_many_cells", limit=f"{self.max_cells:,}", row=number),
                 self.where,
             )
         return row
@@ -199,7 +194,7 @@ def _lines(handle: io.TextIOBase, where: str) -> Iterator[str]:
         number += 1
         if len(line) > MAX_LINE_CHARS:
             raise ParseError(
-                f"line {number} is longer than {MAX_LINE_CHARS:,} characters; stopped reading",
+                msg("file.long_line", line=number, limit=f"{MAX_LINE_CHARS:,}"),
                 where,
             )
         yield line
@@ -218,7 +213,7 @@ def _csv_grid_as(path: Path, encoding: str, spec: SourceSpec, where: str) -> lis
             for number, row in enumerate(reader, 1):
                 grid.append(limits.take(number, list(row)))
         except csv.Error as exc:
-            raise ParseError(f"not a readable CSV: {exc}", where) from exc
+            raise ParseError(msg("file.bad_csv", detail=str(exc)), where) from exc
     return grid
 
 
@@ -229,21 +224,23 @@ def csv_grid(path: Path, spec: SourceSpec, where: str) -> list[list[Any]]:
         try:
             codecs.lookup(candidate)
         except LookupError as exc:
-            raise ParseError(f"unknown encoding {candidate!r}", where) from exc
+            raise ParseError(msg("file.encoding_unknown", encoding=candidate), where) from exc
         try:
             return _csv_grid_as(path, candidate, spec, where)
         except UnicodeDecodeError as exc:
             if spec.encoding != "auto":
-                raise ParseError(f"cannot decode as {candidate}: {exc}", where) from exc
+                raise ParseError(
+                    msg("file.decode", encoding=candidate, detail=str(exc)), where
+                ) from exc
     with path.open("rb") as handle:
         best = from_bytes(handle.read(SNIFF_BYTES)).best()
     if best is None:
-        raise ParseError("not text in a known encoding (tried UTF-8, GB18030)", where)
+        raise ParseError(msg("file.not_text", tried="", detail=""), where)
     try:
         return _csv_grid_as(path, best.encoding, spec, where)
     except UnicodeDecodeError as exc:
         raise ParseError(
-            f"not text in a known encoding (tried UTF-8, GB18030, {best.encoding}): {exc}", where
+            msg("file.not_text", tried=f", {best.encoding}", detail=f": {exc}"), where
         ) from exc
 
 
@@ -251,22 +248,25 @@ def check_zip(source: Path | bytes, where: str) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ParseError("not an XLSX file (not a zip archive)", where) from exc
+        raise ParseError(msg("file.not_zip"), where) from exc
     with archive:
         infos = archive.infolist()
     total = sum(info.file_size for info in infos)
     packed = max(1, sum(info.compress_size for info in infos))
     if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
         raise ParseError(
-            f"refused: expands to {total:,} bytes ({total / packed:.0f}× its size), "
-            "like a zip bomb",
+            msg("file.zip_bomb", size=f"{total:,}", ratio=f"{total / packed:.0f}"),
             where,
         )
     for info in infos:
         if not info.filename.startswith("xl/worksheets/") and info.file_size > PART_LIMIT:
             raise ParseError(
-                f"refused: part {info.filename} expands to {info.file_size:,} bytes "
-                f"(at most {PART_LIMIT:,})",
+                msg(
+                    "file.zip_part",
+                    part=info.filename,
+                    size=f"{info.file_size:,}",
+                    limit=f"{PART_LIMIT:,}",
+                ),
                 where,
             )
 
@@ -274,15 +274,14 @@ def check_zip(source: Path | bytes, where: str) -> None:
 def xlsx_grid(path: Path, spec: SourceSpec, where: str) -> tuple[list[list[Any]], str]:
     if not DEFUSEDXML:
         raise ParseError(
-            "refusing XLSX: defusedxml is not installed, so openpyxl would parse "
-            "untrusted XML unprotected",
+            msg("file.no_defusedxml"),
             where,
         )
     check_zip(path, where)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt file
-        raise ParseError(f"cannot open as XLSX: {exc}", where) from exc
+        raise ParseError(msg("file.xlsx_open", detail=str(exc)), where) from exc
     try:
         sheet = _pick_sheet(book.sheetnames, spec.sheet, where)
         ws = book[sheet]
@@ -296,7 +295,7 @@ def xlsx_grid(path: Path, spec: SourceSpec, where: str) -> tuple[list[list[Any]]
         except ParseError:
             raise
         except Exception as exc:  # corrupt sheet XML
-            raise ParseError(f"cannot read sheet {sheet!r}: {exc}", where) from exc
+            raise ParseError(msg("file.sheet_read", sheet=sheet, detail=str(exc)), where) from exc
     finally:
         book.close()
     return grid, sheet
@@ -308,13 +307,13 @@ def xls_grid(path: Path, spec: SourceSpec, where: str) -> tuple[list[list[Any]],
     size = path.stat().st_size
     if size > XLS_MAX_BYTES:
         raise ParseError(
-            f"a legacy .xls of {size:,} bytes is over {XLS_MAX_BYTES:,}; save it as .xlsx",
+            msg("file.xls_large", size=f"{size:,}", limit=f"{XLS_MAX_BYTES:,}"),
             where,
         )
     try:
         book = xlrd.open_workbook(file_contents=path.read_bytes(), on_demand=True)
     except Exception as exc:  # xlrd raises XLRDError and others for a corrupt file
-        raise ParseError(f"cannot open as XLS: {exc}", where) from exc
+        raise ParseError(msg("file.xls_open", detail=str(exc)), where) from exc
     try:
         sheet = _pick_sheet(book.sheet_names(), spec.sheet, where)
         ws = book.sheet_by_name(sheet)
@@ -336,7 +335,7 @@ def _pick_sheet(names: list[str], wanted: str | int | None, where: str) -> str:
             return names[wanted]
     elif wanted in names:
         return wanted
-    raise ParseError(f"no sheet {wanted!r}; the workbook has {names}", where)
+    raise ParseError(msg("file.no_sheet", sheet=wanted, names=quoted(names)), where)
 
 
 def file_format(path: Path, declared: str) -> str:
@@ -350,8 +349,7 @@ def file_format(path: Path, declared: str) -> str:
     if suffix == "xls":
         return "xls"
     raise ParseError(
-        f"cannot tell the format from the suffix {path.suffix!r}; set format = "
-        '"csv", "xlsx" or "xls"',
+        msg("file.format_unknown", suffix=path.suffix),
         path.name,
     )
 
@@ -371,7 +369,7 @@ def read_table(path: Path, spec: SourceSpec) -> TableRows:
         grid, sheet = xls_grid(path, spec, where)
         where = f"{path.name}, sheet '{sheet}'"
     else:
-        raise ParseError(f"format {fmt!r} is not a file format", where)
+        raise ParseError(msg("file.format_not_file", format=fmt), where)
     return rows_from_grid(
         grid,
         header_rows=spec.header_rows,

@@ -29,6 +29,7 @@ import httpx
 from collectors.sources import SourceSpec, redact_url
 from monitor import __version__
 from monitor.errors import ConfigError, FetchError
+from monitor.messages import Msg, msg
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class HttpFetcher:
         check_url(url, self.spec)
         shown = redact_url(url)
         attempts = self.spec.retries + 1
-        last_error = ""
+        last_error: Msg | str = ""
         for attempt in range(attempts):
             wait: float | None = None
             try:
@@ -108,18 +109,17 @@ class HttpFetcher:
             except FetchError:
                 raise
             except (httpx.TransportError, httpx.DecodingError) as exc:
-                last_error = f"{type(exc).__name__}: {_redacted(exc)}"
+                last_error = msg("http.error", kind=type(exc).__name__, detail=_redacted(exc))
             except httpx.HTTPError as exc:
-                raise FetchError(f"{shown}: {type(exc).__name__}: {_redacted(exc)}") from exc
+                raise FetchError(
+                    msg("http.error", kind=type(exc).__name__, detail=_redacted(exc)), shown
+                ) from exc
             else:
                 if response.status not in RETRY_STATUS:
                     if response.status >= 400:
-                        raise FetchError(
-                            f"{shown}: HTTP {response.status}; not retried "
-                            "(a client error: check the URL and credentials)"
-                        )
+                        raise FetchError(msg("http.client_error", status=response.status), shown)
                     return response
-                last_error = f"HTTP {response.status}"
+                last_error = msg("text", text=f"HTTP {response.status}")
                 wait = retry_after(response.headers.get("retry-after"))
             if attempt + 1 < attempts:
                 delay = wait if wait is not None else self.backoff(attempt)
@@ -134,9 +134,7 @@ class HttpFetcher:
                     delay,
                 )
                 self.sleep(delay)
-        raise FetchError(
-            f"{shown}: gave up after {attempt + 1} attempt(s); last error: {last_error}"
-        )
+        raise FetchError(msg("http.gave_up", attempts=attempt + 1, detail=last_error), shown)
 
     def run_time_left(self) -> float:
         return self.spec.run_deadline_s - (time.monotonic() - self.started)
@@ -152,8 +150,7 @@ class HttpFetcher:
         left = self.run_time_left()
         if left <= 0:
             raise FetchError(
-                f"{redact_url(url)}: the run's deadline of {self.spec.run_deadline_s:g} s "
-                "(run_deadline_s) has passed; stopped"
+                msg("http.run_deadline", seconds=float(self.spec.run_deadline_s)), redact_url(url)
             )
         deadline = min(self.spec.deadline_s, left)
         self.requests += 1
@@ -170,8 +167,7 @@ class HttpFetcher:
             client.close()
             which = "deadline_s" if deadline == self.spec.deadline_s else "run_deadline_s"
             raise FetchError(
-                f"{redact_url(url)}: no complete response within {deadline:g} s ({which}); "
-                "the server is too slow or drips its answer; stopped"
+                msg("http.slow", seconds=float(deadline), which=which), redact_url(url)
             ) from None
         finally:
             pool.shutdown(wait=False)
@@ -194,20 +190,17 @@ class HttpFetcher:
             declared = r.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise FetchError(
-                    f"{redact_url(final)}: response of {int(declared):,} bytes exceeds the "
-                    f"limit of {limit:,} (max_bytes)"
+                    msg("http.declared_too_large", size=f"{int(declared):,}", limit=f"{limit:,}"),
+                    redact_url(final),
                 )
             chunks: list[bytes] = []
             size = 0
             for chunk in r.iter_bytes():
                 if cancelled.is_set():
-                    raise FetchError(f"{redact_url(final)}: cancelled at the deadline")
+                    raise FetchError(msg("http.cancelled"), redact_url(final))
                 size += len(chunk)
                 if size > limit:
-                    raise FetchError(
-                        f"{redact_url(final)}: response exceeds the limit of {limit:,} bytes "
-                        "(max_bytes); stopped reading"
-                    )
+                    raise FetchError(msg("http.too_large", limit=f"{limit:,}"), redact_url(final))
                 chunks.append(chunk)
             return Response(final, r.status_code, dict(r.headers), b"".join(chunks))
 
@@ -224,11 +217,11 @@ def _redacted(exc: BaseException) -> str:
 def check_url(url: str, spec: SourceSpec) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise FetchError(f"{redact_url(url)}: only http and https URLs are fetched")
+        raise FetchError(msg("http.scheme"), redact_url(url))
     if (parts.hostname or "") not in spec.allowed_hosts:
         raise FetchError(
-            f"{redact_url(url)}: host {parts.hostname!r} is not among the source's allowed_hosts "
-            f"{list(spec.allowed_hosts)}"
+            msg("http.host", host=parts.hostname or "", allowed=str(list(spec.allowed_hosts))),
+            redact_url(url),
         )
 
 

@@ -7,6 +7,7 @@ one batch is held as a conflict (``Mapped.hold_conflicts``).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from collectors.sources import SourceSpec
 from collectors.tables import RawRow, find_column
 from monitor.errors import ConfigError, ParseError
 from monitor.goals import ranking_citation
+from monitor.messages import did_you_mean, msg
 
 LEVEL_WORDS = {
     "国家级": "national",
@@ -58,26 +60,25 @@ def map_recognitions(
         value = row.values.get(name_header)
         sid = resolver.resolve(value, "auto") if value else None
         if sid is None:
-            near = resolver.near(value)
-            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            hint = did_you_mean(resolver.near(value))
             out.reject(
                 row,
                 name_header,
                 value,
-                f"unknown carrier {str(value).strip()!r}{hint} (add it to parks.csv first)",
+                msg("subject.unknown_listed", value=str(value).strip(), hint=hint),
             )
             continue
         level_text = str(row.values.get(level_header, "")) if level_header else (spec.level or "")
         level = next((v for k, v in LEVEL_WORDS.items() if k in level_text), None)
         if level is None:
             out.reject(
-                row, level_header or "level", level_text, "expected a level: 国家级, 省级 or 市级"
+                row, level_header or "level", level_text, msg("value.level", value=level_text)
             )
             continue
         try:
-            year = int(normalise_period(row.values.get(year_header))) if year_header else spec.year
-        except (ValueProblem, ValueError) as exc:
-            out.reject(row, year_header or "year", row.values.get(year_header or ""), str(exc))
+            year = _year(row.values.get(year_header)) if year_header else spec.year
+        except ValueProblem as exc:
+            out.reject(row, year_header or "year", row.values.get(year_header or ""), exc)
             continue
         if year is None:
             raise ParseError(f"source '{spec.id}': set year = … or fields.year", where)
@@ -93,6 +94,23 @@ def map_recognitions(
             }
         )
     return out
+
+
+def _year(value: object) -> int:
+    period = normalise_period(value)
+    if not period.isdigit():
+        raise ValueProblem(msg("value.period", value=str(value)))
+    return int(period)
+
+
+def _whole(value: object) -> int:
+    try:
+        number = float(unicodedata.normalize("NFKC", str(value)).strip())
+    except ValueError:
+        number = math.nan
+    if not number.is_integer() or number < 1:
+        raise ValueProblem(msg("value.out_of", value=str(value)))
+    return int(number)
 
 
 _EXACT = re.compile(r"第?\s*(\d+)\s*(?:名|位)?")
@@ -117,10 +135,7 @@ def parse_position(value: object) -> tuple[int, str]:
             match = pattern.fullmatch(text)
             if match:
                 return int(match.group(1)), "gt"
-    raise ValueProblem(
-        "expected a position such as 47, 第47位, or a bound such as 前25名以外 / > 25, "
-        f"got {text!r}"
-    )
+    raise ValueProblem(msg("value.position", value=text))
 
 
 def map_rankings(
@@ -151,18 +166,24 @@ def map_rankings(
         value = row.values.get(name_col)
         sid = resolver.resolve(value, spec.subject_match) if value else None
         if sid is None:
-            near = resolver.near(value)
-            hint = f"; did you mean {', '.join(near)}?" if near else ""
-            out.reject(row, name_col, value, f"unknown subject {str(value).strip()!r}{hint}")
+            hint = did_you_mean(resolver.near(value))
+            out.reject(
+                row,
+                name_col,
+                value,
+                msg("subject.unknown_ranked", value=str(value).strip(), hint=hint),
+            )
             continue
         try:
+            field_name = position_col
             position, relation = parse_position(row.values.get(position_col))
-            year = int(normalise_period(row.values.get(year_col))) if year_col else spec.year
-            out_of = None
+            field_name = year_col or "year"
+            year = _year(row.values.get(year_col)) if year_col else spec.year
+            field_name, out_of = out_of_col or "out_of", None
             if out_of_col and row.values.get(out_of_col) not in (None, ""):
-                out_of = int(float(str(row.values[out_of_col]).strip()))
-        except (ValueProblem, ValueError) as exc:
-            out.reject(row, position_col, row.values.get(position_col), str(exc))
+                out_of = _whole(row.values[out_of_col])
+        except ValueProblem as exc:
+            out.reject(row, field_name, row.values.get(field_name), exc)
             continue
         if year is None:
             raise ParseError(f"source '{spec.id}': set year = … or fields.year", where)

@@ -28,8 +28,10 @@ from collectors.normalize import (
 )
 from collectors.sources import SourceSpec
 from collectors.tables import RawRow, find_column
+from monitor import messages
 from monitor.errors import ConfigError
-from monitor.logic_checks import RULES, violated
+from monitor.logic_checks import RULES, Rule, violated
+from monitor.messages import Msg, did_you_mean, msg
 from monitor.units import UNITS
 
 OBSERVATION_COLUMNS = [
@@ -55,6 +57,17 @@ class IndicatorInfo:
     minimum: float | None
     maximum: float | None
     aliases: tuple[str, ...] = ()
+    name_en: str = ""
+
+    def problem(self, problem: object) -> Msg:
+        """A problem with this indicator's cell, named in both languages."""
+        return msg(
+            "indicator.problem",
+            name=self.name_zh,
+            name_en=self.name_en or self.code,
+            code=self.code,
+            problem=messages.of(problem),
+        )
 
 
 def indicator_by_name(catalogue: Mapping[str, IndicatorInfo]) -> dict[str, IndicatorInfo]:
@@ -74,15 +87,21 @@ def find_indicator(catalogue: Mapping[str, IndicatorInfo], wanted: object) -> In
 
 def indicator_hint(catalogue: Mapping[str, IndicatorInfo], wanted: object) -> str:
     """'; did you mean …?' with each indicator once, named with its code."""
+    return str(did_you_mean(near_indicators(catalogue, wanted)))
+
+
+def near_indicators(catalogue: Mapping[str, IndicatorInfo], wanted: object) -> list[Msg]:
+    """Up to three indicators a file may have meant, each once (named with its code in
+    English, where a reader writes a source's configuration)."""
     names = {name_key(n): i for i in catalogue.values() for n in (i.name_zh, *i.aliases)}
     keys = difflib.get_close_matches(name_key(str(wanted)), list(names), n=6, cutoff=0.5)
-    seen: list[str] = []
+    seen: list[Msg] = []
     for key in keys:
         info = names[key]
-        label = f"{info.name_zh} ({info.code})"
+        label = msg("indicator.named", name=info.name_zh, code=info.code)
         if label not in seen:
             seen.append(label)
-    return f"; did you mean {', '.join(seen[:3])}?" if seen else ""
+    return seen[:3]
 
 
 @dataclass
@@ -109,43 +128,50 @@ class Mapped:
             return pd.DataFrame(columns=columns)
         return pd.concat(parts, ignore_index=True)[columns]
 
-    def hold_conflicts(self, names: Mapping[str, str] | None = None) -> int:
+    def hold_conflicts(self, names: Mapping[str, tuple[str, str]] | None = None) -> int:
         """Rows of one batch that report the same fact (subject, indicator, period — directly, or
         through an alias or a full name) never overwrite each other: every such row is held
-        whole and quarantined, naming the other rows and both values. Returns rows held."""
+        whole and quarantined, naming the other rows and both values. ``names`` gives each
+        indicator's (Chinese, English) name. Returns rows held."""
         names = names or {}
         frame = self.observations_frame(with_rows=True)
         clash = frame.duplicated(FACT_COLUMNS, keep=False).to_numpy()
-        notes: dict[int, tuple[RawRow, list[str]]] = {}
+        notes: dict[int, tuple[RawRow, list[Msg]]] = {}
         if clash.any():
             for key, group in frame.loc[clash].groupby(FACT_COLUMNS, sort=False):
                 _, subject, indicator, period = key
                 rows = list(group[ROW])
                 values = list(group["raw_value"])
                 for i, row in enumerate(rows):
-                    others = "; ".join(
-                        f"{o.location}: {v!r}"
+                    others = [
+                        msg("conflict.at", location=o.location, value=repr(v))
                         for j, (o, v) in enumerate(zip(rows, values, strict=True))
                         if j != i
-                    )
-                    what = names.get(str(indicator), str(indicator))
+                    ]
+                    what = names.get(str(indicator), (str(indicator), str(indicator)))
                     notes.setdefault(id(row), (row, []))[1].append(
-                        f"{subject} {what} {period} = {values[i]!r} here, but {others}"
+                        msg(
+                            "conflict.value",
+                            subject=subject,
+                            indicator=what[0],
+                            indicator_en=what[1],
+                            period=period,
+                            value=repr(values[i]),
+                            others=others,
+                        )
                     )
         notes.update(self._recognition_conflicts())
         if not notes:
             return 0
         held = set(notes)
         for row, problems in notes.values():
-            subject = ", ".join(sorted({p.split(" ", 1)[0] for p in problems}))  # the ids
+            subject = ", ".join(sorted({str(p.params["subject"]) for p in problems}))  # the ids
             self.rejections.append(
                 {
                     "location": row.location,
                     "field_name": "",
                     "value": subject,
-                    "reason": "conflict: the same carrier and period are reported more than "
-                    f"once in this batch ({' | '.join(problems)}); none of these rows is "
-                    "stored — keep one row per carrier and period, then collect again",
+                    "reason": msg("conflict.rows", problems=problems),
                     "raw": row.raw,
                 }
             )
@@ -156,21 +182,21 @@ class Mapped:
         self.rankings = [r for r in self.rankings if id(r[ROW]) not in held]
         return len(held)
 
-    def _recognition_conflicts(self) -> dict[int, tuple[RawRow, list[str]]]:
+    def _recognition_conflicts(self) -> dict[int, tuple[RawRow, list[Msg]]]:
         by_key: dict[tuple[Any, ...], list[RawRow]] = {}
         for rec in self.recognitions:
             by_key.setdefault((rec["park_id"], rec["level"], rec["year"]), []).append(rec[ROW])
         for entry in self.rankings:
             key = (entry["subject_id"], entry["ranking"], entry["year"])
             by_key.setdefault(key, []).append(entry[ROW])
-        notes: dict[int, tuple[RawRow, list[str]]] = {}
+        notes: dict[int, tuple[RawRow, list[Msg]]] = {}
         for (park, level, year), rows in by_key.items():
             if len(rows) < 2:
                 continue
             for row in rows:
-                others = "; ".join(o.location for o in rows if o is not row)
+                others = [o.location for o in rows if o is not row]
                 notes.setdefault(id(row), (row, []))[1].append(
-                    f"{park} {level} {year} also at {others}"
+                    msg("conflict.recognition", subject=park, what=level, year=year, others=others)
                 )
         return notes
 
@@ -180,13 +206,14 @@ class Mapped:
     def ranking_records(self) -> list[dict[str, Any]]:
         return [{k: v for k, v in r.items() if k != ROW} for r in self.rankings]
 
-    def reject(self, row: RawRow, field_name: str, value: object, reason: str) -> None:
+    def reject(self, row: RawRow, field_name: str, value: object, reason: object) -> None:
+        """Quarantine ``row``: ``reason`` is a message (or an exception carrying one)."""
         self.rejections.append(
             {
                 "location": row.location,
                 "field_name": field_name,
                 "value": "" if value is None else str(value),
-                "reason": reason,
+                "reason": messages.of(reason),
                 "raw": row.raw,
             }
         )
@@ -284,7 +311,7 @@ def normalise_period(value: object) -> str:
     match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})月?", text)
     if match and 1 <= int(match.group(2)) <= 12:
         return f"{match.group(1)}-{int(match.group(2)):02d}"
-    raise ValueProblem(f"expected a period such as 2024, 2024Q1 or 2024-05, got {text!r}")
+    raise ValueProblem(msg("value.period", value=text))
 
 
 def _subject(row: RawRow, spec: SourceSpec, resolver: SubjectResolver, out: Mapped) -> str | None:
@@ -294,24 +321,16 @@ def _subject(row: RawRow, spec: SourceSpec, resolver: SubjectResolver, out: Mapp
             row,
             spec.subject_column,
             value,
-            "expected the name or id of a carrier, got an empty cell",
+            msg("subject.empty"),
         )
         return None
     sid = resolver.resolve(value, spec.subject_match)
     if sid is None:
-        near = resolver.near(value)
-        hint = f"; did you mean {', '.join(near)}?" if near else ""
-        if spec.subject_type == "region":
-            reason = (
-                f"unknown region {str(value).strip()!r}{hint} (expected the adcode or name "
-                "of the city or one of its districts in city.toml)"
-            )
-        else:
-            reason = (
-                f"unknown carrier {str(value).strip()!r}{hint} (add it to parks.csv, or "
-                "map this spelling to an id in the source's aliases)"
-            )
-        out.reject(row, spec.subject_column, value, reason)
+        code = (
+            "subject.unknown_region" if spec.subject_type == "region" else "subject.unknown_carrier"
+        )
+        hint = did_you_mean(resolver.near(value))
+        out.reject(row, spec.subject_column, value, msg(code, value=str(value).strip(), hint=hint))
     return sid
 
 
@@ -330,7 +349,7 @@ def _period(row: RawRow, spec: SourceSpec, out: Mapped) -> str | None:
     try:
         return normalise_period(value)
     except ValueProblem as exc:
-        out.reject(row, spec.period_column, value, str(exc))
+        out.reject(row, spec.period_column, value, exc)
         return None
 
 
@@ -346,7 +365,7 @@ def _value(
     try:
         parsed = parse_value(cell)
     except ValueProblem as exc:
-        out.reject(row, header, cell, f"{info.name_zh} ({info.code}): {exc}")
+        out.reject(row, header, cell, info.problem(exc))
         return None
     if parsed is MISSING:
         return None
@@ -354,34 +373,46 @@ def _value(
     number, cell_unit = parsed
     unit = cell_unit or declared_unit or info.unit
     if cell_unit == "是否" and info.unit != "是否":
-        out.reject(
-            row, header, cell, f"{info.name_zh}: expected a number in {info.unit}, got yes/no"
-        )
+        out.reject(row, header, cell, info.problem(msg("value.yes_no_for_number", unit=info.unit)))
         return None
     try:
         value = to_canonical(number, unit, info.unit)
         check_bounds(value, info.unit, info.minimum, info.maximum)
-    except ConfigError as exc:
-        out.reject(row, header, cell, f"{info.name_zh}: {exc}")
+    except ConfigError:
+        out.reject(
+            row,
+            header,
+            cell,
+            info.problem(msg("value.unit_mismatch", from_unit=unit, to_unit=info.unit)),
+        )
         return None
     except ValueProblem as exc:
-        out.reject(row, header, cell, f"{info.name_zh} ({info.code}): {exc}")
+        out.reject(row, header, cell, info.problem(exc))
         return None
     return value, "" if cell is None else str(cell), unit
+
+
+def rule_failed(rule: Rule) -> Msg:
+    return msg(
+        "logic.failed",
+        rule=rule.message_zh,
+        rule_en=rule.message,
+        source="火炬统计逻辑校验",
+        source_en=rule.source,
+    )
 
 
 def _apply_rules(
     row: RawRow, values: dict[str, float], catalogue: Mapping[str, IndicatorInfo], out: Mapped
 ) -> bool:
     for rule in RULES:
-        problem = violated(rule, values)
-        if problem:
+        if violated(rule, values):
             names = {c: catalogue[c].name_zh for c in (rule.left, rule.right) if c in catalogue}
             out.reject(
                 row,
                 f"{names.get(rule.left, rule.left)} / {names.get(rule.right, rule.right)}",
                 f"{values[rule.left]:g} / {values[rule.right]:g}",
-                f"logic check failed: {problem} ({rule.source}); the whole row is held",
+                rule_failed(rule),
             )
             return False
     return True
@@ -469,7 +500,7 @@ def _map_wide(
                 kept[i],
                 f"{names[0]} / {names[1]}",
                 f"{left[i]:g} / {right[i]:g}",
-                f"logic check failed: {rule.message} ({rule.source}); the whole row is held",
+                rule_failed(rule),
             )
         held |= broken
     citations = np.array([_citation(row, spec) for row in kept], dtype=object)
@@ -567,8 +598,8 @@ def _map_long(
         name = row.values.get(ind_header)
         info = catalogue.get(str(name).strip()) or by_name.get(name_key(str(name)))
         if info is None:
-            hint = indicator_hint(catalogue, name)
-            out.reject(row, ind_header, name, f"unknown indicator {name!r}{hint}")
+            hint = did_you_mean(near_indicators(catalogue, name))
+            out.reject(row, ind_header, name, msg("indicator.unknown", value=str(name), hint=hint))
             continue
         sid = _subject(row, spec, resolver, out)
         period = _period(row, spec, out)
@@ -578,7 +609,8 @@ def _map_long(
         if unit_header and row.values.get(unit_header):
             declared = normalise_unit(str(row.values[unit_header]))
             if declared is None:
-                out.reject(row, unit_header, row.values[unit_header], "unknown unit")
+                unit = row.values[unit_header]
+                out.reject(row, unit_header, unit, msg("value.unknown_unit", value=str(unit)))
                 continue
         declared = declared or (normalise_unit(spec.unit) if spec.unit else None)
         got = _value(row, val_header, row.values.get(val_header), info, declared, out)

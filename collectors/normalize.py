@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
+from monitor.messages import Msg, msg
 from monitor.units import UNITS, conversion_factor
 
 MISSING_MARKERS: Final = frozenset(
@@ -42,7 +43,12 @@ MISSING_MARKERS: Final = frozenset(
 
 
 class ValueProblem(ValueError):
-    """A cell that cannot be read as the value expected; the message says what was expected."""
+    """A cell that cannot be read as the value expected; ``msg`` says what was expected, in
+    either language (``str()`` is the English)."""
+
+    def __init__(self, message: Msg) -> None:
+        self.msg = message
+        super().__init__(str(message))
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def parse_value(cell: object) -> tuple[float, str] | Missing:
         if isinstance(cell, float) and math.isnan(cell):
             return MISSING
         if not math.isfinite(cell):
-            raise ValueProblem(f"expected a finite number, got {cell!r}")
+            raise ValueProblem(msg("value.finite", value=repr(cell)))
         return float(cell), ""
     text = clean_text(str(cell))
     if text.lower() in MISSING_MARKERS:
@@ -102,7 +108,7 @@ def parse_value(cell: object) -> tuple[float, str] | Missing:
     text = text.replace(",", "").replace("，", "")
     match = _NUMBER.match(text)
     if not match or (match.group(2) and match.group(2)[0] in "0123456789.+-eE"):
-        raise ValueProblem(f"expected a number, got {str(cell)!r}")
+        raise ValueProblem(msg("value.number", value=str(cell)))
     number = float(match.group(1))
     if negative:
         number = -number
@@ -113,9 +119,7 @@ def parse_value(cell: object) -> tuple[float, str] | Missing:
         return number, ""
     unit = _unit_of(rest)
     if unit is None:
-        raise ValueProblem(
-            f"expected a number with a known unit, got {str(cell)!r} (unknown unit {rest!r})"
-        )
+        raise ValueProblem(msg("value.unit", value=str(cell), unit=rest))
     return number, unit
 
 
@@ -156,12 +160,12 @@ def check_bounds(
     """Reject impossible values: negative counts, shares outside 0–100, declared bounds."""
     dimension = UNITS[canonical][0]
     if dimension in ("count", "people", "area") and value < 0:
-        raise ValueProblem(f"expected a count ≥ 0, got {value:g}")
+        raise ValueProblem(msg("value.count", value=value))
     if dimension == "share" and not 0 <= value <= 100:
-        raise ValueProblem(f"expected a share between 0 and 100 %, got {value:g}")
+        raise ValueProblem(msg("value.share", value=value))
     if dimension == "flag" and value not in (0.0, 1.0):
-        raise ValueProblem(f"expected yes/no (是/否 or 1/0), got {value:g}")
+        raise ValueProblem(msg("value.flag", value=value))
     if minimum is not None and value < minimum:
-        raise ValueProblem(f"expected at least {minimum:g} {canonical}, got {value:g}")
+        raise ValueProblem(msg("value.minimum", limit=minimum, unit=canonical, value=value))
     if maximum is not None and value > maximum:
-        raise ValueProblem(f"expected at most {maximum:g} {canonical}, got {value:g}")
+        raise ValueProblem(msg("value.maximum", limit=maximum, unit=canonical, value=value))

@@ -32,8 +32,9 @@ from collectors.mapping import (
 from collectors.sources import SourceSpec
 from collectors.tables import TableRows
 from collectors.web import fetch_html_table, fetch_json_api
-from monitor import models, runs, store
-from monitor.errors import ConfigError, MonitorError, ParseError, driver_message
+from monitor import messages, models, runs, store
+from monitor.errors import CollectorError, ConfigError, MonitorError, ParseError, driver_message
+from monitor.messages import Msg, Where, msg
 from monitor.runs import SourceBusy
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,18 @@ class RunSummary:
     rejected: int = 0
     requests: int = 0
     not_modified: bool = False
-    error: str = ""
+    error: str = ""  # in English; ``error_msg`` says it in either language
+    error_msg: Msg | None = None
     seconds: float = 0.0
     documents: list[str] = field(default_factory=list)
+
+    def fail(self, error: Msg | str) -> None:
+        self.status = models.RunStatus.failed
+        self.error_msg = messages.of(error)
+        self.error = str(self.error_msg)
+
+    def error_in(self, lang: str) -> str:
+        return self.error_msg.render(lang) if self.error_msg is not None else self.error
 
     @property
     def changed_data(self) -> bool:
@@ -71,7 +81,8 @@ class Fetched:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _file_failure(name: str, reason: str, location: str = "") -> dict[str, Any]:
+def _file_failure(name: str, reason: object, location: str = "") -> dict[str, Any]:
+    """A file refused whole, as a rejection; ``reason`` is a message or text."""
     return {
         "location": location or name,
         "field_name": "",
@@ -94,9 +105,9 @@ def _fetch_files(spec: SourceSpec, fetcher: HttpFetcher | None, state: dict[str,
             hashes[path.name] = f"{size}:{file_hash(path)}"
             readable.append(path)
         except ParseError as exc:
-            failures.append(_file_failure(path.name, str(exc), exc.location))
+            failures.append(_file_failure(path.name, exc.msg, exc.location))
         except OSError as exc:
-            failures.append(_file_failure(path.name, f"{path.name}: cannot read: {exc.strerror}"))
+            failures.append(_file_failure(path.name, _unreadable(path, exc)))
     if hashes and hashes == state.get("files") and not failures:
         return Fetched([], dict(state), not_modified=True)
     fetched = Fetched([], {"files": hashes}, failures=failures)
@@ -104,16 +115,18 @@ def _fetch_files(spec: SourceSpec, fetcher: HttpFetcher | None, state: dict[str,
         try:
             fetched.tables.append((path.name, read_table(path, spec)))
         except ParseError as exc:
-            fetched.failures.append(_file_failure(path.name, str(exc), exc.location))
+            fetched.failures.append(_file_failure(path.name, exc.msg, exc.location))
         except MemoryError:
             fetched.failures.append(
-                _file_failure(path.name, f"{path.name}: too large to read in memory; refused")
+                _file_failure(path.name, msg("file.too_large_memory", name=path.name))
             )
         except OSError as exc:
-            fetched.failures.append(
-                _file_failure(path.name, f"{path.name}: cannot read: {exc.strerror or exc}")
-            )
+            fetched.failures.append(_file_failure(path.name, _unreadable(path, exc)))
     return fetched
+
+
+def _unreadable(path: Path, exc: OSError) -> Msg:
+    return msg("file.cannot_read", name=path.name, detail=exc.strerror or str(exc))
 
 
 def _fetch_json(spec: SourceSpec, fetcher: HttpFetcher | None, state: dict[str, Any]) -> Fetched:
@@ -147,6 +160,7 @@ def catalogue_of(engine: Engine) -> dict[str, IndicatorInfo]:
             r["minimum"],
             r["maximum"],
             tuple(a for a in (r.get("aliases") or "").split("|") if a),
+            r.get("name_en") or r["code"],
         )
         for r in store.indicator_rows(engine)
     }
@@ -176,7 +190,9 @@ def collect(
     try:
         run_id = runs.start_run(engine, spec.id)
     except SourceBusy as exc:
-        return RunSummary(spec.id, 0, status=models.RunStatus.failed, error=str(exc))
+        busy = RunSummary(spec.id, 0)
+        busy.fail(str(exc))
+        return busy
     summary = RunSummary(spec.id, run_id)
     fetcher = HttpFetcher(spec, client=client, sleep=sleep) if spec.is_http else None
     try:
@@ -189,7 +205,9 @@ def collect(
             return summary
         catalogue = catalogue_of(engine)
         mapped = _map(engine, spec, fetched, catalogue)
-        mapped.hold_conflicts({c: f"{i.name_zh} ({c})" for c, i in catalogue.items()})
+        mapped.hold_conflicts(
+            {c: (f"{i.name_zh}（{c}）", f"{i.name_en or c} ({c})") for c, i in catalogue.items()}
+        )
         summary.read = sum(len(t.rows) for _, t in fetched.tables)
         summary.skipped = sum(sum(t.skipped.values()) for _, t in fetched.tables)
         summary.documents = [w for w, _ in fetched.tables]
@@ -214,8 +232,10 @@ def collect(
                 summary.accepted += len(mapped.rankings)
             summary.rejected = store.add_rejections(conn, run_id, spec.id, rejections)
         if fetched.failures and not fetched.tables:
-            summary.status = models.RunStatus.failed
-            summary.error = fetched.failures[0]["reason"]
+            first = fetched.failures[0]
+            summary.fail(
+                msg("at", where=Where(first["location"]), message=messages.of(first["reason"]))
+            )
         elif summary.rejected:
             summary.status = models.RunStatus.partial
         _finish(engine, summary, fetched.state, started)
@@ -224,8 +244,7 @@ def collect(
             log.warning("source %s: %s", spec.id, short_error(exc))
         elif not isinstance(exc, MonitorError):
             log.exception("source %s: unexpected error", spec.id)
-        summary.status = models.RunStatus.failed
-        summary.error = short_error(exc)
+        summary.fail(short_error(exc))
         summary.accepted = summary.revised = summary.unchanged = summary.rejected = 0
         summary.requests = fetcher.requests if fetcher else 0
         _finish(engine, summary, None, started)
@@ -258,7 +277,7 @@ def _refuse_unknown_aliases(spec: SourceSpec, ids: Sequence[str]) -> None:
             )
 
 
-def short_error(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> Msg | str:
     """One line for a run's stored error: never a SQL statement, its parameters or a URL secret.
 
     Database errors (e.g. two writers storing the same fact) say what happened in a sentence;
@@ -272,6 +291,8 @@ def short_error(exc: BaseException) -> str:
     if isinstance(exc, SQLAlchemyError):
         orig = getattr(exc, "orig", None) or exc
         return f"database error ({type(orig).__name__}): {driver_message(exc)}"[:300]
+    if isinstance(exc, CollectorError):
+        return exc.message()
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, MonitorError):
         return text[:2000]
@@ -304,7 +325,7 @@ def _finish(
         engine,
         summary.run_id,
         status=summary.status,
-        error=summary.error,
+        error=summary.error_msg or summary.error,
         state=state,
         counts={
             "read": summary.read,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.errors import ParseError
+from monitor.messages import msg, quoted
 
 TOTAL_MARKERS = ("合计", "总计", "小计", "全市合计", "总合计", "合 计", "总 计", "total", "sum")
 _TOTALS = frozenset(m.replace(" ", "").lower() for m in TOTAL_MARKERS)
@@ -128,10 +129,13 @@ def find_column(headers: Sequence[str], wanted: str, where: str) -> int:
     loose = [i for i, h in enumerate(headers) if wanted_n in variants(h)]
     if len(loose) == 1:
         return loose[0]
-    shown = ", ".join(repr(h) for h in headers if h)
     if not loose:
-        raise ParseError(f"no column {wanted!r}; the header has: {shown}", where)
-    raise ParseError(f"column {wanted!r} is ambiguous: {[headers[i] for i in loose]}", where)
+        shown = [h for h in headers if h]
+        raise ParseError(msg("table.no_column", column=wanted, headers=quoted(shown)), where)
+    raise ParseError(
+        msg("table.ambiguous_column", column=wanted, headers=quoted([headers[i] for i in loose])),
+        where,
+    )
 
 
 def rows_from_grid(
@@ -148,8 +152,12 @@ def rows_from_grid(
     body_start = skip_first_rows + header_rows
     if len(grid) < body_start:
         raise ParseError(
-            f"expected {header_rows} header row(s) after {skip_first_rows} "
-            f"title row(s), found {len(grid)} row(s) in all",
+            msg(
+                "table.short_header",
+                header_rows=header_rows,
+                title_rows=skip_first_rows,
+                rows=len(grid),
+            ),
             where,
         )
     headers = flatten_headers(grid[skip_first_rows:body_start])
@@ -160,7 +168,9 @@ def rows_from_grid(
     width = len(names)
     data = grid[body_start:]
     if len(data) > max_rows:
-        raise ParseError(f"{len(data)} data rows exceed the limit of {max_rows} (max_rows)", where)
+        raise ParseError(
+            msg("table.too_many_rows", rows=f"{len(data):,}", limit=f"{max_rows:,}"), where
+        )
     for offset, cells in enumerate(data):
         number = first_row_number + body_start + offset
         kind = classify_row(cells, subject_index)

@@ -18,6 +18,7 @@ from collectors.http import HttpFetcher, Response, conditional_headers, validato
 from collectors.sources import SourceSpec, redact_url
 from collectors.tables import RawRow, TableRows, rows_from_grid
 from monitor.errors import FetchError, ParseError
+from monitor.messages import msg
 
 
 def dig(document: Any, path: str) -> Any:
@@ -56,20 +57,22 @@ def _json(response: Response, where: str) -> Any:
     containers = content.count(b"{") + content.count(b"[")
     if containers > MAX_JSON_CONTAINERS:
         raise ParseError(
-            f"refused: the page holds more than {MAX_JSON_CONTAINERS:,} JSON objects/arrays "
-            f"({containers:,}); ask for smaller pages (pagination.size)",
+            msg(
+                "web.json_containers",
+                limit=f"{MAX_JSON_CONTAINERS:,}",
+                count=f"{containers:,}",
+            ),
             where,
         )
     if content.count(b",") > MAX_JSON_VALUES:
         raise ParseError(
-            f"refused: the page holds more than {MAX_JSON_VALUES:,} JSON values; ask for "
-            "smaller pages (pagination.size)",
+            msg("web.json_values", limit=f"{MAX_JSON_VALUES:,}"),
             where,
         )
     try:
         return json.loads(response.content.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(f"not valid JSON: {exc}", where) from exc
+        raise ParseError(msg("web.not_json", detail=str(exc)), where) from exc
 
 
 def fetch_json_api(
@@ -104,28 +107,36 @@ def fetch_json_api(
         digest = hashlib.sha256(response.content).hexdigest()
         if digest in seen_pages and p.style != "none":
             raise ParseError(
-                f"page {number} repeats page {seen_pages[digest]} byte for byte; the API "
-                f"seems to ignore the {p.param!r} parameter ({p.style} pagination); stopped "
-                "instead of asking again",
+                msg(
+                    "web.page_repeats",
+                    page=number,
+                    earlier=seen_pages[digest],
+                    param=p.param,
+                    style=p.style,
+                ),
                 where,
             )
         seen_pages[digest] = number
         document = _json(response, where)
         items = dig(document, spec.items)
         if items is None:
-            raise ParseError(f"no list at items = {spec.items!r}", where)
+            raise ParseError(msg("web.no_list", items=spec.items), where)
         if not isinstance(items, list):
-            raise ParseError(f"items = {spec.items!r} is {type(items).__name__}, not a list", where)
+            raise ParseError(
+                msg("web.not_list", items=spec.items, type=type(items).__name__), where
+            )
         for index, item in enumerate(items):
             if not isinstance(item, dict):
-                raise ParseError(f"item {index} is {type(item).__name__}, not an object", where)
+                raise ParseError(
+                    msg("web.item_not_object", index=index, type=type(item).__name__), where
+                )
             flat = flatten_item(item)
             for key in flat:
                 if key not in headers:
                     headers.append(key)
             rows.append(RawRow(f"{where}, item {index}", flat))
             if len(rows) > spec.max_rows:
-                raise ParseError(f"more than {spec.max_rows} items (max_rows)", where)
+                raise ParseError(msg("web.too_many_items", limit=spec.max_rows), where)
         if p.style == "none" or not items:
             break
         if p.style == "page":
@@ -146,15 +157,12 @@ def fetch_json_api(
                 break
             if str(cursor) in seen_cursors:
                 raise ParseError(
-                    f"the API returned the cursor {str(cursor)[:40]!r} again after page {number}; "
-                    "stopped instead of looping",
+                    msg("web.cursor_again", cursor=str(cursor)[:40], page=number),
                     where,
                 )
             seen_cursors.add(str(cursor))
     else:
-        raise FetchError(
-            f"{redact_url(spec.location)}: still more pages after max_pages = {p.max_pages}"
-        )
+        raise FetchError(msg("web.max_pages", limit=p.max_pages), redact_url(spec.location))
     return TableRows(headers, rows), new_state
 
 
@@ -182,7 +190,7 @@ class _TableParser(HTMLParser):
             self._span = min(int(span), 1000) if span.isdigit() else 1
             self.cells += self._span
             if self.cells > MAX_HTML_CELLS:
-                raise ParseError(f"refused: more than {MAX_HTML_CELLS:,} table cells in the page")
+                raise ParseError(msg("web.too_many_cells", limit=f"{MAX_HTML_CELLS:,}"))
         elif tag == "br" and self._cell is not None:
             self._cell.append(" ")
 
@@ -239,22 +247,22 @@ def fetch_html_table(
     else:
         found = resolve_files(spec)
         if not found.files:
-            raise FetchError(found.refused[0].reason)
+            raise FetchError(found.refused[0].reason, found.refused[0].name)
         path = found.files[0]
         where = path.name
         text = _decode_html(read_limited(path, spec.max_bytes), "", where)
         new_state = {}
     tables = html_tables(text)
     if not tables:
-        raise ParseError("no <table> in the page", where)
+        raise ParseError(msg("web.no_table"), where)
     if isinstance(spec.table, int):
         if spec.table >= len(tables):
-            raise ParseError(f"table {spec.table} asked for, the page has {len(tables)}", where)
+            raise ParseError(msg("web.table_index", table=spec.table, count=len(tables)), where)
         index = spec.table
     else:
         mentions = [i for i, t in enumerate(tables) if any(spec.table in c for r in t for c in r)]
         if not mentions:
-            raise ParseError(f"no table mentions {spec.table!r}", where)
+            raise ParseError(msg("web.table_text", table=spec.table), where)
         index = mentions[0]
     grid: list[list[Any]] = [list(r) for r in tables[index]]
     table = rows_from_grid(

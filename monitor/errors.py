@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from monitor import messages
+
 
 class MonitorError(Exception):
     """Base of every error parkmon raises on purpose."""
@@ -54,7 +56,20 @@ class OutputError(MonitorError):
 
 
 class CollectorError(MonitorError):
-    """A source could not be collected."""
+    """A source could not be collected. ``msg`` says why in either language (a message of
+    ``monitor.messages``, or plain text), ``location`` where; ``str()`` is the English."""
+
+    def __init__(self, message: object = "", location: str = "") -> None:
+        self.msg = messages.of(message)
+        self.location = location
+        text = str(self.msg)
+        super().__init__(f"{location}: {text}" if location else text)
+
+    def message(self) -> messages.Msg:
+        """Where and why, as one message to store or render."""
+        if not self.location:
+            return self.msg
+        return messages.msg("at", where=messages.Where(self.location), message=self.msg)
 
 
 class FetchError(CollectorError):
@@ -63,10 +78,6 @@ class FetchError(CollectorError):
 
 class ParseError(CollectorError):
     """The content of a source is not what it declares; ``location`` says where."""
-
-    def __init__(self, message: str, location: str = "") -> None:
-        self.location = location
-        super().__init__(f"{location}: {message}" if location else message)
 
 
 class GeoError(MonitorError):

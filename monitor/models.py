@@ -218,6 +218,7 @@ class CollectionRun(SQLModel, table=True):
     rows_skipped: int = Field(default=0, description="blank, totals and note rows skipped by rule")
     requests: int = Field(default=0, description="HTTP requests sent")
     error: str = ""
+    error_data: str = Field(default="", description="the error as a message (JSON), per language")
     state: str = Field(default="", description="JSON: ETag, Last-Modified, cursor")
     host: str = Field(default="", max_length=128)
     pid: int | None = None
@@ -233,7 +234,10 @@ class Rejection(SQLModel, table=True):
     location: str = Field(default="", description="file, sheet, row, column / URL, item")
     field_name: str = Field(default="", max_length=128)
     value: str = ""
-    reason: str = ""
+    reason: str = Field(default="", description="the reason in English")
+    reason_data: str = Field(
+        default="", description="the reason as a message (JSON: code, params), shown per language"
+    )
     raw: str = Field(default="", description="the raw row as JSON")
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -563,7 +563,7 @@ def jobs_frame(settings: Settings) -> pd.DataFrame:
     try:
         stored = {job.id: job for job in jobstore.get_all_jobs()}
         wanted = desired_jobs(specs, config)
-        runs = store.runs_frame(engine, limit=10_000)
+        runs = store.runs_frame(engine, limit=10_000, lang=settings.lang)
     finally:
         engine.dispose()
     rows = []
@@ -575,9 +575,9 @@ def jobs_frame(settings: Settings) -> pd.DataFrame:
             {
                 "job": spec["id"],
                 "name": spec["name"],
-                "trigger": describe_trigger(spec["trigger"]),
+                "trigger": describe_trigger(spec["trigger"], settings.lang),
                 "next_run": None if job is None or job.next_run_time is None else job.next_run_time,
-                "state": "not scheduled yet"
+                "state": "not_scheduled"
                 if job is None
                 else ("paused" if job.next_run_time is None else "scheduled"),
                 "last_status": None if last.empty else last["status"].iloc[0],
@@ -587,9 +587,10 @@ def jobs_frame(settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def describe_trigger(trigger: CronTrigger | IntervalTrigger) -> str:
+def describe_trigger(trigger: CronTrigger | IntervalTrigger, lang: str = "en") -> str:
+    """'every 6:00:00' / '每 6:00:00'; 'cron 0 2 * * * (Asia/Shanghai)' (a cron line as written)."""
     if isinstance(trigger, IntervalTrigger):
-        return f"every {trigger.interval}"
+        return f"每 {trigger.interval}" if lang == "zh" else f"every {trigger.interval}"
     fields = {f.name: str(f) for f in trigger.fields}
     expr = " ".join(fields[k] for k in ("minute", "hour", "day", "month", "day_of_week"))
     return f"cron {expr} ({trigger.timezone})"
@@ -651,7 +652,7 @@ def status_frame(settings: Settings, now: datetime | None = None) -> pd.DataFram
     now = now or datetime.now(UTC)
     engine, specs, config = _setup(settings)
     try:
-        runs = store.runs_frame(engine, limit=100_000)
+        runs = store.runs_frame(engine, limit=100_000, lang=settings.lang)
     finally:
         engine.dispose()
     rows = []

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from monitor import models
+from monitor import messages, models
 from monitor.errors import StorageError, driver_message
 
 log = logging.getLogger(__name__)
@@ -137,10 +137,17 @@ def finish_run(
     *,
     status: models.RunStatus,
     counts: Mapping[str, int] | None = None,
-    error: str = "",
+    error: object = "",
     state: Mapping[str, Any] | None = None,
 ) -> None:
-    values: dict[str, Any] = {"status": status, "finished_at": models.utcnow(), "error": error}
+    """Close a run; ``error`` is a message (kept as data too, shown per language) or text."""
+    message = messages.of(error)
+    values: dict[str, Any] = {
+        "status": status,
+        "finished_at": models.utcnow(),
+        "error": str(message),
+        "error_data": messages.data_of(message),
+    }
     for key, value in (counts or {}).items():
         values[key if key == "requests" else f"rows_{key}"] = int(value)
     if state is not None:
@@ -152,11 +159,13 @@ def finish_run(
 def add_rejections(
     conn: Connection, run_id: int, source_id: str, rejections: Iterable[Mapping[str, Any]]
 ) -> int:
-    """Quarantine rejected rows: each has location, field_name, value, reason and raw (any JSON)."""
+    """Quarantine rejected rows: each has location, field_name, value, reason (a message or text)
+    and raw (any JSON). A message is kept as data too, to be shown in the reader's language."""
     rows = []
     now = models.utcnow()
     for r in rejections:
         raw = r.get("raw", "")
+        reason = messages.of(r.get("reason", ""))
         rows.append(
             {
                 "run_id": run_id,
@@ -164,7 +173,8 @@ def add_rejections(
                 "location": str(r.get("location", "")),
                 "field_name": str(r.get("field_name", "")),
                 "value": str(r.get("value", "")),
-                "reason": str(r.get("reason", "")),
+                "reason": str(reason),
+                "reason_data": messages.data_of(reason),
                 "raw": raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False),
                 "created_at": now,
             }
@@ -577,7 +587,10 @@ def subject_rows(engine: Engine, subject_type: str) -> list[tuple[str, str, list
     return [(str(i), str(n), [a for a in (al or "").split("|") if a]) for i, n, al in rows]
 
 
-def runs_frame(engine: Engine, *, source_id: str | None = None, limit: int = 20) -> pd.DataFrame:
+def runs_frame(
+    engine: Engine, *, source_id: str | None = None, limit: int = 20, lang: str = "en"
+) -> pd.DataFrame:
+    """The latest runs, newest first; errors in ``lang``."""
     stmt = sa.select(T_RUN).order_by(T_RUN.c.id.desc()).limit(limit)
     if source_id:
         stmt = stmt.where(T_RUN.c.source_id == source_id)
@@ -586,15 +599,27 @@ def runs_frame(engine: Engine, *, source_id: str | None = None, limit: int = 20)
         frame = _frame(result.all(), list(result.keys()))
     if "status" in frame:
         frame["status"] = frame["status"].map(lambda v: getattr(v, "value", v))
-    return frame
+    if not frame.empty:
+        frame["error"] = [
+            messages.stored(d, e, lang)
+            for d, e in zip(frame["error_data"], frame["error"], strict=True)
+        ]
+    return frame.drop(columns=["error_data"], errors="ignore")
 
 
 def rejections_frame(
-    engine: Engine, *, run_id: int | None = None, source_id: str | None = None
+    engine: Engine,
+    *,
+    run_id: int | None = None,
+    source_id: str | None = None,
+    lang: str = "en",
 ) -> pd.DataFrame:
-    """Rejections of one run, or of each source's latest run that had any."""
+    """Rejections of one run, or of each source's latest run that had any; locations and
+    reasons in ``lang``."""
     columns = ["run_id", "source_id", "location", "field_name", "value", "reason", "raw"]
-    stmt = sa.select(*(T_REJECTION.c[c] for c in columns)).order_by(T_REJECTION.c.id)
+    stmt = sa.select(*(T_REJECTION.c[c] for c in columns), T_REJECTION.c.reason_data).order_by(
+        T_REJECTION.c.id
+    )
     if run_id is not None:
         stmt = stmt.where(T_REJECTION.c.run_id == run_id)
     else:
@@ -607,7 +632,14 @@ def rejections_frame(
     if source_id:
         stmt = stmt.where(T_REJECTION.c.source_id == source_id)
     with engine.connect() as conn:
-        return _frame(conn.execute(stmt).all(), columns)
+        frame = _frame(conn.execute(stmt).all(), [*columns, "reason_data"])
+    if not frame.empty:
+        frame["reason"] = [
+            messages.stored(d, r, lang)
+            for d, r in zip(frame["reason_data"], frame["reason"], strict=True)
+        ]
+        frame["location"] = frame["location"].map(lambda v: messages.location(str(v), lang))
+    return frame[columns]
 
 
 def upsert_ratings(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -121,7 +122,8 @@ def collect_command(
     out.print(summary_table(results, lang))
     for r in results:
         if r.error:
-            err.print(f"[red]{r.source_id}: {r.error}[/red]", markup=True, highlight=False)
+            shown = r.error_in(lang)
+            err.print(f"[red]{escape(r.source_id)}: {escape(shown)}[/red]", highlight=False)
     rejected = sum(r.rejected for r in results)
     if rejected:
         out.print(t("collect.see_rejects", lang, n=rejected))
@@ -138,7 +140,7 @@ def runs_command(
     """The history of collection runs, newest first."""
     settings = settings_of(ctx)
     engine = db.open_read_only(settings.database_url)
-    runs = store.runs_frame(engine, source_id=source, limit=limit)
+    runs = store.runs_frame(engine, source_id=source, limit=limit, lang=settings.lang)
     engine.dispose()
     if write_frame(runs, fmt):
         return
@@ -181,7 +183,7 @@ def rejects_command(
     """What was rejected, where, and why."""
     settings = settings_of(ctx)
     engine = db.open_read_only(settings.database_url)
-    frame = store.rejections_frame(engine, run_id=run, source_id=source)
+    frame = store.rejections_frame(engine, run_id=run, source_id=source, lang=settings.lang)
     engine.dispose()
     if csv_out is not None:
         safe_io.write_text(csv_out, safe_io.frame_to_csv(frame), encoding="utf-8-sig")

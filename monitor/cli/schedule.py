@@ -62,8 +62,8 @@ def schedule_list(
             r["name"],
             r["trigger"],
             "" if _blank(r["next_run"]) else f"{r['next_run']:%Y-%m-%d %H:%M %Z}",
-            r["state"],
-            "" if _blank(r["last_status"]) else str(r["last_status"]),
+            t(f"jobstate.{r['state']}", settings.lang),
+            "" if _blank(r["last_status"]) else t(f"status.{r['last_status']}", settings.lang),
         )
     out.print(table)
 
@@ -81,7 +81,8 @@ def schedule_run_now(
     if summary is not None:
         out.print(summary_table([summary], settings.lang))
         if summary.error:
-            err.print(f"{summary.source_id}: {summary.error}", markup=False)
+            shown = summary.error_in(settings.lang)
+            err.print(f"{summary.source_id}: {shown}", markup=False)
         if summary.status.value == "failed":
             raise typer.Exit(1)
     else:
@@ -132,7 +133,7 @@ def status_command(
         table.add_row(
             r["source"],
             f"[{colour[r['state']]}]{t('state.' + r['state'], settings.lang)}[/]",
-            str(r["last_status"] or ""),
+            t(f"status.{r['last_status']}", settings.lang) if r["last_status"] else "",
             _hours(r["data_age_hours"]),
             _hours(r["expected_every_hours"]),
             str(r["consecutive_failures"]),
