@@ -356,7 +356,7 @@ def of(problem: object) -> Msg:
     return Msg("text", {"text": str(problem)})
 
 
-def did_you_mean(names: Sequence[str]) -> Msg | str:
+def did_you_mean(names: Sequence[object]) -> Msg | str:
     return msg("hint.did_you_mean", names=list(names)) if names else ""
 
 

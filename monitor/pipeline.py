@@ -748,7 +748,7 @@ def build_site(
     pages.append(
         (
             "region.html",
-            t("map.region_title", lang, city=city.name),
+            t("map.region_title", lang, city=city.name if lang == "zh" else city.name_en),
             t("site.region_desc", lang),
         )
     )
@@ -756,7 +756,7 @@ def build_site(
     pages.append(
         (
             "progress.html",
-            t("map.progress_title", lang, city=city.name),
+            t("map.progress_title", lang, city=city.name if lang == "zh" else city.name_en),
             t("site.progress_desc", lang),
         )
     )
@@ -764,10 +764,13 @@ def build_site(
     if len(ratings):
         year = int(ratings["year"].max())
         runs = rate_year(engine, config_dir, year)
-        districts = {d.adcode: d.name for d in city.districts}
+        districts = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
+        english = {r["code"]: r.get("name_en") or r["code"] for r in store.indicator_rows(engine)}
         site.write(
             out_dir / f"report-{year}.html",
-            render_html(runs, year, districts=districts, demo=demo_flag, lang=lang),
+            render_html(
+                runs, year, districts=districts, demo=demo_flag, lang=lang, names_en=english
+            ),
         )
         pages.append(
             (
@@ -779,7 +782,7 @@ def build_site(
     index = site.write(
         out_dir / "index.html",
         site.render_index(
-            t("map.site_title", lang, city=city.name),
+            t("map.site_title", lang, city=city.name if lang == "zh" else city.name_en),
             pages,
             demo=demo_flag,
             demo_label=t("msg.demo_banner", lang),

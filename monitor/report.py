@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,16 +22,38 @@ from monitor import __version__
 from monitor.i18n import t
 from monitor.pipeline import RatingRun
 from monitor.rating.explain import NextStarOption, explain
+from monitor.rating.methodology import Group, Item, Methodology, Veto
 from monitor.rating.stability import stability
 from monitor.safe_io import save_workbook
 
 STAR = "★"
 
 
-def _stars(value: Any) -> str:
+def _stars(value: Any, lang: str = "zh") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    return STAR * int(value) if int(value) > 0 else "否决"
+    return STAR * int(value) if int(value) > 0 else t("stars.vetoed", lang)
+
+
+def group_name(group: Group, lang: str) -> str:
+    return (group.name_en or group.name_zh) if lang == "en" else group.name_zh
+
+
+def item_name(item: Item, lang: str, names_en: Mapping[str, str]) -> str:
+    """An item's name; in English its own, else its indicator's ('Mentors', 'A per B')."""
+    if lang != "en":
+        return item.name_zh
+    if item.name_en:
+        return item.name_en
+    if item.indicator:
+        return names_en.get(item.indicator, item.indicator)
+    assert item.numerator and item.denominator
+    a, b = (names_en.get(c, c) for c in (item.numerator, item.denominator))
+    return t("report.per", lang, a=a, b=b)
+
+
+def veto_name(veto: Veto, lang: str, names_en: Mapping[str, str]) -> str:
+    return veto.name_zh if lang != "en" else names_en.get(veto.indicator, veto.indicator)
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -53,19 +75,19 @@ def summary_frame(run: RatingRun, districts: dict[str, str]) -> pd.DataFrame:
     return table.sort_values(["status", "score"], ascending=[True, False])
 
 
-def _svg_distribution(counts: dict[int, int]) -> str:
+def _svg_distribution(counts: dict[int, int], lang: str = "zh") -> str:
     """An inline SVG bar chart of the star distribution (no scripts, no network)."""
     bars = sorted(counts.items())
     peak = max([c for _, c in bars] + [1])
     width, height, bar = 320, 140, 40
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 30}" '
-        'role="img" aria-label="star distribution">'
+        f'role="img" aria-label="{html.escape(t("report.stars", lang))}">'
     ]
     for i, (stars, count) in enumerate(bars):
         h = int(height * count / peak)
         x = 10 + i * (bar + 20)
-        label = STAR * stars if stars > 0 else "否决"
+        label = _stars(stars, lang)
         parts.append(
             f'<rect x="{x}" y="{height - h}" width="{bar}" height="{h}" fill="#c8102e"></rect>'
         )
@@ -82,8 +104,16 @@ def _svg_distribution(counts: dict[int, int]) -> str:
 
 
 def render_html(
-    runs: Sequence[RatingRun], year: int, *, districts: dict[str, str], demo: bool, lang: str = "zh"
+    runs: Sequence[RatingRun],
+    year: int,
+    *,
+    districts: dict[str, str],
+    demo: bool,
+    lang: str = "zh",
+    names_en: Mapping[str, str] | None = None,
 ) -> str:
+    """The report page in ``lang``; ``names_en`` names indicators in English."""
+    names_en = names_en or {}
     esc = html.escape
     body = []
     if demo:
@@ -104,7 +134,7 @@ def render_html(
             f" · {len(frame)} {esc(t('report.subjects', lang))}</p>"
         )
         counts = frame.loc[frame["status"] != "incomplete", "stars"].dropna().astype(int)
-        body.append(_svg_distribution(dict(Counter(int(v) for v in counts.tolist()))))
+        body.append(_svg_distribution(dict(Counter(int(v) for v in counts.tolist())), lang))
         by_district = frame.groupby("district").agg(
             n=("score", "size"),
             mean_score=("score", "mean"),
@@ -126,7 +156,10 @@ def render_html(
             f"<h3>{esc(t('report.ranking', lang))}</h3><table class='rank'><tr>"
             f"<th>#</th><th>{esc(t('col.name', lang))}</th>"
             f"<th>{esc(t('col.district', lang))}</th>"
-            + "".join(f"<th>{esc(g.name_zh)}<br><small>{g.points:g}</small></th>" for g in groups)
+            + "".join(
+                f"<th>{esc(group_name(g, lang))}<br><small>{g.points:g}</small></th>"
+                for g in groups
+            )
             + f"<th>{esc(t('report.bonus', lang))}</th><th>{esc(t('report.score', lang))}"
             f"</th><th>{esc(t('report.stars', lang))}</th>"
             f"<th>{esc(t('report.status', lang))}</th></tr>"
@@ -136,18 +169,19 @@ def render_html(
             body.append(
                 f"<tr><td>{_fmt(row['rank'], 0)}</td><td>{esc(str(row['name']))}</td>"
                 f"<td>{esc(str(row['district']))}</td>{cells}<td>{_fmt(row['bonus'])}</td>"
-                f"<td><b>{_fmt(row['score'])}</b></td><td class='stars'>{_stars(row['stars'])}"
-                f"</td><td>{esc(t('rating.' + str(row['status']), lang))}</td></tr>"
+                f"<td><b>{_fmt(row['score'])}</b></td>"
+                f"<td class='stars'>{_stars(row['stars'], lang)}</td>"
+                f"<td>{esc(t('rating.' + str(row['status']), lang))}</td></tr>"
             )
         body.append("</table>")
         body.append(f"<h3>{esc(t('report.method', lang))}</h3><ul>")
         for g in groups:
             items = [i for i in meth.items if i.group == g.id]
             body.append(
-                f"<li><b>{esc(g.name_zh)}</b> ({g.points:g}): "
+                f"<li><b>{esc(group_name(g, lang))}</b> ({g.points:g}): "
                 + "; ".join(
                     esc(
-                        f"{i.name_zh} — {i.rule}"
+                        f"{item_name(i, lang, names_en)} — {t('rule.' + i.rule, lang)}"
                         + (f" {i.points:g}" if meth.type == "stars" else "")
                     )
                     for i in items
@@ -156,11 +190,13 @@ def render_html(
             )
         if meth.vetoes:
             body.append(
-                "<li><b>一票否决</b>: " + "; ".join(esc(v.name_zh) for v in meth.vetoes) + "</li>"
+                f"<li><b>{esc(t('report.veto', lang))}</b>: "
+                + "; ".join(esc(veto_name(v, lang, names_en)) for v in meth.vetoes)
+                + "</li>"
             )
         bands = "; ".join(
             f"{STAR * b.stars}: ≥ {b.min_score:g}"
-            + (f" & top {b.top_share:.0%}" if b.top_share else "")
+            + (f" {t('report.top', lang, share=f'{b.top_share:.0%}')}" if b.top_share else "")
             for b in meth.bands
         )
         body.append(f"<li><b>{esc(t('report.stars', lang))}</b>: {esc(bands)}</li></ul>")
@@ -172,13 +208,15 @@ def render_html(
         ".meta{color:#666;font-size:12px}"
     )
     return (
-        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head>"
+        "<meta charset='utf-8'>"
         f"<title>{year} {esc(t('report.title', lang))}</title><style>{style}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
 
 
-DEMO_XLSX_BANNER = "演示数据：程序生成的示例，并非真实统计 / demo data"
+def demo_xlsx_banner(lang: str) -> str:
+    return t("msg.demo_banner", lang)
 
 
 def write_xlsx(
@@ -189,8 +227,13 @@ def write_xlsx(
     districts: dict[str, str],
     demo: bool,
     units: dict[str, str],
+    lang: str = "zh",
+    names_en: Mapping[str, str] | None = None,
 ) -> Path:
-    """One sheet per methodology, one for explanations, one for the methodologies."""
+    """One sheet per methodology, one for explanations, one for the methodologies; every
+    label in ``lang``."""
+    names_en = names_en or {}
+    banner_text = demo_xlsx_banner(lang)
     book = openpyxl.Workbook()
     book.remove(book.active)
     bold = Font(bold=True)
@@ -199,15 +242,27 @@ def write_xlsx(
     for run in runs:
         meth = run.methodology
         frame = summary_frame(run, districts)
-        ws = book.create_sheet(meth.title_zh[:28])
+        title = (meth.title_en or meth.title_zh) if lang == "en" else meth.title_zh
+        ws = book.create_sheet(_sheet_title(title, book.sheetnames))
         start = 1
         if demo:
-            ws.cell(1, 1, DEMO_XLSX_BANNER).fill = banner
+            ws.cell(1, 1, banner_text).fill = banner
             start = 2
         headers = (
-            ["排名", "编号", "名称", "所在区县"]
-            + [g.name_zh for g in meth.groups]
-            + ["加分", "总分", "星级", "状态", "数据完整度", "5★概率", "排名区间(P5–P95)"]
+            [t(k, lang) for k in ("report.rank", "report.id", "col.name", "col.district")]
+            + [group_name(g, lang) for g in meth.groups]
+            + [
+                t(k, lang)
+                for k in (
+                    "report.bonus",
+                    "report.score",
+                    "report.stars",
+                    "report.status",
+                    "report.completeness",
+                    "report.p5",
+                    "report.rank_band",
+                )
+            ]
         )
         for j, h in enumerate(headers, 1):
             ws.cell(start, j, h).font = bold
@@ -239,8 +294,8 @@ def write_xlsx(
                 + [
                     round(float(row["bonus"]), 2),
                     round(float(row["score"]), 2),
-                    _stars(row["stars"]),
-                    t(f"rating.{row['status']}", "zh")
+                    _stars(row["stars"], lang),
+                    t(f"rating.{row['status']}", lang)
                     + (f"：{row['review']}" if str(row.get("review", "") or "") else ""),
                     round(float(row["completeness"]), 3),
                     p5,
@@ -255,19 +310,22 @@ def write_xlsx(
         if meth.type != "stars":
             continue
         if explain_ws is None:
-            explain_ws = book.create_sheet("改进建议")
+            explain_ws = book.create_sheet(t("report.advice", lang))
             for j, h in enumerate(
                 [
-                    "方法",
-                    "编号",
-                    "名称",
-                    "当前星级",
-                    "目标星级",
-                    "目标分数",
-                    "单项（单独提升即可升星）",
-                    "指标",
-                    "现值",
-                    "需达到",
+                    t(k, lang)
+                    for k in (
+                        "report.method_col",
+                        "report.id",
+                        "col.name",
+                        "report.current_stars",
+                        "report.target_stars",
+                        "report.target_score",
+                        "report.option",
+                        "report.indicator",
+                        "report.current",
+                        "report.needed",
+                    )
                 ],
                 1,
             ):
@@ -281,23 +339,42 @@ def write_xlsx(
                         meth.name,
                         str(subject),
                         run.names.get(str(subject), ""),
-                        _stars(ex.stars),
+                        _stars(ex.stars, lang),
                         None if ex.target_stars is None else STAR * ex.target_stars,
                         None if ex.target_score is None else round(ex.target_score, 2),
-                        "—" if option is None else option.name_zh,
+                        "—" if option is None else _option_name(option, meth, lang, names_en),
                         None if option is None else option.indicator,
                         None if option is None else option.current,
                         None if option is None else option.needed,
                     ]
                 )
-    ws = book.create_sheet("评价方法")
-    ws.append(["方法", "版本", "内容哈希", "分组", "分值/权重", "项目", "规则", "分值", "指标"])
+    ws = book.create_sheet(t("report.method", lang))
+    ws.append(
+        [
+            t(k, lang)
+            for k in (
+                "report.method_col",
+                "report.version",
+                "report.content_hash",
+                "report.group",
+                "report.group_points",
+                "report.item",
+                "report.rule",
+                "report.points",
+                "report.indicator",
+            )
+        ]
+    )
     for cell in ws[1]:
         cell.font = bold
     for run in runs:
         meth = run.methodology
         for item in (*meth.items, *meth.bonus_items):
-            group = meth.group(item.group).name_zh if item.group else "加分项"
+            group = (
+                group_name(meth.group(item.group), lang)
+                if item.group
+                else t("report.bonus_group", lang)
+            )
             gpts = meth.group(item.group).points if item.group else meth.bonus_cap
             ws.append(
                 [
@@ -306,19 +383,37 @@ def write_xlsx(
                     meth.content_hash,
                     group,
                     gpts,
-                    item.name_zh,
-                    item.rule,
+                    item_name(item, lang, names_en),
+                    t(f"rule.{item.rule}", lang),
                     item.points if meth.type == "stars" else item.weight,
                     " / ".join(item.inputs),
                 ]
             )
     if demo:  # every sheet of a workbook made from demo data says so on its first row
         for sheet in book.worksheets:
-            if sheet.cell(1, 1).value != DEMO_XLSX_BANNER:
+            if sheet.cell(1, 1).value != banner_text:
                 sheet.insert_rows(1)
-                sheet.cell(1, 1, DEMO_XLSX_BANNER).fill = banner
+                sheet.cell(1, 1, banner_text).fill = banner
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
                 cell.alignment = Alignment(vertical="top")
     return save_workbook(book, path)
+
+
+def _sheet_title(title: str, taken: Sequence[str]) -> str:
+    """A sheet name Excel accepts: at most 31 characters, none of []:*?/\\, unique."""
+    clean = "".join(" " if ch in "[]:*?/\\" else ch for ch in title)[:28].strip() or "sheet"
+    name, n = clean, 2
+    while name in taken:
+        name, n = f"{clean[:25]} ({n})", n + 1
+    return name
+
+
+def _option_name(
+    option: NextStarOption, meth: Methodology, lang: str, names_en: Mapping[str, str]
+) -> str:
+    if lang != "en":
+        return option.name_zh
+    item = next((i for i in (*meth.items, *meth.bonus_items) if i.id == option.item), None)
+    return item_name(item, lang, names_en) if item is not None else option.name_zh

@@ -382,3 +382,64 @@ def test_the_site_index_speaks_one_language(demo_db, config_dir, tmp_path):
             assert t("site.note", other) not in page
     finally:
         engine.dispose()
+
+
+def test_the_report_speaks_one_language(demo_db, config_dir, tmp_path):
+    """The report page and workbook in Chinese have no English labels, and in English no
+    Chinese ones: what remains of the other script is names (carriers, districts), indicator
+    codes, methodology ids and hashes."""
+    import html
+    import re
+
+    from monitor.report import render_html, write_xlsx
+    from monitor.units import UNITS
+
+    engine = db.make_engine(f"sqlite:///{demo_db}")
+    try:
+        runs = pipeline.rate_year(engine, config_dir, 2025)
+        rows = store.indicator_rows(engine)
+    finally:
+        engine.dispose()
+    english = {r["code"]: r["name_en"] for r in rows}
+    names = sorted({n for run in runs for n in run.names.values()}, key=len, reverse=True)
+    identifiers = {r["code"] for r in rows} | {run.methodology.name for run in runs}
+    identifiers |= {str(i) for run in runs for i in run.names}  # carrier and region ids
+    identifiers |= {"GDP", "R&D", "UTC", "parkmon"}
+
+    def leftover_latin(text: str) -> set[str]:
+        words = set(re.findall(r"[A-Za-z][A-Za-z0-9_&-]{2,}", text))
+        return {w for w in words - identifiers if not re.fullmatch(r"[0-9a-f]{6,}", w)}
+
+    def leftover_cjk(text: str) -> list[str]:
+        for name in names:
+            text = text.replace(name, " ")
+        return CJK.findall(text.replace("★", ""))
+
+    for lang in ("zh", "en"):
+        page = render_html(runs, 2025, districts={}, demo=True, lang=lang, names_en=english)
+        page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+        text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+        path = write_xlsx(
+            tmp_path / f"{lang}.xlsx",
+            runs,
+            2025,
+            districts={},
+            demo=True,
+            units={c: "家" for c in english},
+            lang=lang,
+            names_en=english,
+        )
+        book = openpyxl.load_workbook(path)
+        cells = [
+            str(c.value)
+            for ws in book.worksheets
+            for row in ws.iter_rows()
+            for c in row
+            if isinstance(c.value, str) and c.value not in UNITS
+        ]
+        texts = [text, *(ws.title for ws in book.worksheets), *cells]
+        for piece in texts:
+            if lang == "zh":
+                assert not leftover_latin(piece), (leftover_latin(piece), piece[:200])
+            else:
+                assert not leftover_cjk(piece), (leftover_cjk(piece), piece[:200])

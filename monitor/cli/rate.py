@@ -23,6 +23,11 @@ def _units(engine: Engine) -> dict[str, str]:
     return {r["code"]: r["unit"] for r in store.indicator_rows(engine)}
 
 
+def names_en(engine: Engine) -> dict[str, str]:
+    """Indicators' English names, for labels of English output."""
+    return {r["code"]: r.get("name_en") or r["code"] for r in store.indicator_rows(engine)}
+
+
 def rate_command(
     ctx: typer.Context,
     year: Annotated[int, typer.Argument(help="The year to rate, e.g. 2025.")],
@@ -143,6 +148,7 @@ def report_command(
         runs = pipeline.rate_year(engine, settings.config_dir, year)
         demo = db.holds_demo_data(engine)
         units = _units(engine)
+        english = names_en(engine)
     finally:
         engine.dispose()
     if not runs:
@@ -154,9 +160,20 @@ def report_command(
     if fmt == "html":
         write_text(
             path,
-            render_html(runs, year, districts=districts, demo=demo, lang=settings.lang),
+            render_html(
+                runs, year, districts=districts, demo=demo, lang=settings.lang, names_en=english
+            ),
         )
     else:
-        write_xlsx(path, runs, year, districts=districts, demo=demo, units=units)
+        write_xlsx(
+            path,
+            runs,
+            year,
+            districts=districts,
+            demo=demo,
+            units=units,
+            lang=settings.lang,
+            names_en=english,
+        )
     err.print(t("report.written", settings.lang, path=path))
     out.print(str(path))

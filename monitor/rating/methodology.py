@@ -103,6 +103,7 @@ class Item:
     weight: float = 1.0
     direction: str = "higher"
     goalposts: tuple[float, float] | None = None
+    name_en: str = ""
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -160,6 +161,9 @@ class Methodology:
     def content_hash(self) -> str:
         data = asdict(self)
         data.pop("path")
+        for item in (*data["items"], *data["bonus_items"]):
+            if not item["name_en"]:  # an item without an English name hashes as it always did
+                del item["name_en"]
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -244,6 +248,7 @@ def _item(
         weight=float(raw.get("weight", 1.0)),
         direction=direction,
         goalposts=None if goalposts is None else (float(goalposts[0]), float(goalposts[1])),
+        name_en=str(raw.get("name_en", "")),
     )
 
 
