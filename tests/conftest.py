@@ -113,3 +113,31 @@ def collect_engine(tmp_path: Path, config_dir: Path) -> Iterator[Engine]:
         store.upsert_parks(conn, rows)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory, config_dir: Path):
+    """The demo, built once per test session (several seconds): read it, or copy it first."""
+    from monitor import pipeline
+
+    return pipeline.build_demo(tmp_path_factory.mktemp("demo-shared"), config_dir)
+
+
+@pytest.fixture(scope="session")
+def copy_demo(demo_build):
+    """copy_demo(folder) → a private copy of the shared demo database, to change freely
+    (SQLite's backup API, so nothing still in the WAL is missed)."""
+    import sqlite3
+
+    def copy(folder: Path) -> Path:
+        target = folder / "parkmon.db"
+        source = sqlite3.connect(demo_build.database)
+        into = sqlite3.connect(target)
+        try:
+            source.backup(into)
+        finally:
+            into.close()
+            source.close()
+        return target
+
+    return copy

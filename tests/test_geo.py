@@ -217,11 +217,10 @@ def test_sample_points_stay_inside():
     assert shapely.contains_xy(poly, pts[:, 0], pts[:, 1]).all()
 
 
-def test_demo_carriers_sit_in_their_district_and_mostly_in_the_belt(tmp_path, config_dir):
-    from monitor import db, pipeline, store
+def test_demo_carriers_sit_in_their_district_and_mostly_in_the_belt(demo_build):
+    from monitor import db, store
 
-    summary = pipeline.build_demo(tmp_path, config_dir)
-    engine = db.make_engine(f"sqlite:///{summary.database}")
+    engine = db.make_engine(f"sqlite:///{demo_build.database}")
     parks = store.parks_frame(engine)
     engine.dispose()
     demo = parks[parks["is_demo"] & parks["kind"].isin(["incubator", "maker_space"])]
@@ -233,7 +232,7 @@ def test_demo_carriers_sit_in_their_district_and_mostly_in_the_belt(tmp_path, co
     assert (real["belt_basis"] == "declared").all()
 
 
-def test_geo_commands(tmp_path):
+def test_geo_commands(tmp_path, copy_demo):
     import subprocess
     import sys
 
@@ -247,7 +246,10 @@ def test_geo_commands(tmp_path):
         assert "Traceback" not in proc.stderr
         return proc
 
-    assert run("demo", "--out", "d").returncode == 0
+    (tmp_path / "d").mkdir()
+    copy_demo(
+        tmp_path / "d"
+    )  # the demo built once for the session (`parkmon demo` is tested in test_cli)
     check = run("--db", "d/parkmon.db", "geo", "check")
     assert check.returncode == 0
     assert "shoreline 135" in check.stdout or "shoreline 13" in check.stdout

@@ -3,6 +3,7 @@ on the HTML for each tile system."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -23,9 +24,9 @@ XSS = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, config_dir):
+def demo(tmp_path_factory, config_dir, demo_build, copy_demo):
     folder = tmp_path_factory.mktemp("mapdemo")
-    summary = pipeline.build_demo(folder, config_dir)
+    summary = dataclasses.replace(demo_build, database=copy_demo(folder))
     engine = db.make_engine(f"sqlite:///{summary.database}")
     with engine.begin() as conn:  # a hostile name, as a collector might bring one in
         conn.execute(store.T_PARK.update().where(store.T_PARK.c.id == "DEMO-I004").values(name=XSS))

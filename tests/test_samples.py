@@ -17,8 +17,8 @@ def test_samples_are_reproducible(tmp_path, config_dir):
         assert filecmp.cmp(path, twin, shallow=False), f"{twin} is stale: run parkmon demo-samples"
 
 
-def test_demo_collects_every_sample_with_its_defects(tmp_path, config_dir):
-    summary = pipeline.build_demo(tmp_path, config_dir)
+def test_demo_collects_every_sample_with_its_defects(demo_build, copy_demo, tmp_path, config_dir):
+    summary = demo_build
     by_source = {r.source_id: r for r in summary.runs}
     assert {k: v.rejected for k, v in by_source.items()} == {
         "demo-torch-2025": 3,
@@ -28,7 +28,7 @@ def test_demo_collects_every_sample_with_its_defects(tmp_path, config_dir):
     }
     assert all(r.status is models.RunStatus.partial for r in summary.runs)
     assert by_source["demo-haimen-office-2024"].skipped == 2  # the totals row and the note
-    engine = db.make_engine(f"sqlite:///{summary.database}")
+    engine = db.make_engine(f"sqlite:///{copy_demo(tmp_path)}")
     try:
         current = store.observations_frame(engine)
         city = current[(current["subject_id"] == "320600") & (current["period"] == "2020")]
