@@ -15,8 +15,10 @@ def render_index(
     demo: bool,
     demo_label: str,
     note: str = "",
+    lang: str = "zh",
 ) -> str:
-    """``pages``: (file name, title, description)."""
+    """``pages``: (file name, title, description); ``lang`` tells browsers and screen readers
+    the page's language."""
     items = "".join(
         f'<li><a href="{html.escape(href)}">{html.escape(name)}</a>'
         f"<div class='d'>{html.escape(desc)}</div></li>"
@@ -24,9 +26,10 @@ def render_index(
     )
     banner = f'<div class="demo">{html.escape(demo_label)}</div>' if demo else ""
     return (
-        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>body{{font-family:'Noto Sans CJK SC',"
-        "'Microsoft YaHei',sans-serif;margin:2em;color:#222}li{margin:.7em 0}"
+        f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head>"
+        f"<meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;"
+        "color:#222}li{margin:.7em 0}"
         ".d{color:#666;font-size:13px}.demo{background:#fff3cd;border:1px solid #e0b000;"
         "padding:.6em;font-weight:bold}</style></head><body>"
         f"{banner}<h1>{html.escape(title)}</h1><ul>{items}</ul>"

@@ -787,6 +787,7 @@ def build_site(
             demo=demo_flag,
             demo_label=t("msg.demo_banner", lang),
             note=t("site.note", lang),
+            lang=lang,
         ),
     )
     return index

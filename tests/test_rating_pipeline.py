@@ -356,6 +356,9 @@ def test_the_site_index_speaks_one_language(demo_db, config_dir, tmp_path):
                 assert html.escape(t(key, lang)) in page
             other = "en" if lang == "zh" else "zh"
             assert t("site.note", other) not in page
+            assert f"<html lang='{'zh-CN' if lang == 'zh' else 'en'}'>" in page
+            report = next(index.parent.glob("report-*.html")).read_text(encoding="utf-8")
+            assert f"<html lang='{'zh-CN' if lang == 'zh' else 'en'}'>" in report
     finally:
         engine.dispose()
 
