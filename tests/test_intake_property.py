@@ -106,12 +106,15 @@ def test_random_csv_dialects_and_cells(tmp_path_factory, rows, delimiter, quotin
 
 @given(st.one_of(st.text(max_size=30), st.floats(allow_nan=True), st.integers(), st.none()))
 def test_normalisation_of_any_cell_is_a_value_missing_or_a_problem(cell):
+    problem = None
     try:
         result = parse_value(cell)
     except ValueProblem as exc:
-        problem = str(exc)
-    else:
-        problem = ""
-    if problem:
-        return  # a problem always says what was expected (a non-empty message)
+        problem = exc.msg
+    if problem is not None:  # it says what was expected, in both languages
+        assert str(problem).startswith("expected"), str(problem)
+        assert problem.render("zh").startswith("应为"), problem.render("zh")
+        return
     assert result is MISSING or (isinstance(result, tuple) and isinstance(result[0], float))
+    if result is not MISSING:
+        assert isinstance(result, tuple) and math.isfinite(result[0])

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from geo.crs import wgs84_to_gcj02
+from geo.errors import GeoError
 from maps.page import tile_choice
 from maps.region import render_region_map
 from monitor import db, pipeline, store
@@ -208,7 +209,7 @@ def test_geometry_is_drawn_in_the_tile_system(demo):
     html = render_region_map(data, tile_choice(None))
     assert not re.search(r"""<(?:script|link)[^>]+(?:src|href)=["']https?:""", html)
     assert XSS not in html  # escaped inside the JSON payload
-    with pytest.raises(Exception, match="PARKMON_TIANDITU_KEY"):
+    with pytest.raises(GeoError, match="PARKMON_TIANDITU_KEY"):
         tile_choice("tianditu", None)
 
 
