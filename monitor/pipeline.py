@@ -34,7 +34,7 @@ from monitor.errors import ConfigError
 from monitor.geography import CityGeography
 from monitor.i18n import label, t
 from monitor.indicators import load_indicators
-from monitor.rating import Methodology, RatingResult, load_methodologies, score
+from monitor.rating import Methodology, RatingResult, RatingRun, load_methodologies, score
 from monitor.registry import City, load_city, load_registry, region_rows
 from monitor.samples import write_samples
 from monitor.settings import Settings
@@ -259,17 +259,6 @@ def reload_config_job(settings: Settings) -> None:
 
 
 # --- ratings ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RatingRun:
-    methodology: Methodology
-    year: int
-    result: RatingResult
-    values: pd.DataFrame
-    peers: pd.DataFrame
-    names: dict[str, str]
-    held: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def rating_inputs(

@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from monitor import __version__
 from monitor.i18n import t
-from monitor.pipeline import RatingRun
+from monitor.rating.core import RatingRun
 from monitor.rating.explain import NextStarOption, explain
 from monitor.rating.methodology import Group, Item, Methodology, Veto
 from monitor.rating.stability import stability

@@ -13,6 +13,7 @@ from monitor import db, pipeline, store
 from monitor.cli.common import demo_notice, err, out, settings_of
 from monitor.errors import ConfigError
 from monitor.i18n import t
+from monitor.rating import RatingRun
 from monitor.rating.explain import explain
 from monitor.registry import load_city
 from monitor.report import STAR, render_html, write_xlsx
@@ -93,9 +94,7 @@ def rate_command(
             _print_explanation(run, explain_park, units, lang)
 
 
-def _print_explanation(
-    run: pipeline.RatingRun, subject: str, units: dict[str, str], lang: str
-) -> None:
+def _print_explanation(run: RatingRun, subject: str, units: dict[str, str], lang: str) -> None:
     ex = explain(run.result, subject, run.values, units, verify=True)
     name = run.names.get(subject, subject)
     out.print(f"\n[bold]{name}[/bold] ({subject}) — {run.methodology.title_zh}")

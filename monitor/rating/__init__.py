@@ -4,7 +4,15 @@ Pure functions over frames: they never fetch and never print. ``monitor.pipeline
 observations from the store and stores what they return.
 """
 
-from monitor.rating.engine import RatingResult, score
+from monitor.rating.core import RatingResult, RatingRun
+from monitor.rating.engine import score
 from monitor.rating.methodology import Methodology, load_methodologies, load_methodology
 
-__all__ = ["Methodology", "RatingResult", "load_methodologies", "load_methodology", "score"]
+__all__ = [
+    "Methodology",
+    "RatingResult",
+    "RatingRun",
+    "load_methodologies",
+    "load_methodology",
+    "score",
+]

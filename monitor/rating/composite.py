@@ -14,7 +14,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from monitor.rating.engine import INCOMPLETE, RATED, RatingResult, finish_table, peer_keys
+from monitor.rating.core import (
+    INCOMPLETE,
+    RATED,
+    RatingResult,
+    finish_table,
+    item_inputs,
+    peer_keys,
+)
 from monitor.rating.methodology import Item, Methodology
 
 GEOMETRIC_FLOOR = 0.01  # a dimension at 0 would zero a geometric mean; floor it at 1 %
@@ -56,7 +63,6 @@ def score_composite(
     history: pd.DataFrame | None,
     weights: dict[str, float] | None,
 ) -> RatingResult:
-    from monitor.rating.engine import item_inputs  # noqa: PLC0415
 
     index = values.index
     n = len(index)

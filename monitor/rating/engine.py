@@ -8,46 +8,23 @@ group (leave-one-out), so improving oneself never moves one's own yardstick.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from monitor.rating.methodology import Band, Item, Methodology
-
-RATED, VETOED, INCOMPLETE, HELD = "rated", "vetoed", "incomplete", "held"
-
-
-@dataclass
-class RatingResult:
-    """``table`` per subject: score, stars, rank, peer_size, peer, status, completeness, bonus and
-    one ``g_<group>`` column per group; ``points``/``inputs``/``medians`` per subject and item."""
-
-    methodology: Methodology
-    table: pd.DataFrame
-    points: pd.DataFrame
-    inputs: pd.DataFrame
-    medians: pd.DataFrame
-    missing_treatment: str
-
-
-def item_inputs(values: pd.DataFrame, item: Item) -> np.ndarray:
-    """The value a rule looks at: an indicator, or a ratio (NaN when the denominator is ≤ 0)."""
-
-    def column(code: str) -> np.ndarray:
-        if code not in values.columns:
-            return np.full(len(values), np.nan)
-        return values[code].to_numpy(dtype=float)
-
-    if item.indicator:
-        return column(item.indicator)
-    assert item.numerator and item.denominator
-    num, den = column(item.numerator), column(item.denominator)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result: np.ndarray = np.where(den > 0, num / den, np.nan)
-    return result
+from monitor.rating.composite import score_composite
+from monitor.rating.core import (
+    HELD,
+    INCOMPLETE,
+    RATED,
+    VETOED,
+    RatingResult,
+    finish_table,
+    item_inputs,
+    peer_keys,
+)
+from monitor.rating.methodology import Item, Methodology
 
 
 def loo_median(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -107,51 +84,6 @@ def rule_points(item: Item, x: np.ndarray, median: np.ndarray | None = None) -> 
     return result
 
 
-def peer_keys(frame: pd.DataFrame | None, index: pd.Index, by: Sequence[str]) -> np.ndarray:
-    if frame is None or not by:
-        return np.zeros(len(index), dtype=object)
-    info = frame.reindex(index)
-    keys: np.ndarray = info[by[0]].astype(str).to_numpy(dtype=object)
-    for column in by[1:]:
-        keys = keys + "|" + info[column].astype(str).to_numpy(dtype=object)
-    return keys
-
-
-def ranks_within(
-    scores: np.ndarray, groups: np.ndarray, eligible: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Competition ranks (1 + number of better scores) and group sizes, among eligible members."""
-    rank = np.full(len(scores), np.nan)
-    size = np.full(len(scores), np.nan)
-    for g in np.unique(groups):
-        idx = np.flatnonzero((groups == g) & eligible)
-        if len(idx) == 0:
-            continue
-        s = scores[idx]
-        sorted_desc = np.sort(s)[::-1]
-        # number strictly greater = position of the first element ≤ s in the descending order
-        better = np.searchsorted(-sorted_desc, -s, side="left")
-        rank[idx] = better + 1
-        size[idx] = len(idx)
-    return rank, size
-
-
-def assign_stars(
-    scores: np.ndarray, rank: np.ndarray, size: np.ndarray, bands: Sequence[Band]
-) -> np.ndarray:
-    """The highest band whose conditions hold; a top share means rank ≤ share × group size."""
-    stars = np.zeros(len(scores))
-    decided = np.zeros(len(scores), dtype=bool)
-    for band in sorted(bands, key=lambda b: -b.stars):
-        ok = scores >= band.min_score - 1e-9
-        if band.top_share is not None:
-            ok &= rank <= band.top_share * size + 1e-9
-        take = ok & ~decided & ~np.isnan(scores)
-        stars[take] = band.stars
-        decided |= take
-    return stars
-
-
 def score(
     values: pd.DataFrame,
     meth: Methodology,
@@ -171,8 +103,6 @@ def score(
     are held for review with the reason, neither rated nor ranked.
     """
     if meth.type == "composite":
-        from monitor.rating.composite import score_composite  # noqa: PLC0415 (cycle)
-
         return score_composite(values, meth, peers=peers, history=history, weights=weights)
     treatment = missing or meth.missing
     index = values.index
@@ -248,33 +178,3 @@ def score(
         pd.DataFrame(medians, index=index, columns=ids),
         treatment,
     )
-
-
-def finish_table(
-    table: pd.DataFrame,
-    total: np.ndarray,
-    status: np.ndarray,
-    groups: np.ndarray,
-    peer_labels: np.ndarray,
-    completeness: np.ndarray,
-    bands: Sequence[Band],
-    vetoed: np.ndarray | None = None,
-) -> None:
-    """Score, stars (0 for a veto), rank and peer size among the rated, status, completeness."""
-    rated = status == RATED
-    rank, size = ranks_within(total, groups, rated)
-    stars = assign_stars(np.where(rated, total, np.nan), rank, size, bands)
-    vetoed = np.zeros(len(total), dtype=bool) if vetoed is None else vetoed
-    table["score"] = np.round(total, 6)
-    table["stars"] = np.where(rated, stars, np.where(vetoed, 0, np.nan))
-    table["rank"] = rank
-    table["peer_size"] = size
-    table["peer"] = peer_labels
-    table["status"] = status
-    table["completeness"] = completeness
-
-
-def stars_label(stars: float | None) -> str:
-    if stars is None or (isinstance(stars, float) and math.isnan(stars)):
-        return "—"
-    return "★" * int(stars) if stars else "否决"

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.rating.engine import RATED, RatingResult, item_inputs, rule_points, score
+from monitor.rating.core import RATED, RatingResult, item_inputs
+from monitor.rating.engine import rule_points, score
 from monitor.rating.methodology import Item, Methodology
 
 COUNT_LIKE = {"个", "家", "项", "件", "次", "人"}

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from monitor.rating.engine import RATED, assign_stars, ranks_within, score
+from monitor.rating.core import RATED, assign_stars, ranks_within
+from monitor.rating.engine import score
 from monitor.rating.methodology import Methodology
 
 
