@@ -116,6 +116,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "report.status": ("状态", "Status"),
     "report.method": ("评价方法", "Methodology"),
     "report.veto": ("一票否决", "Veto"),
+    "report.changed": (
+        "注意：{n} 个评价对象（{ids}）的数据在评定后有变化；本报告显示已存储的评定结果，"
+        "如需更新请运行 parkmon rate {year}",
+        "Note: the figures of {n} subjects ({ids}) changed after they were rated; this report "
+        "shows the stored ratings — run `parkmon rate {year}` to update them",
+    ),
     "report.bonus_group": ("加分项", "Bonus"),
     "report.top": ("且位列前 {share}", "and in the top {share}"),
     "report.per": ("{a}／{b}", "{a} per {b}"),

@@ -6,7 +6,6 @@ The CLI and (later) the scheduler call these functions; they never print.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import socket
@@ -27,14 +26,15 @@ from maps import site
 from maps.page import TileChoice, tile_choice
 from maps.progress import render_progress_map
 from maps.region import MapData, render_region_map
-from monitor import db, demo, geography, goals, logic_checks, models, runs, store
+from monitor import db, demo, geography, goals, models, runs, store, views
 from monitor.compare import Comparison, compare, radar_svg
 from monitor.demo_server import serve_samples
 from monitor.errors import ConfigError
+from monitor.evaluation import rate_year
 from monitor.geography import CityGeography
 from monitor.i18n import label, t
 from monitor.indicators import load_indicators
-from monitor.rating import Methodology, RatingResult, RatingRun, load_methodologies, score
+from monitor.rating import load_methodologies
 from monitor.registry import City, load_city, load_registry, region_rows
 from monitor.samples import write_samples
 from monitor.settings import Settings
@@ -256,132 +256,6 @@ def reload_config_job(settings: Settings) -> None:
     finally:
         engine.dispose()
     log.info("reloaded config: %d carriers, %d indicators", summary.parks, summary.indicators)
-
-
-# --- ratings ------------------------------------------------------------------------------------
-
-
-def rating_inputs(
-    engine: Engine, meth: Methodology, year: int | None
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
-    """Wide values (subject × indicator) of one year (None: every year, indexed by subject and
-    period), the subjects' peer attributes, and their names."""
-    if meth.subject == "region":
-        regions = store.regions_frame(engine, levels=[meth.level or "district"])
-        subjects = pd.DataFrame(
-            {
-                "id": regions["id"],
-                "kind": regions["level"],
-                "district_id": regions["id"],
-                "name": regions["name"],
-            }
-        )
-    else:
-        parks = pd.DataFrame(store.parks_frame(engine, kinds=list(meth.kinds) or None))
-        if year is not None:
-            open_then = (parks["opened"].isna() | (parks["opened"] <= year)) & (
-                parks["closed"].isna() | (parks["closed"] > year)
-            )
-            parks = parks[open_then]
-        subjects = parks[["id", "kind", "level", "district_id", "name"]]
-    obs = store.observations_frame(
-        engine,
-        indicators=list(meth.indicators),
-        subject_type=meth.subject,
-        periods=None if year is None else [str(year)],
-    )
-    obs = obs[obs["subject_id"].isin(subjects["id"])]
-    index = ["subject_id"] if year is not None else ["subject_id", "period"]
-    wide = obs.pivot_table(index=index, columns="indicator", values="value", aggfunc="last")
-    if year is not None:
-        wide = wide.reindex(subjects["id"].tolist())
-    wide = wide.reindex(columns=list(meth.indicators))
-    peers = subjects.set_index("id")
-    return wide, peers, dict(zip(subjects["id"], subjects["name"], strict=True))
-
-
-def rate_year(
-    engine: Engine, config_dir: Path, year: int, kinds: Sequence[str] | None = None
-) -> list[RatingRun]:
-    """Rate every carrier (and district) of ``year`` under each methodology and store the result.
-
-    Stored per subject, year and methodology content hash: re-running with the same data and
-    methodology rewrites identical rows; a changed methodology adds rows under its new hash.
-    """
-    runs = []
-    for meth in load_methodologies(config_dir):
-        if kinds and not (set(kinds) & set(meth.kinds or (meth.level or meth.subject,))):
-            continue
-        values, peers, names = rating_inputs(engine, meth, year)
-        if values.empty or not values.notna().to_numpy().any():  # no figures that year
-            continue
-        history = None
-        if meth.type == "composite":
-            history, _, _ = rating_inputs(engine, meth, None)
-        held = {} if meth.type == "composite" else _held(engine, values.index, year)
-        result = score(values, meth, peers=peers, history=history, held=held)
-        kinds_of = peers["kind"].astype(str).to_dict() if "kind" in peers else {}
-        store.upsert_ratings(engine, rating_rows(result, year, kinds_of))
-        runs.append(RatingRun(meth, year, result, values, peers, names, held))
-    return runs
-
-
-def _held(engine: Engine, subjects: pd.Index, year: int) -> dict[str, str]:
-    """Carriers whose figures of the year (from any source) break a Torch logic check."""
-    codes = sorted({c for r in logic_checks.RULES for c in (r.left, r.right)})
-    obs = store.observations_frame(engine, indicators=codes, periods=[str(year)])
-    obs = obs[obs["subject_id"].isin(subjects)]
-    if obs.empty:
-        return {}
-    wide = obs.pivot_table(index="subject_id", columns="indicator", values="value", aggfunc="last")
-    names = {r["code"]: r["name_zh"] for r in store.indicator_rows(engine)}
-    return logic_checks.held_for_review(wide, names)
-
-
-def rating_rows(
-    result: RatingResult, year: int, kinds_of: dict[Any, str] | None = None
-) -> list[dict[str, Any]]:
-    meth = result.methodology
-    rows = []
-    points = result.points.to_dict("index")
-    inputs = result.inputs.to_dict("index")
-    for subject, row in result.table.iterrows():
-        items = {
-            str(k): (None if pd.isna(v) else round(float(v), 4)) for k, v in points[subject].items()
-        }
-        reported = {str(k) for k, v in inputs[subject].items() if not pd.isna(v)}
-        breakdown = {
-            "groups": {
-                g.id: round(float(row[f"g_{g.id}"]), 4) if not pd.isna(row[f"g_{g.id}"]) else None
-                for g in meth.groups
-            },
-            "items": items,
-            "bonus": round(float(row["bonus"]), 4),
-            "completeness": round(float(row["completeness"]), 4),
-            "missing": [k for k, v in items.items() if v is None and k not in reported],
-            "not_comparable": [k for k, v in items.items() if v is None and k in reported],
-            "missing_treatment": result.missing_treatment,
-            "review": str(row.get("review", "") or ""),
-        }
-        rows.append(
-            {
-                "subject_type": meth.subject,
-                "park_id": str(subject),
-                "year": year,
-                "kind": (kinds_of or {}).get(subject) or meth.level or meth.subject,
-                "methodology": meth.name,
-                "methodology_version": meth.version,
-                "methodology_hash": meth.content_hash,
-                "score": None if pd.isna(row["score"]) else round(float(row["score"]), 4),
-                "stars": None if pd.isna(row["stars"]) else int(row["stars"]),
-                "rank": None if pd.isna(row["rank"]) else int(row["rank"]),
-                "peer_size": None if pd.isna(row["peer_size"]) else int(row["peer_size"]),
-                "status": str(row["status"]),
-                "breakdown": json.dumps(breakdown, ensure_ascii=False, sort_keys=True),
-                "computed_at": models.utcnow(),
-            }
-        )
-    return rows
 
 
 def rate_job(settings: Settings) -> None:
@@ -749,10 +623,12 @@ def build_site(
             t("site.progress_desc", lang),
         )
     )
+    current = {m.content_hash for m in load_methodologies(config_dir)}
     ratings = store.ratings_frame(engine)
-    if len(ratings):
+    ratings = ratings[ratings["methodology_hash"].isin(current)] if len(ratings) else ratings
+    if len(ratings):  # the report of the latest year rated under today's methodologies
         year = int(ratings["year"].max())
-        runs = rate_year(engine, config_dir, year)
+        runs = views.stored_rating_runs(engine, config_dir, year)
         districts = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
         english = {r["code"]: r.get("name_en") or r["code"] for r in store.indicator_rows(engine)}
         site.write(

@@ -64,6 +64,14 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def changed_note(run: RatingRun, lang: str) -> str:
+    """The note a report carries when figures changed after the stored rating ('' if none)."""
+    if not run.changed:
+        return ""
+    ids = ", ".join(run.changed[:5]) + (" …" if len(run.changed) > 5 else "")
+    return t("report.changed", lang, n=len(run.changed), ids=ids, year=run.year)
+
+
 def summary_frame(run: RatingRun, districts: dict[str, str]) -> pd.DataFrame:
     table = run.result.table.copy()
     table["name"] = [run.names.get(str(i), str(i)) for i in table.index]
@@ -133,6 +141,8 @@ def render_html(
             f"{esc(t('report.hash', lang))} <code>{esc(meth.content_hash[:16])}</code>"
             f" · {len(frame)} {esc(t('report.subjects', lang))}</p>"
         )
+        if run.changed:
+            body.append(f"<p class='changed'>{esc(changed_note(run, lang))}</p>")
         counts = frame.loc[frame["status"] != "incomplete", "stars"].dropna().astype(int)
         body.append(_svg_distribution(dict(Counter(int(v) for v in counts.tolist())), lang))
         by_district = frame.groupby("district").agg(
@@ -205,7 +215,7 @@ def render_html(
         "color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
         "padding:3px 7px;font-size:13px}th{background:#f3f3f3}.stars{color:#b8860b}"
         ".demo{background:#fff3cd;border:1px solid #e0b000;padding:.6em;font-weight:bold}"
-        ".meta{color:#666;font-size:12px}"
+        ".meta{color:#666;font-size:12px}.changed{color:#8a4b00;font-weight:bold}"
     )
     return (
         f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head>"
@@ -248,6 +258,9 @@ def write_xlsx(
         if demo:
             ws.cell(1, 1, banner_text).fill = banner
             start = 2
+        if run.changed:
+            ws.cell(start, 1, changed_note(run, lang)).font = bold
+            start += 1
         headers = (
             [t(k, lang) for k in ("report.rank", "report.id", "col.name", "col.district")]
             + [group_name(g, lang) for g in meth.groups]
@@ -331,6 +344,8 @@ def write_xlsx(
             ):
                 explain_ws.cell(1, j, h).font = bold
         for subject in frame.index:
+            if str(subject) in run.changed:  # today's figures would explain another rating
+                continue
             ex = explain(run.result, str(subject), run.values, units)
             reachable: list[NextStarOption | None] = [o for o in ex.options[:3] if o.reachable]
             for option in reachable or [None]:

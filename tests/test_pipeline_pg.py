@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from maps.page import tile_choice
 from maps.region import render_region_map
-from monitor import models, pipeline, store
+from monitor import evaluation, models, pipeline, store
 from monitor.registry import load_city
 
 
@@ -17,14 +17,14 @@ def test_pipeline_on_both_databases(engine, config_dir):
     runs = pipeline.collect_samples(engine, config_dir)
     assert sum(r.rejected for r in runs) == 9
     assert all(r.status is models.RunStatus.partial for r in runs)
-    rated = pipeline.rate_year(engine, config_dir, 2025)
+    rated = evaluation.rate_year(engine, config_dir, 2025)
     assert {r.methodology.name for r in rated} == {
         "incubator-stars",
         "maker-space-stars",
         "zone-capability",
         "district-capability",
     }
-    again = pipeline.rate_year(engine, config_dir, 2025)
+    again = evaluation.rate_year(engine, config_dir, 2025)
     assert [len(r.result.table) for r in again] == [len(r.result.table) for r in rated]
     assert store.count_rows(engine, models.Rating) == sum(len(r.result.table) for r in rated)
     progress = {p.goal: p for p in pipeline.goal_progress(engine, config_dir)}

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
+import sqlalchemy as sa
 
-from monitor import db, models, pipeline, store
+from monitor import db, evaluation, models, pipeline, store
 from monitor.rating import load_methodology
 
 
@@ -21,9 +23,9 @@ def demo_db(tmp_path_factory, copy_demo):
 def test_rerunning_a_year_gives_identical_stored_results(demo_db, config_dir, tmp_path):
     engine = db.make_engine(f"sqlite:///{demo_db}")
     try:
-        pipeline.rate_year(engine, config_dir, 2024)
+        evaluation.rate_year(engine, config_dir, 2024)
         first = store.ratings_frame(engine, 2024).drop(columns=["id"])
-        pipeline.rate_year(engine, config_dir, 2024)
+        evaluation.rate_year(engine, config_dir, 2024)
         second = store.ratings_frame(engine, 2024).drop(columns=["id"])
         assert len(first) > 150
         assert first.equals(second)
@@ -51,7 +53,7 @@ def test_rerunning_a_year_gives_identical_stored_results(demo_db, config_dir, tm
         old_hash = load_methodology(config_dir / "ratings" / "incubator.toml").content_hash
         new_hash = load_methodology(changed_dir / "ratings" / "incubator.toml").content_hash
         assert old_hash != new_hash
-        pipeline.rate_year(engine, changed_dir, 2024, ["incubator"])
+        evaluation.rate_year(engine, changed_dir, 2024, ["incubator"])
         after = store.ratings_frame(engine, 2024)
         assert set(after.loc[after["methodology"] == "incubator-stars", "methodology_hash"]) == {
             old_hash,
@@ -67,7 +69,7 @@ def test_every_year_rates_and_vetoes_show(demo_db, config_dir):
     try:
         statuses = set()
         for year in range(2020, 2026):
-            runs = pipeline.rate_year(engine, config_dir, year)
+            runs = evaluation.rate_year(engine, config_dir, year)
             assert {r.methodology.name for r in runs} >= {"incubator-stars", "maker-space-stars"}
             for run in runs:
                 statuses |= set(run.result.table["status"])
@@ -77,7 +79,7 @@ def test_every_year_rates_and_vetoes_show(demo_db, config_dir):
     engine = db.make_engine(f"sqlite:///{demo_db}")
     try:
         before = store.count_rows(engine, models.Rating)
-        assert pipeline.rate_year(engine, config_dir, 1999) == []  # no figures: nothing rated
+        assert evaluation.rate_year(engine, config_dir, 1999) == []  # no figures: nothing rated
         assert store.count_rows(engine, models.Rating) == before
     finally:
         engine.dispose()
@@ -133,7 +135,7 @@ def test_names_are_escaped_in_the_html_report(demo_db, config_dir, tmp_path):
                 .where(store.T_PARK.c.id == "DEMO-I004")
                 .values(name="<img src=x onerror=alert(1)>")
             )
-        runs = pipeline.rate_year(engine, config_dir, 2025, ["incubator"])
+        runs = evaluation.rate_year(engine, config_dir, 2025, ["incubator"])
     finally:
         engine.dispose()
     from monitor.report import render_html
@@ -220,7 +222,7 @@ def test_hostile_names_are_text_in_the_report_workbook(demo_db, config_dir, tmp_
                 conn.execute(
                     store.T_PARK.update().where(store.T_PARK.c.id == park_id).values(name=name)
                 )
-        runs = pipeline.rate_year(engine, config_dir, 2025, ["incubator"])
+        runs = evaluation.rate_year(engine, config_dir, 2025, ["incubator"])
     finally:
         engine.dispose()
     from monitor.report import write_xlsx
@@ -280,7 +282,7 @@ def test_contradicting_figures_are_held_for_review_not_rated(collect_engine, con
     store.upsert_observations(
         collect_engine, frame("T-I01", {"incubatee_rd_spending": 9000.0}), source_id="office"
     )
-    runs = pipeline.rate_year(collect_engine, config_dir, 2025, ["incubator"])
+    runs = evaluation.rate_year(collect_engine, config_dir, 2025, ["incubator"])
     table = runs[0].result.table
     assert table.loc["T-I01", "status"] == "held"
     assert pd.isna(table.loc["T-I01", "stars"]) and pd.isna(table.loc["T-I01", "rank"])
@@ -375,7 +377,7 @@ def test_the_report_speaks_one_language(demo_db, config_dir, tmp_path):
 
     engine = db.make_engine(f"sqlite:///{demo_db}")
     try:
-        runs = pipeline.rate_year(engine, config_dir, 2025)
+        runs = evaluation.rate_year(engine, config_dir, 2025)
         rows = store.indicator_rows(engine)
     finally:
         engine.dispose()
@@ -422,3 +424,55 @@ def test_the_report_speaks_one_language(demo_db, config_dir, tmp_path):
                 assert not leftover_latin(piece), (leftover_latin(piece), piece[:200])
             else:
                 assert not leftover_cjk(piece), (leftover_cjk(piece), piece[:200])
+
+
+def test_the_report_shows_stored_ratings_and_never_writes(copy_demo, tmp_path):
+    """A report renders what `parkmon rate` stored: it writes nothing, says when figures changed
+    after the rating, and asks for `parkmon rate YEAR` when the year was never rated."""
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+    from monitor.errors import ConfigError
+
+    database = copy_demo(tmp_path)
+    engine = db.make_engine(f"sqlite:///{database}")
+    runner = CliRunner(env={"COLUMNS": "200"})
+
+    def report(*extra: str):
+        out = tmp_path / "r.html"
+        result = runner.invoke(
+            app, ["--db", str(database), *extra, "report", "2025", "--out", str(out)]
+        )
+        return result, (out.read_text(encoding="utf-8") if result.exit_code == 0 else "")
+
+    try:
+        before = store.ratings_frame(engine)
+        result, page = report()
+        assert result.exit_code == 0, result.output
+        pd.testing.assert_frame_equal(store.ratings_frame(engine), before)  # nothing rewritten
+        assert "数据在评定后有变化" not in page
+        # A figure behind a stored rating changes: the report still shows the stored rating
+        # and names the carrier whose figures moved.
+        stored = before[(before["park_id"] == "DEMO-I004") & (before["year"] == 2025)]
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE observation SET value = value * 50 WHERE subject_id = 'DEMO-I004' "
+                    "AND period = '2025' AND indicator = 'incubatee_revenue'"
+                )
+            )
+        result, page = report()
+        assert result.exit_code == 0, result.output
+        assert "数据在评定后有变化" in page and "DEMO-I004" in page
+        pd.testing.assert_frame_equal(store.ratings_frame(engine), before)
+        result, page = report("--lang", "en")
+        assert "changed after they were rated" in page
+        assert f"{float(stored['score'].iloc[0]):,.1f}" in page  # the stored score, not today's
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM rating WHERE year = 2025"))
+        result, _ = report()
+        assert result.exit_code != 0
+        assert isinstance(result.exception, ConfigError)
+        assert "parkmon rate 2025" in str(result.exception)
+    finally:
+        engine.dispose()

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from monitor import db, pipeline, store
+from monitor import db, evaluation, store, views
 from monitor.cli.common import demo_notice, err, out, settings_of
 from monitor.errors import ConfigError
 from monitor.i18n import t
@@ -52,7 +52,7 @@ def rate_command(
     lang = settings.lang
     engine = db.open_existing(settings.database_url)
     try:
-        runs = pipeline.rate_year(engine, settings.config_dir, year, kind)
+        runs = evaluation.rate_year(engine, settings.config_dir, year, kind)
         units = _units(engine)
         demo = db.holds_demo_data(engine)
     finally:
@@ -142,9 +142,9 @@ def report_command(
     settings = settings_of(ctx)
     if fmt not in ("html", "xlsx"):
         raise ConfigError(f"--format {fmt!r}: expected html or xlsx")
-    engine = db.open_existing(settings.database_url)
+    engine = db.open_read_only(settings.database_url)
     try:
-        runs = pipeline.rate_year(engine, settings.config_dir, year)
+        runs = views.stored_rating_runs(engine, settings.config_dir, year)
         demo = db.holds_demo_data(engine)
         units = _units(engine)
         english = names_en(engine)

@@ -41,6 +41,8 @@ class RatingRun:
     peers: pd.DataFrame
     names: dict[str, str]
     held: Mapping[str, str] = field(default_factory=dict)
+    # Subjects whose figures changed after the stored rating was computed (views only).
+    changed: tuple[str, ...] = ()
 
 
 def item_inputs(values: pd.DataFrame, item: Item) -> np.ndarray:
