@@ -10,20 +10,34 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from monitor import store
+from maps.region import MapData
+from monitor import db, goals, store
+from monitor.compare import Comparison, compare
 from monitor.errors import ConfigError
 from monitor.evaluation import score_year
-from monitor.rating import Methodology, RatingRun
+from monitor.i18n import label, t
+from monitor.rating import Methodology, RatingRun, load_methodologies
+from monitor.registry import load_city
 
-__all__ = ["stored_rating_runs", "stored_table"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "compare_parks",
+    "goal_progress",
+    "map_data",
+    "stored_rating_runs",
+    "stored_table",
+]
 
 
 def stored_rating_runs(
@@ -90,3 +104,246 @@ def _changed(stored: pd.DataFrame, current: pd.DataFrame) -> list[str]:
     same &= stored.loc[both, "status"].to_numpy() == current.loc[both, "status"].to_numpy()
     differ = set(both[~same]) | set(stored.index.symmetric_difference(current.index))
     return sorted(str(s) for s in differ)
+
+
+# --- goals, comparisons and maps ---------------------------------------------------------------
+
+
+def goal_progress(
+    engine: Engine, config_dir: Path, *, year: int | None = None, district: str | None = None
+) -> list[goals.Progress]:
+    """Progress of every goal, for the city (default) or one district (adcode)."""
+    specs = goals.load_goals(config_dir)
+    city = load_city(config_dir)
+    scope = district or city.adcode
+    obs = store.observations_frame(engine, subject_type="region")
+    obs = obs[obs["subject_id"] == scope]
+    obs = obs.assign(year=pd.to_numeric(obs["period"], errors="coerce")).dropna(subset=["year"])
+    if year is not None:
+        obs = obs[obs["year"] <= year]
+    now = year or datetime.now(UTC).year
+    parks = pd.DataFrame(store.parks_frame(engine))
+    recognitions = store.recognitions_frame(engine)
+    rankings = store.rankings_frame(engine)
+    carrier_goals = [g for g in specs if g.subject and g.kind != "ranking"]
+    carrier_obs = store.observations_frame(
+        engine, subject_type="park", indicators=sorted({g.indicator for g in carrier_goals})
+    )
+    carrier_obs = carrier_obs.assign(
+        year=pd.to_numeric(carrier_obs["period"], errors="coerce")
+    ).dropna(subset=["year"])
+    if year is not None:
+        carrier_obs = carrier_obs[carrier_obs["year"] <= year]
+    out: list[goals.Progress] = []
+    for goal in specs:
+        progress = _one_goal(
+            goal, district, year, scope, now, obs, carrier_obs, recognitions, parks, rankings
+        )
+        if progress is not None:
+            stock = {"stock_2020": dict(goal.stock)} if goal.stock else {}
+            out.append(
+                dataclasses.replace(
+                    progress,
+                    basis=goal.basis,
+                    name_en=goal.name_en,
+                    numbers={**progress.numbers, **stock},
+                )
+            )
+    return out
+
+
+def _one_goal(
+    goal: goals.GoalSpec,
+    district: str | None,
+    year: int | None,
+    scope: str,
+    now: int,
+    obs: pd.DataFrame,
+    carrier_obs: pd.DataFrame,
+    recognitions: pd.DataFrame,
+    parks: pd.DataFrame,
+    rankings: pd.DataFrame,
+) -> goals.Progress | None:
+    """One goal's progress for the city or a district (None: no reading at that scope)."""
+    if goal.kind == "ranking" or goal.subject:
+        if district is not None:
+            return None  # a goal of one carrier or of a ranking has no district reading
+        if goal.kind != "ranking":
+            mine = carrier_obs[carrier_obs["subject_id"] == goal.subject]
+            return _goal_progress(goal, mine, recognitions, parks, now, goal.subject, None)
+        entries = rankings[
+            (rankings["ranking"] == goal.ranking) & (rankings["subject_id"] == goal.subject)
+        ]
+        if year is not None:
+            entries = entries[entries["year"] <= year]
+        return goals.ranking_progress(goal, entries)
+    share = None if district is None else dict(goal.splits).get(district)
+    # a district's own share of the goal; its level is measured from its own start
+    spec = goal if share is None else dataclasses.replace(goal, target=share, baseline=None)
+    progress = _goal_progress(spec, obs, recognitions, parks, now, scope, district)
+    if district is not None and share is None:
+        return goals.without_own_target(progress)
+    if share is not None and goal.split_illustrative:
+        return dataclasses.replace(progress, illustrative=True)
+    return progress
+
+
+def _goal_progress(
+    goal: goals.GoalSpec,
+    obs: pd.DataFrame,
+    recognitions: pd.DataFrame,
+    parks: pd.DataFrame,
+    now: int,
+    scope: str,
+    district: str | None,
+) -> goals.Progress:
+    series = obs[obs["indicator"] == goal.indicator].set_index("year")["value"]
+    series.index = series.index.astype(int)
+    if goal.kind == "level":
+        spec = goal if district is None else dataclasses.replace(goal, baseline=None)
+        return goals.level_progress(spec, series, scope)
+    if goal.kind == "growth":
+        return goals.growth_progress(goal, series, scope)
+    if goal.kind == "cumulative":
+        return goals.cumulative_progress(goal, series, scope)
+    new = goals.count_new(recognitions, parks, goal)
+    new = new[new["year"] <= now]
+    if district is not None:
+        new = new[new["district_id"] == district]
+    return goals.count_progress(
+        goal,
+        new,
+        now,
+        scope,
+        None,
+        has_records=goals.has_count_records(recognitions, parks, goal),
+    )
+
+
+def compare_parks(
+    engine: Engine, subjects: Sequence[str], year: int, against: str = "peers"
+) -> Comparison:
+    """Gather what ``monitor.compare`` needs from the store and compare the carriers."""
+    parks = pd.DataFrame(store.parks_frame(engine))
+    unknown = [s for s in subjects if s not in set(parks["id"])]
+    if unknown:
+        raise ConfigError(f"unknown carrier id(s) {', '.join(unknown)}; see `parkmon parks list`")
+    kinds = set(parks.loc[parks["id"].isin(subjects), "kind"])
+    indicators = pd.DataFrame(store.indicator_rows(engine))
+    indicators = indicators[indicators["scope"] == "park"]
+    indicators = indicators[indicators["kinds"].map(lambda k: bool(set(k.split("|")) & kinds))]
+    codes = [c for c in indicators["code"] if c not in ("safety_incident", "falsified_statistics")]
+    indicators = indicators[indicators["code"].isin(codes)]
+    obs = store.observations_frame(
+        engine, indicators=codes, subject_type="park", periods=[str(year), str(year - 1)]
+    )
+
+    def wide(period: int) -> pd.DataFrame:
+        part = obs[obs["period"] == str(period)]
+        return part.pivot_table(
+            index="subject_id", columns="indicator", values="value", aggfunc="last"
+        ).reindex(columns=codes)
+
+    ratings = store.ratings_frame(engine, year)
+    return compare(
+        list(subjects),
+        year,
+        wide(year),
+        wide(year - 1),
+        parks[["id", "kind", "level", "district_id", "in_belt"]],
+        indicators,
+        ratings,
+        against=against,
+    )
+
+
+# --- maps and the site ---------------------------------------------------------------------------
+
+
+def map_data(
+    engine: Engine, config_dir: Path, lang: str = "zh", highlight: Sequence[str] = ()
+) -> MapData:
+    """Everything the regional map shows, from the store (stars of each year under the current
+    methodology of each kind)."""
+    city = load_city(config_dir)
+    parks = pd.DataFrame(store.parks_frame(engine))
+    parks = parks[parks["lon"].notna() & parks["lat"].notna()]
+    hashes = {m.content_hash for m in load_methodologies(config_dir)}
+    ratings = store.ratings_frame(engine)
+    ratings = ratings[
+        ratings["methodology_hash"].isin(hashes) & (ratings["subject_type"] == "park")
+    ]
+    stars: dict[str, dict[str, int | None]] = {}
+    scores: dict[str, dict[str, float | None]] = {}
+    for r in ratings.to_dict("records"):
+        pid, year = str(r["park_id"]), str(r["year"])
+        stars.setdefault(pid, {})[year] = None if pd.isna(r["stars"]) else int(r["stars"])
+        scores.setdefault(pid, {})[year] = (
+            None if pd.isna(r["score"]) else round(float(r["score"]), 2)
+        )
+    districts = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
+    records = []
+    for p in parks.to_dict("records"):
+        pid = str(p["id"])
+        records.append(
+            {
+                "id": pid,
+                "name": str(p["name"] if lang == "zh" or not p["name_en"] else p["name_en"]),
+                "kind": p["kind"],
+                "kind_label": label("kind", p["kind"], lang),
+                "level_label": label("level", p["level"], lang),
+                "district": districts.get(str(p["district_id"]), str(p["district_id"])),
+                "role": p["belt_role"],
+                "role_label": label("belt_role", p["belt_role"], lang),
+                "lon": float(p["lon"]),
+                "lat": float(p["lat"]),
+                "approx": p["location_quality"] != "surveyed",
+                "stars": stars.get(pid, {}),
+                "score": scores.get(pid, {}),
+                "demo": bool(p["is_demo"]),
+                "highlight": pid in highlight,
+            }
+        )
+    regions = store.regions_frame(engine)
+    district_rows = regions[regions["level"] == "district"]
+    belt_rows = regions[regions["level"] == "belt"]
+    years = sorted({int(y) for y in ratings["year"]}) if len(ratings) else []
+    keys = [
+        "kind",
+        "level",
+        "district",
+        "belt",
+        "stars",
+        "score",
+        "change",
+        "location",
+        "approximate",
+        "trend",
+        "layers",
+        "year",
+        "legend",
+        "unrated",
+        "vetoed",
+        "belt_band",
+        "size_note",
+    ]
+    labels = {k: t(f"map.{k}", lang) for k in keys}
+    labels["demo"] = t("msg.demo_banner", lang)
+    kinds = {k: label("kind", k, lang) for k in sorted(parks["kind"].unique())}
+    roles = {r: label("belt_role", r, lang) for r in ("core", "zone", "park", "none")}
+    roles["none"] = "其他载体" if lang == "zh" else "Other carriers"
+    return MapData(
+        parks=records,
+        districts=[
+            (str(r["id"]), str(r["name"] if lang == "zh" else r["name_en"]), r["geometry"])
+            for r in district_rows.to_dict("records")
+            if r["geometry"] is not None
+        ],
+        belt=None if belt_rows.empty else belt_rows.geometry.iloc[0],
+        years=years,
+        labels=labels,
+        kinds=kinds,
+        roles=roles,
+        title=t("map.region_title", lang, city=city.name if lang == "zh" else city.name_en),
+        demo=db.holds_demo_data(engine),
+    )

@@ -292,7 +292,7 @@ def test_percentiles_and_strengths_on_a_small_peer_group():
 def test_a_district_is_measured_against_its_own_share_or_shows_figures_only(
     collect_engine, config_dir
 ):
-    from monitor import pipeline, store
+    from monitor import store, views
 
     with collect_engine.begin() as conn:
         store.ensure_source(conn, "district-stats", kind="file")
@@ -313,10 +313,10 @@ def test_a_district_is_measured_against_its_own_share_or_shows_figures_only(
         for year, value in series.items()
     ]
     store.upsert_observations(collect_engine, pd.DataFrame(rows), source_id="district-stats")
-    city = {p.goal: p for p in pipeline.goal_progress(collect_engine, config_dir, year=2023)}
+    city = {p.goal: p for p in views.goal_progress(collect_engine, config_dir, year=2023)}
     mine = {
         p.goal: p
-        for p in pipeline.goal_progress(collect_engine, config_dir, year=2023, district="320612")
+        for p in views.goal_progress(collect_engine, config_dir, year=2023, district="320612")
     }
     firms = mine["hightech-firms"]
     # 260 firms in one district are not measured against the city's 3,600
@@ -359,7 +359,7 @@ def test_a_goal_may_name_its_indicator_in_the_plans_words(tmp_path, config_dir):
 
 
 def test_every_goal_of_the_plan_is_tracked_with_its_line(collect_engine, config_dir):
-    from monitor import pipeline, store
+    from monitor import store, views
 
     specs = {g.id: g for g in goals.load_goals(config_dir)}
     for wanted in (
@@ -397,7 +397,7 @@ def test_every_goal_of_the_plan_is_tracked_with_its_line(collect_engine, config_
         for y, v in ((2021, 9000.0), (2023, 14000.0))
     ]
     store.upsert_observations(collect_engine, pd.DataFrame(rows), source_id="zone-office")
-    city = {p.goal: p for p in pipeline.goal_progress(collect_engine, config_dir, year=2023)}
+    city = {p.goal: p for p in views.goal_progress(collect_engine, config_dir, year=2023)}
     zone = city["innovation-zone-employment"]
     assert (zone.latest, zone.latest_year, zone.scope) == (14000, 2023, "NT-C01")
     assert zone.basis.startswith("四、（三）")
@@ -405,7 +405,7 @@ def test_every_goal_of_the_plan_is_tracked_with_its_line(collect_engine, config_
         "incubator": 67,
         "maker_space": 70,
     }
-    district = pipeline.goal_progress(collect_engine, config_dir, year=2023, district="320613")
+    district = views.goal_progress(collect_engine, config_dir, year=2023, district="320613")
     assert "innovation-zone-employment" not in {p.goal for p in district}
 
 

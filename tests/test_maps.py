@@ -17,7 +17,7 @@ from geo.crs import wgs84_to_gcj02
 from geo.errors import GeoError
 from maps.page import tile_choice
 from maps.region import render_region_map
-from monitor import db, pipeline, store
+from monitor import db, publish, store, views
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -31,8 +31,8 @@ def demo(tmp_path_factory, config_dir, demo_build, copy_demo):
     engine = db.make_engine(f"sqlite:///{summary.database}")
     with engine.begin() as conn:  # a hostile name, as a collector might bring one in
         conn.execute(store.T_PARK.update().where(store.T_PARK.c.id == "DEMO-I004").values(name=XSS))
-    data = pipeline.map_data(engine, config_dir)
-    progress = pipeline.progress_map_html(engine, config_dir, "zh", tile_choice(None))
+    data = views.map_data(engine, config_dir)
+    progress = publish.progress_map_html(engine, config_dir, "zh", tile_choice(None))
     engine.dispose()
     region = folder / "region.html"
     region.write_text(render_region_map(data, tile_choice(None)), encoding="utf-8")
@@ -217,7 +217,7 @@ def test_comparison_map(demo, browser, config_dir, tmp_path):
     folder, _, summary = demo
     engine = db.make_engine(f"sqlite:///{summary.database}")
     try:
-        page_html = pipeline.comparison_map_html(
+        page_html = publish.comparison_map_html(
             engine, config_dir, ["DEMO-I006", "DEMO-I004"], 2025, "zh", tile_choice(None)
         )
     finally:

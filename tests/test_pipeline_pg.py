@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from maps.page import tile_choice
 from maps.region import render_region_map
-from monitor import evaluation, models, pipeline, store
+from monitor import evaluation, models, pipeline, store, views
 from monitor.registry import load_city
 
 
@@ -27,11 +27,11 @@ def test_pipeline_on_both_databases(engine, config_dir):
     again = evaluation.rate_year(engine, config_dir, 2025)
     assert [len(r.result.table) for r in again] == [len(r.result.table) for r in rated]
     assert store.count_rows(engine, models.Rating) == sum(len(r.result.table) for r in rated)
-    progress = {p.goal: p for p in pipeline.goal_progress(engine, config_dir)}
+    progress = {p.goal: p for p in views.goal_progress(engine, config_dir)}
     assert progress["hightech-firms"].status == "achieved"
     assert progress["hightech-zone-top40"].best == 41
     parks = store.parks_frame(engine)
     assert len(parks) == 12 + len(data.parks)
     assert parks["in_belt"].sum() > 150
-    page = render_region_map(pipeline.map_data(engine, config_dir), tile_choice(None))
+    page = render_region_map(views.map_data(engine, config_dir), tile_choice(None))
     assert "var DATA" in page

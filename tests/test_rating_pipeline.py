@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from monitor import db, evaluation, models, pipeline, store
+from monitor import db, evaluation, models, publish, store
 from monitor.rating import load_methodology
 
 
@@ -352,7 +352,7 @@ def test_the_site_index_speaks_one_language(demo_db, config_dir, tmp_path):
     engine = db.make_engine(f"sqlite:///{demo_db}")
     try:
         for lang in ("zh", "en"):
-            index = pipeline.build_site(engine, config_dir, tmp_path / lang, lang=lang)
+            index = publish.build_site(engine, config_dir, tmp_path / lang, lang=lang)
             page = index.read_text(encoding="utf-8")
             for key in ("site.region_desc", "site.progress_desc", "site.note"):
                 assert html.escape(t(key, lang)) in page

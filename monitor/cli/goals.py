@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor import db, pipeline, store
+from monitor import db, store, views
 from monitor.cli.common import (
     OutputFormat,
     demo_notice,
@@ -78,7 +78,7 @@ def goals_command(
             raise ConfigError(f"--district {district!r}: not a district of the city")
         code = found.adcode
     try:
-        progress = pipeline.goal_progress(engine, settings.config_dir, year=year, district=code)
+        progress = views.goal_progress(engine, settings.config_dir, year=year, district=code)
         demo = db.holds_demo_data(engine)
     finally:
         engine.dispose()
@@ -193,7 +193,7 @@ def compare_command(
         raise ConfigError(f"--against {against!r}: expected peers, district or belt")
     settings, engine = _open(ctx)
     try:
-        comparison = pipeline.compare_parks(engine, parks, year, against)
+        comparison = views.compare_parks(engine, parks, year, against)
         frame = store.parks_frame(engine)
         # proper names in the output's language where the registry has them
         english = settings.lang == "en"

@@ -11,7 +11,7 @@ import typer
 from maps.page import tile_choice
 from maps.region import render_region_map
 from maps.site import write
-from monitor import db, pipeline
+from monitor import db, publish, views
 from monitor.cli.common import err, out, settings_of
 
 maps_app = typer.Typer(
@@ -41,7 +41,7 @@ def maps_region(
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
     engine = db.open_read_only(settings.database_url)
     try:
-        data = pipeline.map_data(engine, settings.config_dir, settings.lang, highlight or ())
+        data = views.map_data(engine, settings.config_dir, settings.lang, highlight or ())
     finally:
         engine.dispose()
     path = write(
@@ -63,7 +63,7 @@ def maps_progress(
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
     engine = db.open_read_only(settings.database_url)
     try:
-        page = pipeline.progress_map_html(engine, settings.config_dir, settings.lang, choice)
+        page = publish.progress_map_html(engine, settings.config_dir, settings.lang, choice)
     finally:
         engine.dispose()
     out.print(str(write(out_path or settings.output_dir / "progress.html", page)))
@@ -82,7 +82,7 @@ def maps_compare(
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
     engine = db.open_read_only(settings.database_url)
     try:
-        page = pipeline.comparison_map_html(
+        page = publish.comparison_map_html(
             engine, settings.config_dir, parks, year, settings.lang, choice
         )
     finally:
@@ -101,7 +101,7 @@ def site_build(
     choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
     engine = db.open_read_only(settings.database_url)
     try:
-        index = pipeline.build_site(
+        index = publish.build_site(
             engine,
             settings.config_dir,
             out_dir or settings.output_dir,
