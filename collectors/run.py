@@ -33,9 +33,15 @@ from collectors.sources import SourceSpec
 from collectors.tables import TableRows
 from collectors.web import fetch_html_table, fetch_json_api
 from monitor import messages, models, runs, store
-from monitor.errors import CollectorError, ConfigError, MonitorError, ParseError, driver_message
+from monitor.errors import (
+    CollectorError,
+    ConfigError,
+    MonitorError,
+    ParseError,
+    SourceBusy,
+    driver_message,
+)
 from monitor.messages import Msg, Where, msg
-from monitor.runs import SourceBusy
 
 log = logging.getLogger(__name__)
 
@@ -356,7 +362,3 @@ def collect_many(
             if on_done:
                 on_done(results[source_id])
     return [results[s.id] for s in specs]
-
-
-def sample_dir(config_dir: Path) -> Path:
-    return config_dir / "samples"

@@ -43,9 +43,3 @@ def leaflet_css() -> str:
         return f"url(data:image/png;base64,{data})"
 
     return re.sub(r"url\((images/[^)]+\.png)\)", inline, css)
-
-
-def leaflet_version() -> str:
-    head = leaflet_js()[:200]
-    match = re.search(r"Leaflet (\d+\.\d+\.\d+)", head)
-    return match.group(1) if match else "?"

@@ -9,9 +9,14 @@
      ├── OutputError        an output file cannot be written (full disk, no permission)
      ├── CollectorError     a source could not be collected
      │    ├── FetchError    the bytes could not be fetched (network, file system)
-     │    └── ParseError    the bytes are not what the source declares (with a location)
-     ├── GeoError           a coordinate or geometry is missing, undeclared or out of place
+     │    ├── ParseError    the bytes are not what the source declares (with a location)
+     │    └── SourceBusy    another live process is collecting the same source
+     ├── LockHeldError      another scheduler holds the database's scheduler lock
      └── RatingError        a methodology cannot be applied
+
+    GeoError (geo.errors)   a coordinate or geometry is missing, undeclared or out of place;
+                            geo imports nothing of ours, so its one error class lives there and
+                            is re-exported here
 
 Foreign exceptions are translated at the boundary and chained (``raise X(...) from exc``).
 Only ``monitor.cli`` turns these into a printed line and an exit code.
@@ -21,7 +26,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from geo.errors import GeoError
 from monitor import messages
+
+__all__ = [
+    "CollectorError",
+    "ConfigError",
+    "FetchError",
+    "GeoError",
+    "LockHeldError",
+    "MonitorError",
+    "OutputError",
+    "ParseError",
+    "RatingError",
+    "RegistryError",
+    "SourceBusy",
+    "StorageError",
+    "driver_message",
+]
 
 
 class MonitorError(Exception):
@@ -80,8 +102,12 @@ class ParseError(CollectorError):
     """The content of a source is not what it declares; ``location`` says where."""
 
 
-class GeoError(MonitorError):
-    """A coordinate or geometry is missing, undeclared or outside where it must be."""
+class SourceBusy(CollectorError):
+    """Another live process is collecting the same source."""
+
+
+class LockHeldError(MonitorError):
+    """Another scheduler holds the database's scheduler lock."""
 
 
 class RatingError(MonitorError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 LABELS: Final[dict[str, tuple[str, str]]] = {
@@ -261,3 +262,19 @@ def t(key: str, lang: str = "zh", **kwargs: object) -> str:
 def label(prefix: str, value: str, lang: str = "zh") -> str:
     """Label of an enumeration value, e.g. ``label('kind', 'incubator')`` → 科技企业孵化器."""
     return t(f"{prefix}.{value}", lang) if f"{prefix}.{value}" in LABELS else value
+
+
+STAR = "★"
+
+
+def stars_text(value: object, lang: str = "zh") -> str:
+    """Stars as shown everywhere: ★★★, 否决/vetoed for 0, — when there is no rating."""
+    if value is None:
+        return "—"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "—"
+    if math.isnan(number):
+        return "—"
+    return STAR * int(number) if int(number) > 0 else t("stars.vetoed", lang)

@@ -74,13 +74,6 @@ class RunStatus(StrEnum):
     interrupted = "interrupted"
 
 
-class GoalKind(StrEnum):
-    indicator = "indicator"
-    growth = "growth"
-    carrier_count = "count"
-    ranking = "ranking"
-
-
 def table_of(model: type[SQLModel]) -> sa.Table:
     """The SQLAlchemy Table behind a SQLModel table class (for Core statements)."""
     table = getattr(model, "__table__", None)
@@ -318,28 +311,6 @@ class RankingEntry(SQLModel, table=True):
     )
     out_of: int | None = None
     source_url: str = ""
-    note: str = ""
-
-
-class Goal(SQLModel, table=True):
-    """A plan target: an indicator value, a growth rate, a count of carriers or a ranking."""
-
-    __tablename__ = "goal"
-    id: str = Field(primary_key=True, max_length=64)
-    name_zh: str = Field(max_length=255)
-    name_en: str = Field(default="", max_length=255)
-    kind: GoalKind = Field(sa_column=enum_column(GoalKind))
-    indicator: str = Field(default="", max_length=64)
-    scope: str = Field(default="city", max_length=16)
-    scope_id: str = Field(default="", max_length=32)
-    baseline: float | None = None
-    baseline_year: int | None = None
-    target: float | None = None
-    target_year: int | None = None
-    tolerance: float | None = None
-    comparator: str = Field(default=">=", max_length=4)
-    unit: str = Field(default="", max_length=16)
-    source: str = ""
     note: str = ""
 
 

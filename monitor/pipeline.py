@@ -6,9 +6,6 @@ The CLI and (later) the scheduler call these functions; they never print.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,14 +18,12 @@ from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, collect_many
 from collectors.sources import load_sources
-from monitor import db, demo, geography, goals, models, runs, store
-from monitor.demo_server import serve_samples
+from monitor import db, geography, goals, models, runs, store
 from monitor.evaluation import rate_year
 from monitor.geography import CityGeography
 from monitor.indicators import load_indicators
 from monitor.publish import build_site
 from monitor.registry import City, load_city, load_registry, region_rows
-from monitor.samples import write_samples
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,151 +88,6 @@ def initialise(engine: Engine, config_dir: Path) -> InitSummary:
     if orphans:
         log.warning("in the database but no longer in the registry (kept): %s", ", ".join(orphans))
     return InitSummary(changes, len(regions), len(parks), len(indicators), orphans)
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    database: Path
-    parks: pd.DataFrame
-    observations: int
-    recognitions: int
-    years: tuple[int, ...]
-    init: InitSummary
-    runs: list[RunSummary] = field(default_factory=list)
-    site: Path | None = None
-
-
-def demo_placement(conn: sa.Connection, geo: CityGeography | None) -> demo.Placement | None:
-    """Per district: its polygon and the part of it in the belt (band + member zones' circles)."""
-    if geo is None:
-        return None
-    members = store.parks_frame(conn, belt_roles=["core", "zone", "park"])
-    belt = geography.belt_area(geo, members)
-    return {
-        code: (poly, poly.intersection(belt))
-        for code, poly in geography.district_polygons(geo).items()
-    }
-
-
-def load_demo(
-    engine: Engine, city: City, seed: int = demo.DEMO_SEED, geo: CityGeography | None = None
-) -> demo.DemoData:
-    """Write the generated demo carriers, recognitions and observations, labelled as demo data."""
-    with engine.connect() as conn:
-        placement = demo_placement(conn, geo)
-    data = demo.generate_demo(city, seed, placement)
-    registry = store.parks_frame(engine, include_demo=False)
-    zones = demo.zone_observations(
-        list(zip(registry["id"], registry["kind"], registry["level"], strict=True)),
-        data.years,
-        seed,
-    )
-    data = demo.DemoData(
-        data.parks,
-        data.recognitions,
-        pd.concat([data.observations, zones], ignore_index=True),
-        data.years,
-    )
-    with engine.begin() as conn:
-        store.ensure_source(
-            conn,
-            demo.DEMO_SOURCE,
-            kind="demo",
-            location=f"seed={seed}",
-            precedence=1000,
-            is_demo=True,
-            description=f"{demo.DEMO_LABEL_ZH} / {demo.DEMO_LABEL_EN}",
-        )
-    run_id = store.start_run(engine, demo.DEMO_SOURCE, host=socket.gethostname(), pid=os.getpid())
-    with engine.begin() as conn:
-        store.upsert_parks(conn, data.parks)
-        store.upsert(
-            conn,
-            store.table_of(models.Recognition),
-            data.recognitions,
-            ["park_id", "level", "year"],
-        )
-        result = store.upsert_observations(
-            engine, data.observations, source_id=demo.DEMO_SOURCE, run_id=run_id, conn=conn
-        )
-        db.set_meta(conn, "contains_demo_data", "true")
-        refresh_locations(conn, geo)
-    store.finish_run(
-        engine,
-        run_id,
-        status=models.RunStatus.ok,
-        counts={
-            "read": len(data.observations),
-            "accepted": result.written,
-            "unchanged": result.unchanged,
-            "revised": result.revised,
-            "rejected": 0,
-        },
-    )
-    return data
-
-
-def collect_samples(engine: Engine, config_dir: Path) -> list[RunSummary]:
-    """Collect every bundled sample source through the real collectors, serving the HTTP ones
-    from a small server on 127.0.0.1 for the duration."""
-    folder = config_dir / "samples"
-    with serve_samples(folder) as url:
-        specs = load_sources(config_dir, folder / "sources.toml", {"demo_server": url})
-        return collect_many(engine, specs)
-
-
-def build_demo(
-    out_dir: Path,
-    config_dir: Path,
-    seed: int = demo.DEMO_SEED,
-    *,
-    with_samples: bool = True,
-    on_step: Callable[[str], None] | None = None,
-) -> DemoSummary:
-    """Build a fresh demo SQLite database in ``out_dir``: registry, generated demo data, and the
-    sample sources collected through the real collectors."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    database = out_dir / "parkmon.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    engine = db.make_engine(f"sqlite:///{database}")
-    step = on_step or (lambda _s: None)
-    try:
-        step("database, boundaries, registry")
-        init = initialise(engine, config_dir)
-        city = load_city(config_dir)
-        step("demo carriers and their yearly figures")
-        data = load_demo(engine, city, seed, city_geography(city, config_dir))
-        step("collecting the sample sources (files, a JSON API and a notice on 127.0.0.1)")
-        runs = collect_samples(engine, config_dir) if with_samples else []
-        for year in data.years:
-            step(f"rating {year}")
-            rate_year(engine, config_dir, year)
-        step("maps, report and the site")
-        site_index = build_site(engine, config_dir, out_dir / "site")
-        parks = store.parks_frame(engine)
-        observations = store.count_rows(engine, models.Observation)
-    finally:
-        engine.dispose()
-    return DemoSummary(
-        database, parks, observations, len(data.recognitions), data.years, init, runs, site_index
-    )
-
-
-def write_demo_samples(config_dir: Path, out_dir: Path, seed: int = demo.DEMO_SEED) -> list[Path]:
-    """Regenerate the sample source files from the same demo data ``build_demo`` makes."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = db.make_engine(f"sqlite:///{Path(tmp) / 'samples.db'}")
-        try:
-            initialise(engine, config_dir)
-            city = load_city(config_dir)
-            geo = city_geography(city, config_dir)
-            with engine.connect() as conn:
-                placement = demo_placement(conn, geo)
-        finally:
-            engine.dispose()
-    data = demo.generate_demo(city, seed, placement)
-    return write_samples(out_dir, city, data)
 
 
 def reload_config_job(settings: Settings) -> None:

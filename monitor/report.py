@@ -19,20 +19,16 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from monitor import __version__
-from monitor.i18n import t
+from monitor.i18n import STAR, stars_text, t
 from monitor.rating.core import RatingRun
 from monitor.rating.explain import NextStarOption, explain
 from monitor.rating.methodology import Group, Item, Methodology, Veto
 from monitor.rating.stability import stability
 from monitor.safe_io import save_workbook
 
-STAR = "★"
-
 
 def _stars(value: Any, lang: str = "zh") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return STAR * int(value) if int(value) > 0 else t("stars.vetoed", lang)
+    return stars_text(value, lang)
 
 
 def group_name(group: Group, lang: str) -> str:

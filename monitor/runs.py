@@ -17,15 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor import models, store
-from monitor.errors import CollectorError
+from monitor.errors import SourceBusy
 
 # A run another host left 'running' counts as live for this long (we cannot see its process).
 OTHER_HOST_STALE_AFTER = timedelta(hours=12)
 INTERRUPTED = "interrupted: the process ended before the run finished; nothing of it was committed"
-
-
-class SourceBusy(CollectorError):
-    """Another live process is collecting the same source."""
 
 
 def alive(pid: int) -> bool:

@@ -44,7 +44,7 @@ from sqlalchemy.engine import Engine
 from collectors.run import RunSummary, check_aliases, collect
 from collectors.sources import ScheduleSpec, SourceSpec, load_sources
 from monitor import config_schema, db, models, store
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, LockHeldError, MonitorError
 from monitor.runs import alive, mark_interrupted
 from monitor.settings import Settings
 
@@ -56,10 +56,6 @@ LOCK_TABLE = "scheduler_lock"
 ADVISORY_KEY = 7_320_600  # PostgreSQL advisory lock id of the parkmon scheduler
 SOURCE_PREFIX = "source:"
 JOB_PREFIX = "job:"
-
-
-class LockHeldError(MonitorError):
-    """Another scheduler holds the database's scheduler lock."""
 
 
 @dataclass(frozen=True)

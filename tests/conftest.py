@@ -14,7 +14,6 @@ from sqlalchemy.engine import Engine
 from monitor import db
 from monitor.settings import bundled_config_dir
 
-DATA = Path(__file__).parent / "data"
 PG_ENV = "PARKMON_TEST_PG_URL"
 
 
@@ -118,9 +117,9 @@ def collect_engine(tmp_path: Path, config_dir: Path) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory, config_dir: Path):
     """The demo, built once per test session (several seconds): read it, or copy it first."""
-    from monitor import pipeline
+    from monitor.demo import build_demo
 
-    return pipeline.build_demo(tmp_path_factory.mktemp("demo-shared"), config_dir)
+    return build_demo(tmp_path_factory.mktemp("demo-shared"), config_dir)
 
 
 @pytest.fixture(scope="session")

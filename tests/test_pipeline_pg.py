@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from maps.page import tile_choice
 from maps.region import render_region_map
-from monitor import evaluation, models, pipeline, store, views
+from monitor import demo, evaluation, models, pipeline, store, views
 from monitor.registry import load_city
 
 
@@ -13,8 +13,8 @@ def test_pipeline_on_both_databases(engine, config_dir):
     pipeline.initialise(engine, config_dir)
     city = load_city(config_dir)
     geo = pipeline.city_geography(city, config_dir)
-    data = pipeline.load_demo(engine, city, geo=geo)
-    runs = pipeline.collect_samples(engine, config_dir)
+    data = demo.load_demo(engine, city, geo=geo)
+    runs = demo.collect_samples(engine, config_dir)
     assert sum(r.rejected for r in runs) == 9
     assert all(r.status is models.RunStatus.partial for r in runs)
     rated = evaluation.rate_year(engine, config_dir, 2025)

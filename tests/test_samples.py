@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import filecmp
 
-from monitor import db, models, pipeline, store
+from monitor import db, demo, models, store
 
 
 def test_samples_are_reproducible(tmp_path, config_dir):
-    written = pipeline.write_demo_samples(config_dir, tmp_path)
+    written = demo.write_demo_samples(config_dir, tmp_path)
     assert len(written) == 10 + 1 + 3 + 1
     bundled = config_dir / "samples"
     for path in written:
@@ -44,7 +44,7 @@ def test_demo_collects_every_sample_with_its_defects(demo_build, copy_demo, tmp_
             )
         assert all(sources.values())  # every source of the demo is flagged as demo data
         assert store.count_rows(engine, models.Rejection) == 9
-        again = pipeline.collect_samples(engine, config_dir)
+        again = demo.collect_samples(engine, config_dir)
         assert all(r.not_modified for r in again)  # a second collection costs nothing
     finally:
         engine.dispose()

@@ -26,7 +26,7 @@ from monitor.cli.maps import maps_app, site_app
 from monitor.cli.rate import rate_command, report_command
 from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
-from monitor.demo import DEMO_SEED
+from monitor.demo import DEMO_SEED, build_demo, write_demo_samples
 from monitor.errors import ConfigError, MonitorError, driver_message
 from monitor.i18n import label, t
 from monitor.registry import load_city, load_registry
@@ -261,7 +261,7 @@ def demo(
             "[/yellow]"
         )
     with err.status("parkmon demo …") as status:
-        summary = pipeline.build_demo(
+        summary = build_demo(
             out_dir.resolve(),
             settings.config_dir,
             seed,
@@ -311,7 +311,7 @@ def demo_samples(
     """Regenerate the demo's sample source files from the demo generator (for developers)."""
     settings = settings_of(ctx)
     target = out_dir or settings.config_dir / "samples"
-    for path in pipeline.write_demo_samples(settings.config_dir, target):
+    for path in write_demo_samples(settings.config_dir, target):
         out.print(str(path))
 
 

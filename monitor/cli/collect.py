@@ -18,7 +18,7 @@ from collectors.run import RunSummary, check_aliases, collect_many
 from collectors.sources import SourceSpec, load_sources
 from monitor import db, safe_io, store
 from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
-from monitor.demo_server import serve_samples
+from monitor.demo import serve_samples
 from monitor.errors import ConfigError
 from monitor.i18n import t
 

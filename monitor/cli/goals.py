@@ -23,7 +23,7 @@ from monitor.cli.common import (
 from monitor.compare import radar_svg
 from monitor.errors import ConfigError
 from monitor.goals import STATUS_ZH
-from monitor.i18n import label, t
+from monitor.i18n import label, stars_text, t
 from monitor.registry import load_city
 from monitor.safe_io import frame_to_csv, write_text
 
@@ -280,7 +280,7 @@ def compare_command(
         mine = rated[rated["park_id"] == p]
         if len(mine):
             r = mine.iloc[0]
-            stars = "★" * int(r["stars"] or 0)
+            stars = stars_text(r["stars"], settings.lang)
             rank = f"{_g(r['rank'])}/{_g(r['peer_size'])}"
             out.print(
                 f"{escape(names.get(p, p))}：评价得分 {_num(r['score'])}，{stars}，同类排名 {rank}"

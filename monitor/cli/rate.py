@@ -12,11 +12,11 @@ from sqlalchemy.engine import Engine
 from monitor import db, evaluation, store, views
 from monitor.cli.common import demo_notice, err, out, settings_of
 from monitor.errors import ConfigError
-from monitor.i18n import t
+from monitor.i18n import STAR, stars_text, t
 from monitor.rating import RatingRun
 from monitor.rating.explain import explain
 from monitor.registry import load_city
-from monitor.report import STAR, render_html, write_xlsx
+from monitor.report import render_html, write_xlsx
 from monitor.safe_io import write_text
 
 
@@ -98,7 +98,7 @@ def _print_explanation(run: RatingRun, subject: str, units: dict[str, str], lang
     ex = explain(run.result, subject, run.values, units, verify=True)
     name = run.names.get(subject, subject)
     out.print(f"\n[bold]{name}[/bold] ({subject}) — {run.methodology.title_zh}")
-    stars = "—" if ex.stars is None else (STAR * int(ex.stars) if ex.stars else "否决")
+    stars = stars_text(ex.stars, lang)
     out.print(
         f"{t('report.score', lang)} {ex.score:.1f}  {t('report.stars', lang)} {stars}  "
         f"{t('report.status', lang)} {t('rating.' + ex.status, lang)}"

@@ -298,11 +298,3 @@ def _peers_of(res: RatingResult) -> pd.DataFrame:
     parts = res.table["peer"].astype(str).str.split("|", expand=True)
     parts.columns = list(by)
     return parts
-
-
-def points_for(item: Item, value: float, median: float | None = None) -> float:
-    """Points one value earns under an item's rule (for checks and reports)."""
-    arr = rule_points(
-        item, np.array([value], dtype=float), None if median is None else np.array([median])
-    )
-    return float(np.nan_to_num(arr, nan=0.0)[0])

@@ -37,7 +37,7 @@ import openpyxl
 import pandas as pd
 from openpyxl.styles import Alignment, Font
 
-from monitor.demo import DEMO_LABEL_ZH, DemoData
+from monitor.demo.generate import DEMO_LABEL_ZH, DemoData
 from monitor.registry import City
 
 SAMPLES = "samples"
