@@ -8,11 +8,16 @@ where lower is better). Ratings (score, stars, rank) come from the stored Rating
 
 from __future__ import annotations
 
+import html
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from monitor.i18n import t
 
 
 @dataclass
@@ -173,3 +178,49 @@ def radar_svg(comparison: Comparison, size: int = 320) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _cell(value: object, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:,.0f}"
+    return html.escape(str(value))
+
+
+def render_html(
+    comparison: Comparison, names: Mapping[str, str], year: int, *, demo: bool, lang: str
+) -> str:
+    """The comparison as a self-contained page: the radar portrait and the table, every label in
+    ``lang``, every name escaped."""
+    esc = html.escape
+    label = "name_en" if lang == "en" and "name_en" in comparison.table else "name_zh"
+    rows = "".join(
+        f"<tr><td>{esc(names.get(r['subject'], r['subject']))}</td>"
+        f"<td>{esc(str(r[label]))}</td><td>{_cell(r['value'])}</td>"
+        f"<td>{_cell(r['change_pct'], 1)}</td><td>{_cell(r['percentile'], 0)}</td></tr>"
+        for r in comparison.table.to_dict("records")
+    )
+    banner = (
+        "<p style='background:#fff3cd;border:1px solid #e0b000;padding:.5em;"
+        f"font-weight:bold'>{esc(t('msg.demo_banner', lang))}</p>"
+        if demo
+        else ""
+    )
+    headers = "".join(
+        f"<th>{esc(t(k, lang))}</th>"
+        for k in (
+            "compare.carrier",
+            "compare.indicator",
+            "compare.value",
+            "compare.change",
+            "compare.percentile",
+        )
+    )
+    title = t("compare.title", lang, year=year)
+    return (
+        f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head>"
+        f"<meta charset='utf-8'><title>{esc(title)}</title></head><body>{banner}"
+        f"<h1>{esc(title)}</h1>{radar_svg(comparison)}<table border='1'><tr>{headers}</tr>"
+        f"{rows}</table></body></html>\n"
+    )

@@ -117,6 +117,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "report.status": ("状态", "Status"),
     "report.method": ("评价方法", "Methodology"),
     "report.veto": ("一票否决", "Veto"),
+    "compare.title": ("载体对比 {year}（创新画像）", "Comparison {year} (innovation profile)"),
+    "compare.carrier": ("载体", "Carrier"),
+    "compare.indicator": ("指标", "Indicator"),
+    "compare.value": ("数值", "Value"),
+    "compare.change": ("同比%", "Change %"),
+    "compare.percentile": ("同类百分位", "Percentile among peers"),
     "report.changed": (
         "注意：{n} 个评价对象（{ids}）的数据在评定后有变化；本报告显示已存储的评定结果，"
         "如需更新请运行 parkmon rate {year}",

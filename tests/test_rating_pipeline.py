@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import openpyxl
 import pandas as pd
 import pytest
@@ -146,61 +142,35 @@ def test_names_are_escaped_in_the_html_report(demo_db, config_dir, tmp_path):
 
 
 def test_cli_compare_and_goals_on_the_demo(demo_db, tmp_path):
-    exe = str(Path(sys.executable).with_name("parkmon"))
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "COLUMNS": "200"}
-    table = subprocess.run(
-        [exe, "--db", str(demo_db), "compare", "DEMO-I004", "DEMO-I006"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert table.returncode == 0, table.stderr
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    runner = CliRunner(env={"COLUMNS": "300"})
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(app, ["--db", str(demo_db), *args])
+        assert result.exit_code == code, (args, result.output)
+        return result
+
+    table = run("compare", "DEMO-I004", "DEMO-I006")
     assert "示例孵化器-06（演示）" in table.stdout
     assert "强项" in table.stdout
-    page = tmp_path / "c.html"
-    html = subprocess.run(
-        [
-            exe,
-            "--db",
-            str(demo_db),
-            "compare",
-            "DEMO-I004",
-            "--against",
-            "district",
-            "--format",
-            "html",
-            "--out",
-            str(page),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert html.returncode == 0, html.stderr
-    assert "<svg" in page.read_text(encoding="utf-8")
-    goals = subprocess.run(
-        [exe, "--db", str(demo_db), "goals", "--district", "如东县"],
-        capture_output=True,
-        text=True,
-        env={**env, "COLUMNS": "300"},
-        timeout=120,
-    )
-    assert goals.returncode == 0, goals.stderr
+    for lang in ("zh", "en"):
+        page = tmp_path / f"c-{lang}.html"
+        run("--lang", lang, "compare", "DEMO-I004", "--against", "district", "--format", "html",
+            "--out", str(page))  # fmt: skip
+        text = page.read_text(encoding="utf-8")
+        assert "<svg" in text
+        assert ("载体对比" in text) == (lang == "zh")
+        assert ("Percentile among peers" in text) == (lang == "en")
+    goals = run("goals", "--district", "如东县")
     # a district is never measured against the city's targets: figures only, except its own
     # (illustrative) share of the +30 new provincial carriers
     assert "无分解目标" in goals.stdout
     assert "示例分解，非规划数据" in goals.stdout
-    bad = subprocess.run(
-        [exe, "--db", str(demo_db), "compare", "NOPE"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert bad.returncode == 1
-    assert "unknown carrier id(s) NOPE" in bad.stderr
+    bad = run("compare", "NOPE", code=1)
+    assert "unknown carrier id(s) NOPE" in str(bad.exception)
 
 
 def test_hostile_names_are_text_in_the_report_workbook(demo_db, config_dir, tmp_path):

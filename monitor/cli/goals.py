@@ -20,7 +20,7 @@ from monitor.cli.common import (
     settings_of,
     write_frame,
 )
-from monitor.compare import radar_svg
+from monitor.compare import render_html as render_comparison
 from monitor.errors import ConfigError
 from monitor.goals import STATUS_ZH
 from monitor.i18n import label, stars_text, t
@@ -229,29 +229,9 @@ def compare_command(
         sys.stdout.write(frame_to_csv(table))
         return
     if fmt == "html":
-        import html as h  # noqa: PLC0415
-
         path = out_path or settings.output_dir / f"compare-{'-'.join(parks)}-{year}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
-        rows = "".join(
-            f"<tr><td>{h.escape(names.get(r['subject'], r['subject']))}</td>"
-            f"<td>{h.escape(r['name_zh'])}</td><td>{_num(r['value'])}</td>"
-            f"<td>{_num(r['change_pct'])}</td><td>{_num(r['percentile'], 0)}</td></tr>"
-            for r in table.to_dict("records")
-        )
-        banner = (
-            "<p style='background:#fff3cd;border:1px solid #e0b000;padding:.5em;"
-            f"font-weight:bold'>{h.escape(t('msg.demo_banner', settings.lang))}</p>"
-            if demo
-            else ""
-        )
-        page = (
-            "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>"
-            f"对比 {year}</title></head><body>{banner}<h1>载体对比 {year}（创新画像）</h1>"
-            f"{radar_svg(comparison)}<table border='1'><tr><th>载体</th><th>指标</th>"
-            f"<th>数值</th><th>同比%</th><th>同类百分位</th></tr>{rows}</table></body></html>"
-        )
-        write_text(path, page)
+        write_text(path, render_comparison(comparison, names, year, demo=demo, lang=settings.lang))
         out.print(str(path))
         return
     grid = Table(title=f"{year}")
