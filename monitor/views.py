@@ -27,11 +27,13 @@ from monitor.errors import ConfigError
 from monitor.evaluation import score_year
 from monitor.i18n import label, t
 from monitor.rating import Methodology, RatingRun, load_methodologies
-from monitor.registry import load_city
+from monitor.registry import load_city, load_registry
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CARRIER_COLUMNS",
+    "carriers",
     "compare_parks",
     "goal_progress",
     "map_data",
@@ -347,3 +349,65 @@ def map_data(
         title=t("map.region_title", lang, city=city.name if lang == "zh" else city.name_en),
         demo=db.holds_demo_data(engine),
     )
+
+
+# --- carriers ------------------------------------------------------------------------------------
+
+CARRIER_COLUMNS = [
+    "id",
+    "name",
+    "name_en",
+    "kind",
+    "level",
+    "district_id",
+    "district",
+    "belt_role",
+    "lon",
+    "lat",
+    "location_quality",
+    "is_demo",
+]
+
+
+def carriers(
+    engine: Engine | None,
+    config_dir: Path,
+    *,
+    lang: str = "zh",
+    kinds: Sequence[str] = (),
+    districts: Sequence[str] = (),
+    belt_roles: Sequence[str] = (),
+    include_demo: bool = True,
+) -> pd.DataFrame:
+    """The carriers (``CARRIER_COLUMNS``), filtered by kind, district (name or adcode) and belt
+    role; from the database, or straight from the registry file when ``engine`` is None."""
+    city = load_city(config_dir)
+    codes = []
+    for d in districts:
+        found = city.district(d)
+        if found is None:
+            raise ConfigError(
+                f"--district {d!r}: not a district of {city.name}; expected "
+                + ", ".join(f"{x.name} ({x.adcode})" for x in city.districts)
+            )
+        codes.append(found.adcode)
+    if engine is not None:
+        frame = pd.DataFrame(store.parks_frame(engine).drop(columns="geometry"))
+    else:
+        frame = pd.DataFrame(load_registry(config_dir))
+    if kinds:
+        frame = frame[frame["kind"].isin(kinds)]
+    if codes:
+        frame = frame[frame["district_id"].isin(codes)]
+    if belt_roles:
+        frame = frame[frame["belt_role"].isin(belt_roles)]
+    if not include_demo:
+        frame = frame[~frame["is_demo"].astype(bool)]
+    names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
+    frame = frame.assign(
+        district=frame["district_id"].map(lambda code: names.get(code, code)),
+        lon=pd.to_numeric(frame["lon"], errors="coerce"),
+        lat=pd.to_numeric(frame["lat"], errors="coerce"),
+        is_demo=frame["is_demo"].astype(bool),
+    )
+    return frame.reindex(columns=CARRIER_COLUMNS).reset_index(drop=True)

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from geo.errors import GeoError
-from monitor import __version__, db, pipeline, safe_io, store
+from monitor import __version__, db, pipeline, safe_io, views
 from monitor.cli.collect import collect_command, rejects_command, runs_command, summary_table
-from monitor.cli.common import OutputFormat, err, out, settings_of
+from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
 from monitor.cli.geo import geo_app
 from monitor.cli.goals import compare_command, goals_command, rankings_command
 from monitor.cli.maps import maps_app, site_app
@@ -29,7 +27,7 @@ from monitor.cli.schedule import schedule_app, status_command
 from monitor.demo import DEMO_SEED, build_demo, write_demo_samples
 from monitor.errors import ConfigError, MonitorError, driver_message
 from monitor.i18n import label, t
-from monitor.registry import load_city, load_registry
+from monitor.registry import load_city
 from monitor.settings import Settings, bundled_config_dir, load_settings
 
 app = typer.Typer(
@@ -119,19 +117,12 @@ def init(ctx: typer.Context) -> None:
         )
 
 
-def _parks_frame(settings: Settings) -> pd.DataFrame:
+def _parks_engine(settings: Settings) -> Engine | None:
+    """The database read-only, or None when there is none yet (then the registry is listed)."""
     probe = db.make_engine(settings.database_url, create_dir=False)
     exists = db.database_exists(probe)
     probe.dispose()
-    if exists:
-        engine = db.open_read_only(settings.database_url)
-        try:
-            return pd.DataFrame(store.parks_frame(engine).drop(columns="geometry"))
-        finally:
-            engine.dispose()
-    path = settings.config_dir / "parks.csv"
-    err.print(f"[yellow]{t('msg.listing_from_config', settings.lang, path=path)}[/yellow]")
-    return pd.DataFrame(load_registry(settings.config_dir))
+    return db.open_read_only(settings.database_url) if exists else None
 
 
 @parks_app.command("list")
@@ -164,52 +155,26 @@ def parks_list(
     """List carriers, filtered by kind, district and belt role."""
     settings = settings_of(ctx)
     lang = settings.lang
-    city = load_city(settings.config_dir)
-    codes = []
-    for d in district or []:
-        found = city.district(d)
-        if found is None:
-            raise ConfigError(
-                f"--district {d!r}: not a district of {city.name}; expected "
-                + ", ".join(f"{x.name} ({x.adcode})" for x in city.districts)
-            )
-        codes.append(found.adcode)
-    frame = _parks_frame(settings)
-    if kind:
-        frame = frame[frame["kind"].isin(kind)]
-    if codes:
-        frame = frame[frame["district_id"].isin(codes)]
-    if belt_role:
-        frame = frame[frame["belt_role"].isin(belt_role)]
-    if not demo:
-        frame = frame[~frame["is_demo"].astype(bool)]
-    names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
-    records: list[dict[str, Any]] = [
-        {
-            "id": r["id"],
-            "name": r["name"],
-            "name_en": r["name_en"],
-            "kind": r["kind"],
-            "level": r["level"],
-            "district_id": r["district_id"],
-            "district": names.get(r["district_id"], r["district_id"]),
-            "belt_role": r["belt_role"],
-            "lon": None if pd.isna(r["lon"]) else float(r["lon"]),
-            "lat": None if pd.isna(r["lat"]) else float(r["lat"]),
-            "location_quality": r["location_quality"],
-            "is_demo": bool(r["is_demo"]),
-        }
-        for r in frame.to_dict("records")
-    ]
-    if as_json or fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+    engine = _parks_engine(settings)
+    try:
+        frame = views.carriers(
+            engine,
+            settings.config_dir,
+            lang=lang,
+            kinds=kind or (),
+            districts=district or (),
+            belt_roles=belt_role or (),
+            include_demo=demo,
+        )
+    finally:
+        if engine is not None:
+            engine.dispose()
+    if engine is None:
+        path = settings.config_dir / "parks.csv"
+        err.print(f"[yellow]{t('msg.listing_from_config', lang, path=path)}[/yellow]")
+    if write_frame(frame, OutputFormat.json if as_json else fmt):
         return
-    if fmt is OutputFormat.csv:
-        buffer = io.StringIO()
-        fields = list(records[0]) if records else ["id"]
-        safe_io.write_csv(buffer, fields, ([r[f] for f in fields] for r in records))
-        sys.stdout.write(buffer.getvalue())
-        return
+    records = frame.to_dict("records")
     if not records:
         out.print(t("msg.no_parks", lang))
         return
