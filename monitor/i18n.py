@@ -248,6 +248,21 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "geo.zone": ("园区范围内", "In a member zone"),
     "geo.riverside": ("沿江带内", "Riverside band"),
     "geo.approximate": ("位置近似", "Approximate"),
+    "geo.metrics": (
+        "{city}：面积 {area} 平方公里；沿江 {width} 公里带：{band} 平方公里；"
+        "岸线 {shore} 公里（{parts}）",
+        "{city}: {area} km²; riverside band {width} km: {band} km²; shoreline {shore} km ({parts})",
+    ),
+    "geo.disagree": (
+        "{id} {name}：登记表为{district}，坐标位于{geo_district}",
+        "{id} {name}: registry says {district}, its point lies in {geo_district}",
+    ),
+    "geo.unlocated": ("{id} {name}：无位置", "{id} {name}: no location"),
+    "geo.summary": (
+        "无位置：{unlocated}；区县不一致：{disagree}",
+        "unlocated: {unlocated}; district disagreements: {disagree}",
+    ),
+    "geo.exported": ("{n} 个载体 → {path}", "{n} carriers → {path}"),
     "summary.observations": ("观测值", "Observations"),
     "summary.recognitions": ("认定记录", "Recognitions"),
     "summary.indicators": ("指标", "Indicators"),

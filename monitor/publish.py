@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 from sqlalchemy.engine import Engine
 
 from maps import site
@@ -20,11 +21,12 @@ from monitor.compare import radar_svg
 from monitor.i18n import t
 from monitor.rating import load_methodologies
 from monitor.registry import load_city
+from monitor.safe_io import atomic_path, write_text
 from monitor.views import compare_parks, goal_progress, map_data
 
 log = logging.getLogger(__name__)
 
-__all__ = ["build_site", "comparison_map_html", "progress_map_html"]
+__all__ = ["build_site", "comparison_map_html", "export_layers", "progress_map_html"]
 
 
 def progress_map_html(engine: Engine, config_dir: Path, lang: str, tiles: TileChoice) -> str:
@@ -166,3 +168,17 @@ def comparison_map_html(
         "创新画像（同类百分位）" if lang == "zh" else "Portrait (percentile among peers)"
     )
     return render_region_map(data, tiles, lang)
+
+
+def export_layers(parks: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, path: Path, fmt: str) -> Path:
+    """Write the carriers (GeoJSON), or carriers and regions as two layers (GeoPackage), whole
+    or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "geojson":
+        write_text(path, parks.to_json(ensure_ascii=False, drop_id=True))
+        return path
+    with atomic_path(path) as temp:
+        temp.unlink(missing_ok=True)
+        parks.to_file(temp, layer="parks", driver="GPKG")
+        regions.to_file(temp, layer="regions", driver="GPKG")
+    return path

@@ -13,15 +13,17 @@ import json
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
 from maps.region import MapData
-from monitor import db, goals, store
+from monitor import db, geography, goals, store
 from monitor.compare import Comparison, compare
 from monitor.errors import ConfigError
 from monitor.evaluation import score_year
@@ -33,8 +35,11 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CARRIER_COLUMNS",
+    "GeoCheck",
     "carriers",
     "compare_parks",
+    "geo_check",
+    "geo_layers",
     "goal_progress",
     "map_data",
     "stored_rating_runs",
@@ -411,3 +416,75 @@ def carriers(
         is_demo=frame["is_demo"].astype(bool),
     )
     return frame.reindex(columns=CARRIER_COLUMNS).reset_index(drop=True)
+
+
+# --- geography -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeoCheck:
+    """Where the carriers are: the city's areas, per-district belt counts, and the carriers that
+    have no location or whose point lies in another district than the registry says."""
+
+    city: str
+    band_width_km: float
+    metrics: dict[str, float]
+    neighbours: list[str]
+    by_district: pd.DataFrame  # district, parks, in_belt, declared, zone, riverside, approximate
+    unlocated: pd.DataFrame  # id, name
+    disagree: pd.DataFrame  # id, name, district, geo_district
+
+
+def geo_check(engine: Engine, config_dir: Path, lang: str = "zh") -> GeoCheck:
+    city = load_city(config_dir)
+    geo = geography.load_geography(city, config_dir)
+    parks = store.parks_frame(engine)
+    names = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
+    rows = []
+    for d in city.districts:
+        here = parks[parks["district_id"] == d.adcode]
+        basis = here["belt_basis"]
+        rows.append(
+            {
+                "district": names[d.adcode],
+                "parks": len(here),
+                "in_belt": int(here["in_belt"].sum()),
+                "declared": int((basis == "declared").sum()),
+                "zone": int(basis.isin(["zone_area", "near_zone"]).sum()),
+                "riverside": int((basis == "riverside").sum()),
+                "approximate": int((here["location_quality"] == "approximate").sum()),
+            }
+        )
+    located = parks.geometry.notna()
+    disagree = parks[located & (parks["geo_district_id"] != parks["district_id"])]
+    return GeoCheck(
+        city=city.name if lang == "zh" else city.name_en,
+        band_width_km=city.geo.belt_width_km,
+        metrics=geo.metrics(),
+        neighbours=[str(n) for n in geo.shoreline["neighbour"]],
+        by_district=pd.DataFrame(rows),
+        unlocated=pd.DataFrame(parks.loc[~located, ["id", "name"]]),
+        disagree=pd.DataFrame(
+            {
+                "id": disagree["id"],
+                "name": disagree["name"],
+                "district": disagree["district_id"].map(lambda c: names.get(c, c)),
+                "geo_district": disagree["geo_district_id"].map(lambda c: names.get(c, "—")),
+            }
+        ),
+    )
+
+
+def geo_layers(engine: Engine, lang: str = "zh") -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Carriers with their latest ratings, and the regions, as WGS-84 layers for QGIS."""
+    parks = store.parks_frame(engine)
+    ratings = store.latest_ratings(engine).rename(columns={"year": "rating_year"})
+    regions = store.regions_frame(engine)
+    parks = parks.merge(ratings, left_on="id", right_on="park_id", how="left").drop(
+        columns=["park_id", "updated_at"]
+    )
+    parks["kind_label"] = parks["kind"].map(lambda k: label("kind", k, lang))
+    return (
+        gpd.GeoDataFrame(parks, geometry="geometry", crs=4326),
+        gpd.GeoDataFrame(regions, geometry="geometry", crs=4326),
+    )

@@ -5,18 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import geopandas as gpd
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from geo.boundaries import bundled_path, extract_city, metric_crs, write_boundaries
-from monitor import db, geography, store
+from monitor import db, geography, publish, views
 from monitor.cli.common import err, out, settings_of
 from monitor.errors import ConfigError
-from monitor.i18n import label, t
+from monitor.i18n import t
 from monitor.registry import load_city
-from monitor.safe_io import atomic_path, write_text
 
 geo_app = typer.Typer(
     help="Geography: boundaries, locations, the riverside belt.", no_args_is_help=True
@@ -89,24 +88,24 @@ def geo_check(
     """Every carrier located? Districts agree with the geometry? Belt counts per district."""
     settings = settings_of(ctx)
     lang = settings.lang
-    engine = db.open_existing(settings.database_url)
-    city = load_city(settings.config_dir)
-    geo = geography.load_geography(city, settings.config_dir)
-    parks = store.parks_frame(engine)
-    engine.dispose()
-    metrics = geo.metrics()
+    engine = db.open_read_only(settings.database_url)
+    try:
+        check = views.geo_check(engine, settings.config_dir, lang)
+    finally:
+        engine.dispose()
+    m = check.metrics
     out.print(
-        f"{city.name}: {metrics['city_area_km2']:,.0f} km²; "
-        f"riverside band {city.geo.belt_width_km:g} km: {metrics['band_area_km2']:,.0f} km²; "
-        f"shoreline {metrics['shoreline_km']:.1f} km ("
-        + ", ".join(
-            f"{n}: {metrics[f'shoreline_km_{n}']:.1f} km" for n in geo.shoreline["neighbour"]
+        t(
+            "geo.metrics",
+            lang,
+            city=check.city,
+            area=f"{m['city_area_km2']:,.0f}",
+            width=f"{check.band_width_km:g}",
+            band=f"{m['band_area_km2']:,.0f}",
+            shore=f"{m['shoreline_km']:.1f}",
+            parts=", ".join(f"{n}: {m[f'shoreline_km_{n}']:.1f}" for n in check.neighbours),
         )
-        + ")"
     )
-    unlocated = parks[parks.geometry.isna()]
-    disagree = parks[parks.geometry.notna() & (parks["geo_district_id"] != parks["district_id"])]
-    names = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
     table = Table(title=t("geo.belt_title", lang))
     for column in (
         t("col.district", lang),
@@ -118,37 +117,34 @@ def geo_check(
         t("geo.approximate", lang),
     ):
         table.add_column(column, justify="right")
-    for d in city.districts:
-        here = parks[parks["district_id"] == d.adcode]
-        basis = here["belt_basis"]
-        table.add_row(
-            names[d.adcode],
-            str(len(here)),
-            str(int(here["in_belt"].sum())),
-            str(int((basis == "declared").sum())),
-            str(int(basis.isin(["zone_area", "near_zone"]).sum())),
-            str(int((basis == "riverside").sum())),
-            str(int((here["location_quality"] == "approximate").sum())),
-        )
+    rows = check.by_district
+    for record in rows.to_dict("records"):
+        table.add_row(*(str(record[c]) for c in rows.columns))
     table.add_row(
         t("col.total", lang),
-        str(len(parks)),
-        str(int(parks["in_belt"].sum())),
+        str(int(rows["parks"].sum())),
+        str(int(rows["in_belt"].sum())),
         "",
         "",
         "",
-        str(int((parks["location_quality"] == "approximate").sum())),
+        str(int(rows["approximate"].sum())),
     )
     out.print(table)
-    for row in disagree.itertuples():
-        err.print(
-            f"[yellow]{row.id} {row.name}: registry says {names.get(row.district_id)}, "
-            f"its point lies in {names.get(row.geo_district_id, 'no district')}[/yellow]"
+    for d in check.disagree.itertuples():
+        line = t(
+            "geo.disagree",
+            lang,
+            id=d.id,
+            name=d.name,
+            district=d.district,
+            geo_district=d.geo_district,
         )
-    for row in unlocated.itertuples():
-        err.print(f"[yellow]{row.id} {row.name}: no location[/yellow]")
-    out.print(f"unlocated: {len(unlocated)}; district disagreements: {len(disagree)}")
-    if strict and (len(unlocated) or len(disagree)):
+        err.print(f"[yellow]{escape(line)}[/yellow]")
+    for u in check.unlocated.itertuples():
+        err.print(f"[yellow]{escape(t('geo.unlocated', lang, id=u.id, name=u.name))}[/yellow]")
+    unlocated, disagree = len(check.unlocated), len(check.disagree)
+    out.print(t("geo.summary", lang, unlocated=unlocated, disagree=disagree))
+    if strict and (unlocated or disagree):
         raise typer.Exit(1)
 
 
@@ -162,25 +158,12 @@ def geo_export(
     settings = settings_of(ctx)
     if fmt not in ("geojson", "gpkg"):
         raise ConfigError(f"--format {fmt!r}: expected geojson or gpkg")
-    engine = db.open_existing(settings.database_url)
-    parks = store.parks_frame(engine)
-    ratings = store.latest_ratings(engine).rename(columns={"year": "rating_year"})
-    regions = store.regions_frame(engine)
-    engine.dispose()
-    parks = parks.merge(ratings, left_on="id", right_on="park_id", how="left").drop(
-        columns=["park_id", "updated_at"]
+    engine = db.open_read_only(settings.database_url)
+    try:
+        parks, regions = views.geo_layers(engine, settings.lang)
+    finally:
+        engine.dispose()
+    path = publish.export_layers(
+        parks, regions, out_path or settings.output_dir / f"parks.{fmt}", fmt
     )
-    parks["kind_label"] = parks["kind"].map(lambda k: label("kind", k, settings.lang))
-    path = out_path or settings.output_dir / f"parks.{fmt}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    parks = gpd.GeoDataFrame(parks, geometry="geometry", crs=4326)
-    if fmt == "geojson":
-        write_text(path, parks.to_json(ensure_ascii=False, drop_id=True))
-    else:
-        with atomic_path(path) as temp:
-            temp.unlink(missing_ok=True)
-            parks.to_file(temp, layer="parks", driver="GPKG")
-            gpd.GeoDataFrame(regions, geometry="geometry", crs=4326).to_file(
-                temp, layer="regions", driver="GPKG"
-            )
-    out.print(f"{len(parks)} carriers → {path}")
+    out.print(t("geo.exported", settings.lang, n=len(parks), path=path))
