@@ -10,6 +10,7 @@ import html
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,16 @@ def _svg_distribution(counts: dict[int, int], lang: str = "zh") -> str:
     return "".join(parts)
 
 
+_STYLE = (
+    "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;"
+    "color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
+    "padding:3px 7px;font-size:13px}th{background:#f3f3f3}.stars{color:#b8860b}"
+    ".demo{background:#fff3cd;border:1px solid #e0b000;padding:.6em;font-weight:bold}"
+    ".meta{color:#666;font-size:12px}.changed{color:#8a4b00;font-weight:bold}"
+)
+esc = html.escape
+
+
 def render_html(
     runs: Sequence[RatingRun],
     year: int,
@@ -116,9 +127,8 @@ def render_html(
     lang: str = "zh",
     names_en: Mapping[str, str] | None = None,
 ) -> str:
-    """The report page in ``lang``; ``names_en`` names indicators in English."""
-    names_en = names_en or {}
-    esc = html.escape
+    """The report page in ``lang``; ``names_en`` names indicators in English. Every name that
+    came from outside is escaped; the page has no scripts and loads nothing."""
     body = []
     if demo:
         body.append(f'<div class="demo">{esc(t("msg.demo_banner", lang))}</div>')
@@ -127,102 +137,158 @@ def render_html(
         f"<p class='meta'>parkmon {esc(__version__)} · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC</p>"
     )
     for run in runs:
-        meth = run.methodology
         frame = summary_frame(run, districts)
-        body.append(
-            f"<h2>{esc(meth.title_zh if lang == 'zh' else meth.title_en or meth.title_zh)}</h2>"
-        )
-        body.append(
-            f"<p class='meta'>{esc(meth.name)} {esc(meth.version)} · "
-            f"{esc(t('report.hash', lang))} <code>{esc(meth.content_hash[:16])}</code>"
-            f" · {len(frame)} {esc(t('report.subjects', lang))}</p>"
-        )
-        if run.changed:
-            body.append(f"<p class='changed'>{esc(changed_note(run, lang))}</p>")
-        counts = frame.loc[frame["status"] != "incomplete", "stars"].dropna().astype(int)
-        body.append(_svg_distribution(dict(Counter(int(v) for v in counts.tolist())), lang))
-        by_district = frame.groupby("district").agg(
-            n=("score", "size"),
-            mean_score=("score", "mean"),
-            top=("stars", lambda s: int((s >= 4).sum())),
-        )
-        body.append(
-            f"<h3>{esc(t('report.by_district', lang))}</h3><table><tr>"
-            f"<th>{esc(t('col.district', lang))}</th><th>{esc(t('col.count', lang))}</th>"
-            f"<th>{esc(t('report.mean', lang))}</th><th>≥ {STAR * 4}</th></tr>"
-        )
-        for district, row in by_district.iterrows():
-            body.append(
-                f"<tr><td>{esc(str(district))}</td><td>{int(row['n'])}</td>"
-                f"<td>{_fmt(float(row['mean_score']))}</td><td>{int(row['top'])}</td></tr>"
-            )
-        body.append("</table>")
-        groups = [g for g in meth.groups]
-        body.append(
-            f"<h3>{esc(t('report.ranking', lang))}</h3><table class='rank'><tr>"
-            f"<th>#</th><th>{esc(t('col.name', lang))}</th>"
-            f"<th>{esc(t('col.district', lang))}</th>"
-            + "".join(
-                f"<th>{esc(group_name(g, lang))}<br><small>{g.points:g}</small></th>"
-                for g in groups
-            )
-            + f"<th>{esc(t('report.bonus', lang))}</th><th>{esc(t('report.score', lang))}"
-            f"</th><th>{esc(t('report.stars', lang))}</th>"
-            f"<th>{esc(t('report.status', lang))}</th></tr>"
-        )
-        for _, row in frame.iterrows():
-            cells = "".join(f"<td>{_fmt(row[f'g_{g.id}'])}</td>" for g in groups)
-            body.append(
-                f"<tr><td>{_fmt(row['rank'], 0)}</td><td>{esc(str(row['name']))}</td>"
-                f"<td>{esc(str(row['district']))}</td>{cells}<td>{_fmt(row['bonus'])}</td>"
-                f"<td><b>{_fmt(row['score'])}</b></td>"
-                f"<td class='stars'>{_stars(row['stars'], lang)}</td>"
-                f"<td>{esc(t('rating.' + str(row['status']), lang))}</td></tr>"
-            )
-        body.append("</table>")
-        body.append(f"<h3>{esc(t('report.method', lang))}</h3><ul>")
-        for g in groups:
-            items = [i for i in meth.items if i.group == g.id]
-            body.append(
-                f"<li><b>{esc(group_name(g, lang))}</b> ({g.points:g}): "
-                + "; ".join(
-                    esc(
-                        f"{item_name(i, lang, names_en)} — {t('rule.' + i.rule, lang)}"
-                        + (f" {i.points:g}" if meth.type == "stars" else "")
-                    )
-                    for i in items
-                )
-                + "</li>"
-            )
-        if meth.vetoes:
-            body.append(
-                f"<li><b>{esc(t('report.veto', lang))}</b>: "
-                + "; ".join(esc(veto_name(v, lang, names_en)) for v in meth.vetoes)
-                + "</li>"
-            )
-        bands = "; ".join(
-            f"{STAR * b.stars}: ≥ {b.min_score:g}"
-            + (f" {t('report.top', lang, share=f'{b.top_share:.0%}')}" if b.top_share else "")
-            for b in meth.bands
-        )
-        body.append(f"<li><b>{esc(t('report.stars', lang))}</b>: {esc(bands)}</li></ul>")
-    style = (
-        "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;"
-        "color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
-        "padding:3px 7px;font-size:13px}th{background:#f3f3f3}.stars{color:#b8860b}"
-        ".demo{background:#fff3cd;border:1px solid #e0b000;padding:.6em;font-weight:bold}"
-        ".meta{color:#666;font-size:12px}.changed{color:#8a4b00;font-weight:bold}"
-    )
+        body += _html_heading(run, frame, lang)
+        body += _html_by_district(frame, lang)
+        body += _html_ranking(run, frame, lang)
+        body += _html_method(run, lang, names_en or {})
     return (
         f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head>"
         "<meta charset='utf-8'>"
-        f"<title>{year} {esc(t('report.title', lang))}</title><style>{style}</style></head>"
+        f"<title>{year} {esc(t('report.title', lang))}</title><style>{_STYLE}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
 
 
+def _html_heading(run: RatingRun, frame: pd.DataFrame, lang: str) -> list[str]:
+    meth = run.methodology
+    parts = [
+        f"<h2>{esc(meth.title_zh if lang == 'zh' else meth.title_en or meth.title_zh)}</h2>",
+        f"<p class='meta'>{esc(meth.name)} {esc(meth.version)} · "
+        f"{esc(t('report.hash', lang))} <code>{esc(meth.content_hash[:16])}</code>"
+        f" · {len(frame)} {esc(t('report.subjects', lang))}</p>",
+    ]
+    if run.changed:
+        parts.append(f"<p class='changed'>{esc(changed_note(run, lang))}</p>")
+    counts = frame.loc[frame["status"] != "incomplete", "stars"].dropna().astype(int)
+    parts.append(_svg_distribution(dict(Counter(int(v) for v in counts.tolist())), lang))
+    return parts
+
+
+def _html_by_district(frame: pd.DataFrame, lang: str) -> list[str]:
+    by_district = frame.groupby("district").agg(
+        n=("score", "size"),
+        mean_score=("score", "mean"),
+        top=("stars", lambda s: int((s >= 4).sum())),
+    )
+    parts = [
+        f"<h3>{esc(t('report.by_district', lang))}</h3><table><tr>"
+        f"<th>{esc(t('col.district', lang))}</th><th>{esc(t('col.count', lang))}</th>"
+        f"<th>{esc(t('report.mean', lang))}</th><th>≥ {STAR * 4}</th></tr>"
+    ]
+    for district, row in by_district.iterrows():
+        parts.append(
+            f"<tr><td>{esc(str(district))}</td><td>{int(row['n'])}</td>"
+            f"<td>{_fmt(float(row['mean_score']))}</td><td>{int(row['top'])}</td></tr>"
+        )
+    parts.append("</table>")
+    return parts
+
+
+def _html_ranking(run: RatingRun, frame: pd.DataFrame, lang: str) -> list[str]:
+    groups = run.methodology.groups
+    parts = [
+        f"<h3>{esc(t('report.ranking', lang))}</h3><table class='rank'><tr>"
+        f"<th>#</th><th>{esc(t('col.name', lang))}</th>"
+        f"<th>{esc(t('col.district', lang))}</th>"
+        + "".join(
+            f"<th>{esc(group_name(g, lang))}<br><small>{g.points:g}</small></th>" for g in groups
+        )
+        + f"<th>{esc(t('report.bonus', lang))}</th><th>{esc(t('report.score', lang))}"
+        f"</th><th>{esc(t('report.stars', lang))}</th>"
+        f"<th>{esc(t('report.status', lang))}</th></tr>"
+    ]
+    for _, row in frame.iterrows():
+        cells = "".join(f"<td>{_fmt(row[f'g_{g.id}'])}</td>" for g in groups)
+        parts.append(
+            f"<tr><td>{_fmt(row['rank'], 0)}</td><td>{esc(str(row['name']))}</td>"
+            f"<td>{esc(str(row['district']))}</td>{cells}<td>{_fmt(row['bonus'])}</td>"
+            f"<td><b>{_fmt(row['score'])}</b></td>"
+            f"<td class='stars'>{_stars(row['stars'], lang)}</td>"
+            f"<td>{esc(t('rating.' + str(row['status']), lang))}</td></tr>"
+        )
+    parts.append("</table>")
+    return parts
+
+
+def _html_method(run: RatingRun, lang: str, names_en: Mapping[str, str]) -> list[str]:
+    meth = run.methodology
+    parts = [f"<h3>{esc(t('report.method', lang))}</h3><ul>"]
+    for g in meth.groups:
+        items = [i for i in meth.items if i.group == g.id]
+        parts.append(
+            f"<li><b>{esc(group_name(g, lang))}</b> ({g.points:g}): "
+            + "; ".join(
+                esc(
+                    f"{item_name(i, lang, names_en)} — {t('rule.' + i.rule, lang)}"
+                    + (f" {i.points:g}" if meth.type == "stars" else "")
+                )
+                for i in items
+            )
+            + "</li>"
+        )
+    if meth.vetoes:
+        parts.append(
+            f"<li><b>{esc(t('report.veto', lang))}</b>: "
+            + "; ".join(esc(veto_name(v, lang, names_en)) for v in meth.vetoes)
+            + "</li>"
+        )
+    bands = "; ".join(
+        f"{STAR * b.stars}: ≥ {b.min_score:g}"
+        + (f" {t('report.top', lang, share=f'{b.top_share:.0%}')}" if b.top_share else "")
+        for b in meth.bands
+    )
+    parts.append(f"<li><b>{esc(t('report.stars', lang))}</b>: {esc(bands)}</li></ul>")
+    return parts
+
+
 def demo_xlsx_banner(lang: str) -> str:
     return t("msg.demo_banner", lang)
+
+
+@dataclass(frozen=True)
+class _Book:
+    """What every sheet of one workbook shares."""
+
+    lang: str
+    names_en: Mapping[str, str]
+    districts: dict[str, str]
+    units: dict[str, str]
+    bold: Font = field(default_factory=lambda: Font(bold=True))
+
+
+_RATING_TAIL = (
+    "report.bonus",
+    "report.score",
+    "report.stars",
+    "report.status",
+    "report.completeness",
+    "report.p5",
+    "report.rank_band",
+)
+_ADVICE_HEADERS = (
+    "report.method_col",
+    "report.id",
+    "col.name",
+    "report.current_stars",
+    "report.target_stars",
+    "report.target_score",
+    "report.option",
+    "report.indicator",
+    "report.current",
+    "report.needed",
+)
+_METHOD_HEADERS = (
+    "report.method_col",
+    "report.version",
+    "report.content_hash",
+    "report.group",
+    "report.group_points",
+    "report.item",
+    "report.rule",
+    "report.points",
+    "report.indicator",
+)
 
 
 def write_xlsx(
@@ -237,179 +303,147 @@ def write_xlsx(
     names_en: Mapping[str, str] | None = None,
 ) -> Path:
     """One sheet per methodology, one for explanations, one for the methodologies; every
-    label in ``lang``."""
-    names_en = names_en or {}
-    banner_text = demo_xlsx_banner(lang)
+    label in ``lang``; every sheet of a workbook made from demo data says so on its first row."""
+    ctx = _Book(lang, names_en or {}, districts, units)
     book = openpyxl.Workbook()
     book.remove(book.active)
-    bold = Font(bold=True)
-    banner = PatternFill("solid", fgColor="FFF3CD")
-    explain_ws = None
+    advice = None
     for run in runs:
-        meth = run.methodology
-        frame = summary_frame(run, districts)
-        title = (meth.title_en or meth.title_zh) if lang == "en" else meth.title_zh
-        ws = book.create_sheet(_sheet_title(title, book.sheetnames))
-        start = 1
-        if demo:
-            ws.cell(1, 1, banner_text).fill = banner
-            start = 2
-        if run.changed:
-            ws.cell(start, 1, changed_note(run, lang)).font = bold
-            start += 1
-        headers = (
-            [t(k, lang) for k in ("report.rank", "report.id", "col.name", "col.district")]
-            + [group_name(g, lang) for g in meth.groups]
-            + [
-                t(k, lang)
-                for k in (
-                    "report.bonus",
-                    "report.score",
-                    "report.stars",
-                    "report.status",
-                    "report.completeness",
-                    "report.p5",
-                    "report.rank_band",
-                )
-            ]
-        )
-        for j, h in enumerate(headers, 1):
-            ws.cell(start, j, h).font = bold
-        stab: dict[str, dict[str, Any]] = {}
-        if len(frame):
-            stab_frame = stability(run.values, meth, peers=run.peers, draws=300, held=run.held)
-            stab = {
-                str(k): {str(c): x for c, x in v.items()}
-                for k, v in stab_frame.to_dict("index").items()
-            }
-        for i, (subject, row) in enumerate(frame.iterrows(), start + 1):
-            rank_band = ""
-            p5 = None
-            st = stab.get(str(subject), {})
-            if st and not pd.isna(st.get("rank_p05")):
-                rank_band = f"{int(st['rank_p05'])}–{int(st['rank_p95'])}"
-                p5 = None if pd.isna(st.get("p_5_stars")) else float(st["p_5_stars"])
-            values = (
-                [
-                    None if pd.isna(row["rank"]) else int(row["rank"]),
-                    str(subject),
-                    str(row["name"]),
-                    str(row["district"]),
-                ]
-                + [
-                    None if pd.isna(row[f"g_{g.id}"]) else round(float(row[f"g_{g.id}"]), 2)
-                    for g in meth.groups
-                ]
-                + [
-                    round(float(row["bonus"]), 2),
-                    round(float(row["score"]), 2),
-                    _stars(row["stars"], lang),
-                    t(f"rating.{row['status']}", lang)
-                    + (f"：{row['review']}" if str(row.get("review", "") or "") else ""),
-                    round(float(row["completeness"]), 3),
-                    p5,
-                    rank_band,
-                ]
-            )
-            for j, v in enumerate(values, 1):
-                ws.cell(i, j, v)
-        ws.freeze_panes = ws.cell(start + 1, 4)
-        for col, width in zip("ABCD", (6, 12, 30, 10), strict=True):
-            ws.column_dimensions[col].width = width
-        if meth.type != "stars":
-            continue
-        if explain_ws is None:
-            explain_ws = book.create_sheet(t("report.advice", lang))
-            for j, h in enumerate(
-                [
-                    t(k, lang)
-                    for k in (
-                        "report.method_col",
-                        "report.id",
-                        "col.name",
-                        "report.current_stars",
-                        "report.target_stars",
-                        "report.target_score",
-                        "report.option",
-                        "report.indicator",
-                        "report.current",
-                        "report.needed",
-                    )
-                ],
-                1,
-            ):
-                explain_ws.cell(1, j, h).font = bold
-        for subject in frame.index:
-            if str(subject) in run.changed:  # today's figures would explain another rating
-                continue
-            ex = explain(run.result, str(subject), run.values, units)
-            reachable: list[NextStarOption | None] = [o for o in ex.options[:3] if o.reachable]
-            for option in reachable or [None]:
-                explain_ws.append(
-                    [
-                        meth.name,
-                        str(subject),
-                        run.names.get(str(subject), ""),
-                        _stars(ex.stars, lang),
-                        None if ex.target_stars is None else STAR * ex.target_stars,
-                        None if ex.target_score is None else round(ex.target_score, 2),
-                        "—" if option is None else _option_name(option, meth, lang, names_en),
-                        None if option is None else option.indicator,
-                        None if option is None else option.current,
-                        None if option is None else option.needed,
-                    ]
-                )
-    ws = book.create_sheet(t("report.method", lang))
-    ws.append(
-        [
-            t(k, lang)
-            for k in (
-                "report.method_col",
-                "report.version",
-                "report.content_hash",
-                "report.group",
-                "report.group_points",
-                "report.item",
-                "report.rule",
-                "report.points",
-                "report.indicator",
-            )
-        ]
-    )
-    for cell in ws[1]:
-        cell.font = bold
-    for run in runs:
-        meth = run.methodology
-        for item in (*meth.items, *meth.bonus_items):
-            group = (
-                group_name(meth.group(item.group), lang)
-                if item.group
-                else t("report.bonus_group", lang)
-            )
-            gpts = meth.group(item.group).points if item.group else meth.bonus_cap
-            ws.append(
-                [
-                    meth.name,
-                    meth.version,
-                    meth.content_hash,
-                    group,
-                    gpts,
-                    item_name(item, lang, names_en),
-                    t(f"rule.{item.rule}", lang),
-                    item.points if meth.type == "stars" else item.weight,
-                    " / ".join(item.inputs),
-                ]
-            )
-    if demo:  # every sheet of a workbook made from demo data says so on its first row
+        _ratings_sheet(book, run, ctx)
+        if run.methodology.type == "stars":
+            if advice is None:
+                advice = book.create_sheet(t("report.advice", lang))
+                _header(advice, 1, [t(k, lang) for k in _ADVICE_HEADERS], ctx)
+            _advice_rows(advice, run, ctx)
+    _methods_sheet(book, runs, ctx)
+    if demo:
+        banner_text = demo_xlsx_banner(lang)
         for sheet in book.worksheets:
-            if sheet.cell(1, 1).value != banner_text:
-                sheet.insert_rows(1)
-                sheet.cell(1, 1, banner_text).fill = banner
+            frozen = sheet.freeze_panes
+            sheet.insert_rows(1)
+            sheet.cell(1, 1, banner_text).fill = PatternFill("solid", fgColor="FFF3CD")
+            if frozen:  # the header stays frozen under the banner
+                below = sheet[frozen]
+                sheet.freeze_panes = sheet.cell(below.row + 1, below.column)
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
                 cell.alignment = Alignment(vertical="top")
     return save_workbook(book, path)
+
+
+def _header(ws: Any, row: int, labels: Sequence[str], ctx: _Book) -> None:
+    for j, label in enumerate(labels, 1):
+        ws.cell(row, j, label).font = ctx.bold
+
+
+def _ratings_sheet(book: Any, run: RatingRun, ctx: _Book) -> None:
+    """Ranks, group points, score, stars, status and the stability of each rating."""
+    meth, lang = run.methodology, ctx.lang
+    frame = summary_frame(run, ctx.districts)
+    title = (meth.title_en or meth.title_zh) if lang == "en" else meth.title_zh
+    ws = book.create_sheet(_sheet_title(title, book.sheetnames))
+    start = 1
+    if run.changed:
+        ws.cell(start, 1, changed_note(run, lang)).font = ctx.bold
+        start += 1
+    _header(
+        ws,
+        start,
+        [t(k, lang) for k in ("report.rank", "report.id", "col.name", "col.district")]
+        + [group_name(g, lang) for g in meth.groups]
+        + [t(k, lang) for k in _RATING_TAIL],
+        ctx,
+    )
+    stab = _stability(run) if len(frame) else {}
+    for i, (subject, row) in enumerate(frame.iterrows(), start + 1):
+        for j, value in enumerate(_rating_cells(str(subject), row, run, stab, lang), 1):
+            ws.cell(i, j, value)
+    ws.freeze_panes = ws.cell(start + 1, 4)
+    for col, width in zip("ABCD", (6, 12, 30, 10), strict=True):
+        ws.column_dimensions[col].width = width
+
+
+def _stability(run: RatingRun) -> dict[str, dict[str, Any]]:
+    frame = stability(run.values, run.methodology, peers=run.peers, draws=300, held=run.held)
+    return {str(k): {str(c): x for c, x in v.items()} for k, v in frame.to_dict("index").items()}
+
+
+def _rating_cells(
+    subject: str, row: pd.Series, run: RatingRun, stab: dict[str, dict[str, Any]], lang: str
+) -> list[Any]:
+    rank_band, p5 = "", None
+    st = stab.get(subject, {})
+    if st and not pd.isna(st.get("rank_p05")):
+        rank_band = f"{int(st['rank_p05'])}–{int(st['rank_p95'])}"
+        p5 = None if pd.isna(st.get("p_5_stars")) else float(st["p_5_stars"])
+    review = str(row.get("review", "") or "")
+    return [
+        None if pd.isna(row["rank"]) else int(row["rank"]),
+        subject,
+        str(row["name"]),
+        str(row["district"]),
+        *(
+            None if pd.isna(row[f"g_{g.id}"]) else round(float(row[f"g_{g.id}"]), 2)
+            for g in run.methodology.groups
+        ),
+        round(float(row["bonus"]), 2),
+        round(float(row["score"]), 2),
+        _stars(row["stars"], lang),
+        t(f"rating.{row['status']}", lang) + (f"：{review}" if review else ""),
+        round(float(row["completeness"]), 3),
+        p5,
+        rank_band,
+    ]
+
+
+def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
+    """Per carrier, up to three items that alone would earn the next star, and by how much."""
+    meth = run.methodology
+    for subject in run.result.table.index.intersection(run.values.index):
+        if str(subject) in run.changed:  # today's figures would explain another rating
+            continue
+        ex = explain(run.result, str(subject), run.values, ctx.units)
+        reachable: list[NextStarOption | None] = [o for o in ex.options[:3] if o.reachable]
+        for option in reachable or [None]:
+            ws.append(
+                [
+                    meth.name,
+                    str(subject),
+                    run.names.get(str(subject), ""),
+                    _stars(ex.stars, ctx.lang),
+                    None if ex.target_stars is None else STAR * ex.target_stars,
+                    None if ex.target_score is None else round(ex.target_score, 2),
+                    "—" if option is None else _option_name(option, meth, ctx.lang, ctx.names_en),
+                    None if option is None else option.indicator,
+                    None if option is None else option.current,
+                    None if option is None else option.needed,
+                ]
+            )
+
+
+def _methods_sheet(book: Any, runs: Sequence[RatingRun], ctx: _Book) -> None:
+    """Every item of every methodology: group, points or weight, rule and inputs."""
+    lang = ctx.lang
+    ws = book.create_sheet(t("report.method", lang))
+    _header(ws, 1, [t(k, lang) for k in _METHOD_HEADERS], ctx)
+    for run in runs:
+        meth = run.methodology
+        for item in (*meth.items, *meth.bonus_items):
+            group = meth.group(item.group) if item.group else None
+            ws.append(
+                [
+                    meth.name,
+                    meth.version,
+                    meth.content_hash,
+                    group_name(group, lang) if group else t("report.bonus_group", lang),
+                    group.points if group else meth.bonus_cap,
+                    item_name(item, lang, ctx.names_en),
+                    t(f"rule.{item.rule}", lang),
+                    item.points if meth.type == "stars" else item.weight,
+                    " / ".join(item.inputs),
+                ]
+            )
 
 
 def _sheet_title(title: str, taken: Sequence[str]) -> str:
