@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from monitor import models
 from monitor.errors import ConfigError
 
 SOURCES_FILE = "sources.toml"
@@ -45,7 +46,6 @@ _SOURCE_KEYS = {
     "unit_column",
     "columns",
     "unit",
-    "crs",
     "aliases",
     "precedence",
     "schedule",
@@ -163,9 +163,8 @@ class SourceSpec:
     unit_column: str | None = None
     columns: Mapping[str, ColumnSpec] = field(default_factory=dict)
     unit: str | None = None
-    crs: str | None = None
     aliases: Mapping[str, str] = field(default_factory=dict)
-    precedence: int = 100
+    precedence: int = models.DEFAULT_PRECEDENCE
     schedule: ScheduleSpec | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
     max_rows: int = DEFAULT_MAX_ROWS
@@ -410,7 +409,7 @@ def parse_source(
         _typed(item, key, None, str, where)
     for key in ("description", "encoding", "period_column", "indicator_column", "value_column"):
         _typed(item, key, None, str, where)
-    for key in ("unit_column", "unit", "crs", "items", "auth", "issuer", "level"):
+    for key in ("unit_column", "unit", "items", "auth", "issuer", "level"):
         _typed(item, key, None, str, where)
     if item.get("sheet") is not None and not isinstance(item["sheet"], str | int):
         raise ConfigError(f"{where}: sheet = {item['sheet']!r}; expected a sheet name or number")
@@ -522,9 +521,8 @@ def parse_source(
         unit_column=item.get("unit_column"),
         columns=columns,
         unit=item.get("unit"),
-        crs=item.get("crs"),
         aliases={str(k): str(v) for k, v in aliases.items()},
-        precedence=_typed(item, "precedence", 100, int, where),
+        precedence=_typed(item, "precedence", models.DEFAULT_PRECEDENCE, int, where),
         schedule=_schedule(item.get("schedule"), where),
         max_bytes=max_bytes,
         max_rows=_positive(item, "max_rows", DEFAULT_MAX_ROWS, int, where),

@@ -20,6 +20,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# A source's precedence when its configuration names none; lower wins between sources that
+# report the same fact (a park office's own report = 10, the demo = 1000).
+DEFAULT_PRECEDENCE = 100
+
+
 class RegionLevel(StrEnum):
     city = "city"
     district = "district"
@@ -188,7 +193,7 @@ class Source(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=32)
     location: str = Field(default="")
-    precedence: int = 100
+    precedence: int = DEFAULT_PRECEDENCE
     is_demo: bool = False
     description: str = ""
     config_hash: str = Field(default="", max_length=64)

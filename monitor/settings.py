@@ -18,8 +18,42 @@ from monitor.errors import ConfigError
 
 LANGUAGES = ("zh", "en")
 SETTINGS_FILE = "parkmon.toml"
-_KEYS = ("database_url", "output_dir", "lang")
 ENV_PREFIX = "PARKMON_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name in parkmon.toml, default, environment variable, option and help."""
+
+    name: str
+    default: str
+    env: str
+    option: str | None
+    help: str
+    secret: bool = False
+
+
+# The one table of settings (docs/config.md documents each; a test keeps them in step).
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database_url",
+        "parkmon.db",
+        "PARKMON_DATABASE_URL",
+        "--db",
+        "SQLite file (relative to where parkmon runs) or a SQLAlchemy URL (PostgreSQL)",
+    ),
+    Setting("output_dir", "site", "PARKMON_OUTPUT", "--out", "where maps and reports are written"),
+    Setting("lang", "zh", "PARKMON_LANG", "--lang", "language of everything shown: zh or en"),
+    Setting(
+        "tianditu_key",
+        "",
+        "PARKMON_TIANDITU_KEY",
+        None,
+        "key of the Tianditu tile layer (maps --tiles tianditu); never written into a page",
+        secret=True,
+    ),
+)
+_KEYS = tuple(s.name for s in SETTINGS)
 
 
 def bundled_config_dir() -> Path:
@@ -52,6 +86,7 @@ class Settings:
     output_dir: Path
     lang: str
     origin: Mapping[str, str] = field(default_factory=dict)
+    tianditu_key: str = field(default="", repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -112,25 +147,19 @@ def load_settings(
         config_dir = bundled_config_dir()
         origin["config_dir"] = "default"
 
-    values: dict[str, str] = {
-        "database_url": "parkmon.db",
-        "output_dir": "site",
-        "lang": "zh",
-    }
+    values = {setting.name: setting.default for setting in SETTINGS}
     origin.update({k: "default" for k in values})
     for key, value in _read_settings_file(config_dir / SETTINGS_FILE).items():
         values[key] = value
         origin[key] = f"{config_dir / SETTINGS_FILE}"
-    env_names = {"database_url": "DATABASE_URL", "output_dir": "OUTPUT", "lang": "LANG"}
-    for key, name in env_names.items():
-        if env.get(ENV_PREFIX + name):
-            values[key] = env[ENV_PREFIX + name]
-            origin[key] = "env"
-    for key in _KEYS:
-        cli_value = cli.get(key)
+    for setting in SETTINGS:
+        if env.get(setting.env):
+            values[setting.name] = env[setting.env]
+            origin[setting.name] = "env"
+        cli_value = cli.get(setting.name)
         if cli_value:
-            values[key] = cli_value
-            origin[key] = "cli"
+            values[setting.name] = cli_value
+            origin[setting.name] = "cli"
 
     lang = values["lang"].lower()
     if lang not in LANGUAGES:
@@ -147,4 +176,5 @@ def load_settings(
         output_dir=output_dir,
         lang=lang,
         origin=origin,
+        tianditu_key=values["tianditu_key"],
     )

@@ -91,7 +91,7 @@ def ensure_source(
     *,
     kind: str,
     location: str = "",
-    precedence: int = 100,
+    precedence: int = models.DEFAULT_PRECEDENCE,
     is_demo: bool = False,
     description: str = "",
     config_hash: str = "",

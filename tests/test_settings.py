@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,30 @@ def test_bad_settings_are_named(tmp_path):
     (cfg / "parkmon.toml").write_text("[settings]\ndb = 'x'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown key.*db.*allowed: database_url"):
         load_settings({"config_dir": str(cfg)}, env={}, cwd=tmp_path)
+
+
+def test_every_setting_and_every_source_key_is_documented():
+    """docs/config.md names every setting with its environment variable, and every key a
+    [[source]] accepts."""
+    from collectors.sources import _SOURCE_KEYS
+    from monitor.settings import SETTINGS
+
+    docs = (Path(__file__).parent.parent / "docs" / "config.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"| `{setting.name}` |" in docs, setting.name
+        assert f"`{setting.env}`" in docs, setting.env
+    missing = sorted(k for k in _SOURCE_KEYS if f"`{k}`" not in docs)
+    assert not missing, f"undocumented source keys: {missing}"
+
+
+def test_the_tile_key_is_a_setting_and_config_show_hides_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    settings = load_settings({}, env={"PARKMON_TIANDITU_KEY": "k-123"}, cwd=tmp_path)
+    assert settings.tianditu_key == "k-123" and settings.origin["tianditu_key"] == "env"
+    assert "k-123" not in repr(settings)
+    shown = CliRunner(env={"PARKMON_TIANDITU_KEY": "k-123"}).invoke(app, ["config", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "tianditu_key = ***" in shown.stdout and "k-123" not in shown.stdout

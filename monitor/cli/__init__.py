@@ -28,7 +28,9 @@ from monitor.demo import DEMO_SEED, build_demo, write_demo_samples
 from monitor.errors import ConfigError, MonitorError, driver_message
 from monitor.i18n import label, t
 from monitor.registry import load_city
-from monitor.settings import Settings, bundled_config_dir, load_settings
+from monitor.settings import SETTINGS, Settings, bundled_config_dir, load_settings
+
+SECRET = {s.name for s in SETTINGS if s.secret}
 
 app = typer.Typer(
     name="parkmon",
@@ -300,10 +302,12 @@ def config_copy(
 def config_show(ctx: typer.Context) -> None:
     """Show the settings in force and where each came from."""
     settings = settings_of(ctx)
-    for key in ("database_url", "config_dir", "output_dir", "lang"):
+    for key in ("config_dir", *(s.name for s in SETTINGS)):
         value = getattr(settings, key)
         if key == "database_url":
             value = db.make_engine(value, create_dir=False).url.render_as_string(hide_password=True)
+        if key in SECRET and value:
+            value = "***"  # set, and not shown
         out.print(f"{key} = {value}   [dim]({settings.origin.get(key, '?')})[/dim]")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +23,8 @@ TilesOption = Annotated[
     typer.Option(
         "--tiles",
         help="Tile layer: none (default, works offline), osm, gaode (GCJ-02; data are "
-        "converted when drawn) or tianditu (key from PARKMON_TIANDITU_KEY).",
+        "converted when drawn) or tianditu (key: the tianditu_key setting, "
+        "PARKMON_TIANDITU_KEY).",
     ),
 ]
 
@@ -38,7 +38,7 @@ def maps_region(
 ) -> None:
     """The regional map: carriers by stars and kind, the belt, a year control."""
     settings = settings_of(ctx)
-    choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
+    choice = tile_choice(tiles, settings.tianditu_key or None)
     engine = db.open_read_only(settings.database_url)
     try:
         data = views.map_data(engine, settings.config_dir, settings.lang, highlight or ())
@@ -60,7 +60,7 @@ def maps_progress(
 ) -> None:
     """The progress map: districts by progress toward their share of a goal; the city's goals."""
     settings = settings_of(ctx)
-    choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
+    choice = tile_choice(tiles, settings.tianditu_key or None)
     engine = db.open_read_only(settings.database_url)
     try:
         page = publish.progress_map_html(engine, settings.config_dir, settings.lang, choice)
@@ -79,7 +79,7 @@ def maps_compare(
 ) -> None:
     """The comparison map: the carriers highlighted, with their radar portraits."""
     settings = settings_of(ctx)
-    choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
+    choice = tile_choice(tiles, settings.tianditu_key or None)
     engine = db.open_read_only(settings.database_url)
     try:
         page = publish.comparison_map_html(
@@ -98,7 +98,7 @@ def site_build(
 ) -> None:
     """Write the maps, the latest annual report and an index page."""
     settings = settings_of(ctx)
-    choice = tile_choice(tiles, os.environ.get("PARKMON_TIANDITU_KEY"))
+    choice = tile_choice(tiles, settings.tianditu_key or None)
     engine = db.open_read_only(settings.database_url)
     try:
         index = publish.build_site(
