@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,43 @@ def copy_demo(demo_build):
         return target
 
     return copy
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch):
+    """cli(*args, cwd=…, ok=True) runs the real entry point (``monitor.cli.main``, with its
+    one-line errors and exit codes) in this process, from ``cwd``, with no PARKMON_* settings
+    from outside. A subprocess proves nothing more for most commands and costs a second each."""
+    import contextlib
+    import io
+
+    from monitor.cli import main
+    from monitor.settings import SETTINGS
+
+    for name in ("PARKMON_CONFIG", *(s.env for s in SETTINGS)):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def run(*args: str, cwd: Path, ok: bool = True) -> CliResult:
+        monkeypatch.chdir(cwd)
+        out, err = io.StringIO(), io.StringIO()
+        code = 0
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        result = CliResult(code, out.getvalue(), err.getvalue())
+        assert "Traceback" not in result.stderr, result.stderr
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    return run

@@ -1,4 +1,5 @@
-"""The installed `parkmon` command, run as a user runs it (a real process, real files)."""
+"""The `parkmon` command through its real entry point (in-process, real files); one test starts a
+real process to prove the installed entry point and `python -m monitor` work."""
 
 from __future__ import annotations
 
@@ -8,26 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from monitor import db, models, store
 
 PARKMON = str(Path(sys.executable).with_name("parkmon"))
-
-
-def run(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [PARKMON, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": str(Path(sys.executable).parent), "HOME": str(cwd), "COLUMNS": "200"},
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def test_python_dash_m_monitor(tmp_path):
@@ -42,8 +26,8 @@ def test_python_dash_m_monitor(tmp_path):
     assert "parks" in proc.stdout and "demo" in proc.stdout
 
 
-def test_parks_list_zones_without_a_database_reads_the_registry(tmp_path):
-    proc = run("parks", "list", "--belt-role", "zone", "--json", cwd=tmp_path)
+def test_parks_list_zones_without_a_database_reads_the_registry(tmp_path, cli):
+    proc = cli("parks", "list", "--belt-role", "zone", "--json", cwd=tmp_path)
     zones = json.loads(proc.stdout)
     assert sorted(z["name"] for z in zones) == [
         "南通高新区",
@@ -56,35 +40,35 @@ def test_parks_list_zones_without_a_database_reads_the_registry(tmp_path):
     assert not (tmp_path / "parkmon.db").exists()  # a read command creates no database
 
 
-def test_init_twice_then_list_from_the_database(tmp_path):
-    first = run("init", cwd=tmp_path)
+def test_init_twice_then_list_from_the_database(tmp_path, cli):
+    first = cli("init", cwd=tmp_path)
     assert "created table park" in first.stderr
-    second = run("init", cwd=tmp_path)
+    second = cli("init", cwd=tmp_path)
     assert "created table" not in second.stderr
     engine = db.make_engine(f"sqlite:///{tmp_path / 'parkmon.db'}")
     assert store.count_rows(engine, models.Park) == 12
     assert store.count_rows(engine, models.Region) == 9  # city, 7 districts, the belt band
     assert store.count_rows(engine, models.Indicator) >= 40
     engine.dispose()
-    proc = run("parks", "list", "--belt-role", "zone", "--json", cwd=tmp_path)
+    proc = cli("parks", "list", "--belt-role", "zone", "--json", cwd=tmp_path)
     assert len(json.loads(proc.stdout)) == 4
     assert proc.stderr == ""
-    csv_out = run(
+    csv_out = cli(
         "--lang", "en", "parks", "list", "--district", "海安市", "--format", "csv", cwd=tmp_path
     ).stdout.splitlines()
     assert csv_out[0].startswith("id,name,name_en,kind")
     assert [line.split(",")[0] for line in csv_out[1:]] == ["NT-Z02"]
-    table = run("--lang", "en", "parks", "list", "--kind", "high_tech_zone", cwd=tmp_path).stdout
+    table = cli("--lang", "en", "parks", "list", "--kind", "high_tech_zone", cwd=tmp_path).stdout
     assert "High-tech zone" in table and "National" in table and "Total: 4" in table
 
 
-def test_a_bad_registry_loads_nothing_and_says_where(tmp_path, config_dir):
+def test_a_bad_registry_loads_nothing_and_says_where(tmp_path, config_dir, cli):
     cfg = tmp_path / "cfg"
     shutil.copytree(config_dir, cfg)
     lines = (cfg / "parks.csv").read_text(encoding="utf-8-sig").splitlines()
     lines[3] = lines[3].replace(",海安市,", ",海安县,")
     (cfg / "parks.csv").write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
-    proc = run("--config", str(cfg), "init", cwd=tmp_path, ok=False)
+    proc = cli("--config", str(cfg), "init", cwd=tmp_path, ok=False)
     assert proc.returncode == 1
     assert "parks.csv: 1 problem(s); nothing from this file was loaded" in proc.stderr
     assert "line 4, field 'district': got '海安县'" in proc.stderr
@@ -93,34 +77,9 @@ def test_a_bad_registry_loads_nothing_and_says_where(tmp_path, config_dir):
     engine.dispose()
 
 
-def test_user_mistakes_are_one_clear_line(tmp_path):
-    proc = run("parks", "list", "--district", "浦东新区", cwd=tmp_path, ok=False)
+def test_user_mistakes_are_one_clear_line(tmp_path, cli):
+    proc = cli("parks", "list", "--district", "浦东新区", cwd=tmp_path, ok=False)
     assert proc.returncode == 1
     assert proc.stderr.startswith("错误 error: --district '浦东新区': not a district of 南通市")
-    proc = run("--lang", "fr", "parks", "list", cwd=tmp_path, ok=False)
+    proc = cli("--lang", "fr", "parks", "list", cwd=tmp_path, ok=False)
     assert "language 'fr'" in proc.stderr
-
-
-def test_demo_builds_a_labelled_database_and_the_summary_matches_it(tmp_path):
-    proc = run("demo", "--out", "d", cwd=tmp_path)
-    assert "演示数据" in proc.stdout
-    assert "拒收: 9" in proc.stdout  # the sample sources' defects, found and quarantined
-    database = tmp_path / "d" / "parkmon.db"
-    engine = db.make_engine(f"sqlite:///{database}")
-    n_obs = store.count_rows(engine, models.Observation)
-    assert f"观测值: {n_obs}" in proc.stdout
-    assert db.get_meta(engine, "contains_demo_data") == "true"
-    with engine.connect() as conn:
-        demo_parks = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(store.T_PARK)
-            .where(store.T_PARK.c.is_demo.is_(True))
-        ).scalar_one()
-        flags = conn.execute(sa.select(store.T_SOURCE.c.is_demo)).scalars().all()
-    assert flags
-    assert all(flags)
-    assert demo_parks > 137
-    # Running it again rebuilds from scratch: same counts, nothing duplicated.
-    run("demo", "--out", "d", cwd=tmp_path)
-    assert store.count_rows(engine, models.Observation) == n_obs
-    engine.dispose()

@@ -233,24 +233,12 @@ def test_demo_carriers_sit_in_their_district_and_mostly_in_the_belt(demo_build):
     assert (real["belt_basis"] == "declared").all()
 
 
-def test_geo_commands(tmp_path, copy_demo):
-    import subprocess
-    import sys
-
-    exe = str(Path(sys.executable).with_name("parkmon"))
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "COLUMNS": "200"}
-
+def test_geo_commands(tmp_path, copy_demo, cli):
     def run(*args):
-        proc = subprocess.run(
-            [exe, *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120
-        )
-        assert "Traceback" not in proc.stderr
-        return proc
+        return cli(*args, cwd=tmp_path, ok=False)
 
     (tmp_path / "d").mkdir()
-    copy_demo(
-        tmp_path / "d"
-    )  # the demo built once for the session (`parkmon demo` is tested in test_cli)
+    copy_demo(tmp_path / "d")  # the session's demo (`parkmon demo` itself: tests/e2e)
     check = run("--db", "d/parkmon.db", "geo", "check")
     assert check.returncode == 0
     assert re.search(r"岸线 13\d\.\d 公里", check.stdout), check.stdout

@@ -163,6 +163,7 @@ def test_too_little_data_is_said_so():
     assert goals.ranking_progress(g, one).status == goals.NO_DATA
 
 
+@pytest.mark.slow
 def test_shipped_goals_and_real_rankings(tmp_path):
     exe = str(Path(sys.executable).with_name("parkmon"))
     env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)}

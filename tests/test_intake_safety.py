@@ -426,6 +426,7 @@ def _api(url: str, tmp_path: Path, **overrides):
     return parse_source(item, 1, tmp_path / "sources.toml")
 
 
+@pytest.mark.slow
 def test_a_dripping_server_meets_the_deadline(collect_engine, tmp_path, hostile):
     spec = _api(hostile.url + "/drip", tmp_path, timeout_s=5, deadline_s=1)
     result = collect(collect_engine, spec)
@@ -565,6 +566,7 @@ def _checkpoint(engine) -> None:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+@pytest.mark.slow
 def test_read_commands_work_on_a_read_only_database_and_writes_say_so(collect_engine):
     _checkpoint(collect_engine)
     with _tmpfs("64m") as folder:
@@ -588,6 +590,7 @@ def test_read_commands_work_on_a_read_only_database_and_writes_say_so(collect_en
         assert sorted(p.name for p in folder.iterdir()) == ["parkmon.db"]
 
 
+@pytest.mark.slow
 def test_a_database_on_a_full_disk_stays_intact(collect_engine, tmp_path):
     _checkpoint(collect_engine)
     size = Path(collect_engine.url.database).stat().st_size
@@ -626,6 +629,7 @@ def _small_disk(limit: int):
     return apply
 
 
+@pytest.mark.slow
 def test_a_full_disk_ends_in_one_line_and_leaves_no_half_file(collect_engine, tmp_path):
     with collect_engine.begin() as conn:
         run_id = store.start_run(collect_engine, "office")
@@ -691,6 +695,7 @@ class Gate(Server):
         h.reply(200, self.json_body({"rows": [{"name": "甲孵化器", "n": 7}]}))
 
 
+@pytest.mark.slow
 def test_two_real_collections_of_one_source_one_line_for_the_loser(collect_engine, tmp_path):
     server = Gate()
     try:
@@ -748,6 +753,7 @@ def test_two_real_collections_of_one_source_one_line_for_the_loser(collect_engin
     assert _current(collect_engine)[("T-I01", "incubatees")] == 7
 
 
+@pytest.mark.slow
 def test_a_database_of_an_older_parkmon_says_to_run_init(collect_engine):
     with collect_engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE observation DROP COLUMN citation")

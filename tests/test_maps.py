@@ -19,6 +19,8 @@ from maps.page import tile_choice
 from maps.region import render_region_map
 from monitor import db, publish, store, views
 
+pytestmark = pytest.mark.slow  # a real browser / the whole demo as a user runs it
+
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 XSS = "<img src=x onerror=alert(1)>"

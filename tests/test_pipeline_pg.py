@@ -3,12 +3,15 @@ data, sample collection, ratings, goals and the map payload."""
 
 from __future__ import annotations
 
+import pytest
+
 from maps.page import tile_choice
 from maps.region import render_region_map
 from monitor import demo, evaluation, models, pipeline, store, views
 from monitor.registry import load_city
 
 
+@pytest.mark.slow
 def test_pipeline_on_both_databases(engine, config_dir):
     pipeline.initialise(engine, config_dir)
     city = load_city(config_dir)

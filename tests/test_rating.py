@@ -196,6 +196,7 @@ def frames(draw):
     return frame.mask(holes)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames())
 def test_next_star_answer_really_reaches_the_next_star(config_dir, values):

@@ -60,6 +60,7 @@ def test_rerunning_a_year_gives_identical_stored_results(demo_db, config_dir, tm
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_every_year_rates_and_vetoes_show(demo_db, config_dir):
     engine = db.make_engine(f"sqlite:///{demo_db}")
     try:
@@ -81,6 +82,7 @@ def test_every_year_rates_and_vetoes_show(demo_db, config_dir):
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_cli_rate_explain_and_reports(demo_db, tmp_path):
     from typer.testing import CliRunner
 
@@ -173,6 +175,7 @@ def test_cli_compare_and_goals_on_the_demo(demo_db, tmp_path):
     assert "unknown carrier id(s) NOPE" in str(bad.exception)
 
 
+@pytest.mark.slow
 def test_hostile_names_are_text_in_the_report_workbook(demo_db, config_dir, tmp_path):
     import shutil
     import zipfile
@@ -335,6 +338,7 @@ def test_the_site_index_speaks_one_language(demo_db, config_dir, tmp_path):
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_the_report_speaks_one_language(demo_db, config_dir, tmp_path):
     """The report page and workbook in Chinese have no English labels, and in English no
     Chinese ones: what remains of the other script is names (carriers, districts), indicator

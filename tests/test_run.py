@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,32 +31,17 @@ period = "2024"
 """
 
 
-def test_run_twice_collects_nothing_new_the_second_time(tmp_path, config_dir):
+def test_run_twice_collects_nothing_new_the_second_time(tmp_path, config_dir, copy_demo, cli):
     cfg = tmp_path / "cfg"
     shutil.copytree(config_dir, cfg)
     (cfg / "sources.toml").write_text(SOURCE, encoding="utf-8")
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "COLUMNS": "200"}
-    # the sample CSV names demo carriers: start from the demo database
-    demo = subprocess.run(
-        [PARKMON, "--config", str(cfg), "demo", "--out", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert demo.returncode == 0, demo.stderr
-    base = [PARKMON, "--config", str(cfg), "--db", str(tmp_path / "parkmon.db")]
-    first = subprocess.run(
-        [*base, "run"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
-    )
-    assert first.returncode == 0, first.stderr
+    # the sample CSV names demo carriers: start from (a copy of) the demo database
+    database = copy_demo(tmp_path)
+    base = ["--config", str(cfg), "--db", str(database)]
+    first = cli(*base, "run", cwd=tmp_path)
     assert "re-rated [2024]" in first.stdout
     assert (tmp_path / "site" / "index.html").exists()
-    second = subprocess.run(
-        [*base, "run"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
-    )
-    assert second.returncode == 0, second.stderr
+    second = cli(*base, "run", cwd=tmp_path)
     assert "nothing changed" in second.stdout
     assert "未更新" in second.stdout
 

@@ -122,6 +122,7 @@ def _runs(engine) -> list[dict]:
     return store.runs_frame(engine, limit=1000).to_dict("records")
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_restart(collect_engine, tmp_path, config_dir, server):
     database = Path(collect_engine.url.database)
     cfg = _config(tmp_path, config_dir, _api_source(server.url))
@@ -169,6 +170,7 @@ def test_kill_9_mid_run_then_restart(collect_engine, tmp_path, config_dir, serve
     assert jobs.set_index("job").loc["source:api", "state"] == "scheduled"
 
 
+@pytest.mark.slow
 def test_a_second_scheduler_refuses_and_names_the_holder(
     collect_engine, tmp_path, config_dir, server
 ):
@@ -200,6 +202,7 @@ def test_a_second_scheduler_refuses_and_names_the_holder(
     assert first.returncode == 0
 
 
+@pytest.mark.slow
 def test_a_failing_source_does_not_stop_the_others(collect_engine, tmp_path, config_dir, server):
     database = Path(collect_engine.url.database)
     sources = (

@@ -325,10 +325,11 @@ def _environment_error(exc: BaseException) -> str | None:
     return None
 
 
-def main() -> None:
-    """Console-script entry point: one clear line and a non-zero exit for any parkmon error."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: one clear line and a non-zero exit for any parkmon error.
+    ``argv`` (default: the process's arguments) lets tests run the real entry point in-process."""
     try:
-        app()
+        app(args=argv)
     except (MonitorError, GeoError) as exc:
         err.print(f"[red]错误 error:[/red] {escape(str(exc))}")
         sys.exit(1)

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 
 from monitor import db, models, store
 
+pytestmark = pytest.mark.slow  # a real browser / the whole demo as a user runs it
+
 PARKMON = str(Path(sys.executable).with_name("parkmon"))
 
 
@@ -36,6 +38,16 @@ def test_parkmon_demo_end_to_end(tmp_path):
         assert f"拒收: {n_rej}" in proc.stdout
         assert store.count_rows(engine, models.Park) > 200
         assert store.count_rows(engine, models.Region) == 9
+        # everything generated is labelled demo data, in the parks and the sources alike
+        assert db.get_meta(engine, "contains_demo_data") == "true"
+        with engine.connect() as conn:
+            demo_parks = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(store.T_PARK)
+                .where(store.T_PARK.c.is_demo.is_(True))
+            ).scalar_one()
+            flags = conn.execute(sa.select(store.T_SOURCE.c.is_demo)).scalars().all()
+        assert demo_parks > 137 and flags and all(flags)
         with engine.connect() as conn:
             years = set(conn.execute(sa.select(store.table_of(models.Rating).c.year)).scalars())
             sources = conn.execute(sa.select(store.T_RUN.c.source_id, store.T_RUN.c.status)).all()
@@ -46,6 +58,16 @@ def test_parkmon_demo_end_to_end(tmp_path):
             "demo-stats-api",
             "demo-recognitions-2025",
         }
+    finally:
+        engine.dispose()
+    # Running it again rebuilds from scratch: the same figures, nothing duplicated.
+    again = subprocess.run(
+        [PARKMON, "demo"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    engine = db.make_engine(f"sqlite:///{database}")
+    try:
+        assert store.count_rows(engine, models.Observation) == n_obs
     finally:
         engine.dispose()
     site = tmp_path / "parkmon-demo" / "site"
