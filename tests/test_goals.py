@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -164,24 +161,9 @@ def test_too_little_data_is_said_so():
 
 
 @pytest.mark.slow
-def test_shipped_goals_and_real_rankings(tmp_path):
-    exe = str(Path(sys.executable).with_name("parkmon"))
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)}
-    assert (
-        subprocess.run(
-            [exe, "init"], cwd=tmp_path, env=env, capture_output=True, timeout=120
-        ).returncode
-        == 0
-    )
-    proc = subprocess.run(
-        [exe, "goals", "--format", "json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+def test_shipped_goals_and_real_rankings(tmp_path, cli):
+    cli("init", cwd=tmp_path)
+    proc = cli("goals", "--format", "json", cwd=tmp_path)
     by_id = {g["goal"]: g for g in json.loads(proc.stdout)}
     zone = by_id["hightech-zone-top40"]
     city = by_id["innovative-city-top20"]
@@ -203,14 +185,7 @@ def test_shipped_goals_and_real_rankings(tmp_path):
         assert table.exit_code == 0, table.output
         assert reading in table.stdout
         assert "21" not in table.stdout.split(reading)[0].splitlines()[-1]
-    rankings = subprocess.run(
-        [exe, "rankings", "--format", "json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    rankings = cli("rankings", "--format", "json", cwd=tmp_path)
     rows = json.loads(rankings.stdout)
     assert {
         (r["year"], r["position"], r["relation"])

@@ -567,7 +567,9 @@ def _checkpoint(engine) -> None:
 
 
 @pytest.mark.slow
-def test_read_commands_work_on_a_read_only_database_and_writes_say_so(collect_engine):
+def test_read_commands_work_on_a_read_only_database_and_writes_say_so(
+    collect_engine, cli, tmp_path
+):
     _checkpoint(collect_engine)
     with _tmpfs("64m") as folder:
         database = folder / "parkmon.db"
@@ -576,14 +578,14 @@ def test_read_commands_work_on_a_read_only_database_and_writes_say_so(collect_en
             ["mount", "-o", "remount,ro", str(folder)], check=False, capture_output=True
         )
         assert remount.returncode == 0, remount.stderr
-        listed = _parkmon(["--db", str(database), "parks", "list", "--format", "csv"])
+        listed = cli("--db", str(database), "parks", "list", "--format", "csv", cwd=tmp_path)
         assert listed.returncode == 0, listed.stderr
         assert "T-I01" in listed.stdout
         for read in (["runs"],):
-            done = _parkmon(["--db", str(database), *read])
+            done = cli("--db", str(database), *read, cwd=tmp_path)
             assert done.returncode == 0, (read, done.stderr)
         for write in (["collect", "--samples", "--all"],):
-            refused = _parkmon(["--db", str(database), *write])
+            refused = cli("--db", str(database), *write, cwd=tmp_path, ok=False)
             assert refused.returncode == 1, (write, refused.stdout)
             assert "Traceback" not in refused.stderr
             assert "read-only" in refused.stderr, refused.stderr

@@ -197,7 +197,7 @@ def frames(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames())
 def test_next_star_answer_really_reaches_the_next_star(config_dir, values):
     meth = load_methodology(config_dir / "ratings" / "incubator.toml")

@@ -131,7 +131,6 @@ def test_a_batch_that_reports_a_fact_twice_is_refused_whole(engine):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_bulk_upsert_of_100k_observations(engine):
     _source(engine)
     n_parks, n_ind, n_years = 500, 40, 5
