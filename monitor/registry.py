@@ -8,6 +8,7 @@ expected, and nothing from the file is loaded until every row is right.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import tomllib
@@ -105,7 +106,22 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_city(config_dir: Path) -> City:
+    """The city of ``config_dir/city.toml``, read once per process while the file is unchanged
+    (a daily cycle asks for it from five places; the City is immutable, so sharing is safe)."""
     path = config_dir / CITY_FILE
+    try:
+        stat = path.stat()
+    except OSError:
+        return _parse_city(path)  # the reader says what is wrong with the path
+    return _cached_city(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_city(path: str, mtime_ns: int, size: int) -> City:
+    return _parse_city(Path(path))
+
+
+def _parse_city(path: Path) -> City:
     data = read_toml(path)
     config_schema.check(path, data, "city")
     try:
