@@ -18,12 +18,12 @@ from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, collect_many
 from collectors.sources import load_sources
-from monitor import db, geography, goals, models, runs, store
+from monitor import belt, db, goals, models, runs, store
+from monitor.belt import CityGeography
 from monitor.evaluation import rate_year
-from monitor.geography import CityGeography
 from monitor.indicators import load_indicators
 from monitor.publish import build_site
-from monitor.registry import City, load_city, load_registry, region_rows
+from monitor.registry import City, load_city, load_registry, regions_without_geometry
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class InitSummary:
 
 def city_geography(city: City, config_dir: Path) -> CityGeography | None:
     """The city's boundaries and belt, or None (with a warning) when no boundaries file exists."""
-    if not geography.boundaries_path(city, config_dir).exists():
+    if not belt.boundaries_path(city, config_dir).exists():
         log.warning(
             "no boundaries for %s (%s): districts have no geometry; run "
             "`parkmon geo extract --city %s`",
@@ -49,7 +49,7 @@ def city_geography(city: City, config_dir: Path) -> CityGeography | None:
             city.adcode,
         )
         return None
-    return geography.load_geography(city, config_dir)
+    return belt.load_geography(city, config_dir)
 
 
 def refresh_locations(conn: sa.Connection, geo: CityGeography | None) -> None:
@@ -57,7 +57,7 @@ def refresh_locations(conn: sa.Connection, geo: CityGeography | None) -> None:
     if geo is None:
         return
     parks = store.parks_frame(conn)
-    store.update_park_locations(conn, geography.locate_parks(parks, geo))
+    store.update_park_locations(conn, belt.locate_parks(parks, geo))
 
 
 def initialise(engine: Engine, config_dir: Path) -> InitSummary:
@@ -71,7 +71,7 @@ def initialise(engine: Engine, config_dir: Path) -> InitSummary:
     indicators = load_indicators(config_dir)
     changes = db.init_schema(engine)
     runs.mark_interrupted(engine)
-    regions = geography.region_rows(geo) if geo else region_rows(city)
+    regions = belt.regions_with_geometry(geo) if geo else regions_without_geometry(city)
     with engine.begin() as conn:
         store.upsert_regions(conn, regions)
         store.upsert_parks(conn, parks)

@@ -411,7 +411,7 @@ def load_registry(
     return parse_registry(decode_text(data, str(path)), city, str(path), inside)
 
 
-def region_rows(city: City) -> list[dict[str, Any]]:
+def regions_without_geometry(city: City) -> list[dict[str, Any]]:
     """Region rows for the city and its districts (geometry comes from geo's bundled boundaries)."""
     rows: list[dict[str, Any]] = [
         {

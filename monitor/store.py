@@ -451,7 +451,7 @@ def _connection(bind: Engine | Connection) -> Iterator[Connection]:
 
 
 def update_park_locations(conn: Connection, located: pd.DataFrame) -> None:
-    """Write geo_district_id, in_belt and belt_basis computed by ``monitor.geography``."""
+    """Write geo_district_id, in_belt and belt_basis computed by ``monitor.belt``."""
     rows = [
         {
             "pid": r["id"],

@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from maps.region import MapData
-from monitor import db, geography, goals, store
+from monitor import belt, db, goals, store
 from monitor.compare import Comparison, compare
 from monitor.errors import ConfigError
 from monitor.evaluation import score_year
@@ -437,7 +437,7 @@ class GeoCheck:
 
 def geo_check(engine: Engine, config_dir: Path, lang: str = "zh") -> GeoCheck:
     city = load_city(config_dir)
-    geo = geography.load_geography(city, config_dir)
+    geo = belt.load_geography(city, config_dir)
     parks = store.parks_frame(engine)
     names = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
     rows = []

@@ -21,7 +21,7 @@ from geo.boundaries import (
 )
 from geo.crs import wgs84_to_gcj02
 from geo.place import assign_districts, sample_points
-from monitor import geography
+from monitor import belt
 from monitor.registry import load_city, parse_registry
 
 RIVERSIDE = {"如皋市", "崇川区", "通州区", "海门区", "启东市"}
@@ -35,7 +35,7 @@ def city(config_dir):
 
 @pytest.fixture(scope="module")
 def geo(city, config_dir):
-    return geography.load_geography(city, config_dir)
+    return belt.load_geography(city, config_dir)
 
 
 def _metric(series: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -90,7 +90,7 @@ def test_extraction_is_reproducible(city, tmp_path):
     fresh = extract_city(
         "320600",
         river_neighbours=city.geo.river_neighbours,
-        shoreline_exclusions=geography.shoreline_exclusions(city),
+        shoreline_exclusions=belt.shoreline_exclusions(city),
         tolerance_m=city.geo.simplify_tolerance_m,
     )
     written = write_boundaries(fresh, tmp_path / "320600.geojson")
@@ -157,7 +157,7 @@ def test_declared_system_decides_the_district(geo, city):
             geometry=gpd.points_from_xy([p["lon"] for p in parks], [p["lat"] for p in parks]),
             crs=4326,
         )
-        located = geography.locate_parks(frame, geo)
+        located = belt.locate_parks(frame, geo)
         assert located["geo_district_id"].iloc[0] == expected, system
 
 

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from geo.boundaries import bundled_path, extract_city, metric_crs, write_boundaries
-from monitor import db, geography, publish, views
+from monitor import belt, db, publish, views
 from monitor.cli.common import err, out, settings_of
 from monitor.errors import ConfigError
 from monitor.i18n import t
@@ -50,7 +50,7 @@ def geo_extract(
     city = load_city(settings.config_dir)
     same = city_code == city.adcode
     neighbours = list(river_neighbour or (city.geo.river_neighbours if same else ()))
-    exclusions = geography.shoreline_exclusions(city) if same else []
+    exclusions = belt.shoreline_exclusions(city) if same else []
     frame = extract_city(
         city_code,
         river_neighbours=neighbours,

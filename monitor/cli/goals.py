@@ -46,7 +46,7 @@ def _num(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
-def _g(value: Any) -> str:
+def _shown(value: Any) -> str:
     """A number as briefly as it is exact (2.55, 2178, 3600)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -125,7 +125,7 @@ def goals_command(
             target = f"{target} ({p.target_year})"
         if p.illustrative:
             target += "（示例分解，非规划数据）" if zh else " (illustrative split)"
-        baseline = f"{_g(p.baseline)} ({p.baseline_year})"
+        baseline = f"{_shown(p.baseline)} ({p.baseline_year})"
         stock = p.numbers.get("stock_2020")
         if stock:
             parts = "、".join(f"{label('kind', k, 'zh')}{n}" for k, n in stock.items())
@@ -261,7 +261,7 @@ def compare_command(
         if len(mine):
             r = mine.iloc[0]
             stars = stars_text(r["stars"], settings.lang)
-            rank = f"{_g(r['rank'])}/{_g(r['peer_size'])}"
+            rank = f"{_shown(r['rank'])}/{_shown(r['peer_size'])}"
             out.print(
                 f"{escape(names.get(p, p))}：评价得分 {_num(r['score'])}，{stars}，同类排名 {rank}"
                 if settings.lang == "zh"

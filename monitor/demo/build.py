@@ -18,12 +18,12 @@ from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, collect_many
 from collectors.sources import load_sources
-from monitor import db, geography, models, store
+from monitor import belt, db, models, store
+from monitor.belt import CityGeography
 from monitor.demo import generate as demo
 from monitor.demo.samples import write_samples
 from monitor.demo.server import serve_samples
 from monitor.evaluation import rate_year
-from monitor.geography import CityGeography
 from monitor.pipeline import InitSummary, city_geography, initialise, refresh_locations
 from monitor.publish import build_site
 from monitor.registry import City, load_city
@@ -46,10 +46,9 @@ def demo_placement(conn: sa.Connection, geo: CityGeography | None) -> demo.Place
     if geo is None:
         return None
     members = store.parks_frame(conn, belt_roles=["core", "zone", "park"])
-    belt = geography.belt_area(geo, members)
+    area = belt.belt_area(geo, members)
     return {
-        code: (poly, poly.intersection(belt))
-        for code, poly in geography.district_polygons(geo).items()
+        code: (poly, poly.intersection(area)) for code, poly in belt.district_polygons(geo).items()
     }
 
 

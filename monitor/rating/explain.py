@@ -56,7 +56,7 @@ class Explanation:
     options: list[NextStarOption]
 
 
-def _f(value: Any) -> float | None:
+def _number(value: Any) -> float | None:
     """A plain float, or None for missing (NaN, None)."""
     if value is None:
         return None
@@ -67,7 +67,7 @@ def _f(value: Any) -> float | None:
 def _cell(frame: pd.DataFrame, row: str, column: str) -> float | None:
     if column not in frame.columns:
         return None
-    return _f(frame.loc[row, column])
+    return _number(frame.loc[row, column])
 
 
 def _group_room(res: RatingResult, subject: str, item: Item) -> float:
@@ -82,7 +82,7 @@ def target_for(res: RatingResult, subject: str) -> tuple[int | None, float | Non
     """The next star and the score it needs, given the other carriers' scores."""
     meth: Methodology = res.methodology
     row: dict[str, Any] = {str(k): v for k, v in res.table.loc[subject].items()}
-    stars_now = _f(row["stars"])
+    stars_now = _number(row["stars"])
     current = 0 if stars_now is None else int(stars_now)
     higher = sorted((b for b in meth.bands if b.stars > current), key=lambda b: b.stars)
     if not higher:
@@ -133,7 +133,7 @@ def _needed_value(
     else:
         return None, "not a points rule"
     if item.numerator and item.denominator:
-        den = _f(values.get(item.denominator))
+        den = _number(values.get(item.denominator))
         if den is None or den <= 0:
             return None, f"{item.denominator} is missing"
         x = x * den
@@ -183,7 +183,7 @@ def explain(
         vals: dict[str, Any] = {str(k): v for k, v in values.loc[subject].items()}
         for item in (*meth.items, *meth.bonus_items):
             driver = item.driver
-            current_f = _f(vals.get(driver))
+            current_f = _number(vals.get(driver))
             room = _group_room(res, subject, item)
             own = item.points - (_cell(res.points, subject, item.id) or 0.0)
             possible = max(0.0, min(room, own))
@@ -217,7 +217,7 @@ def explain(
         subject,
         str(row["status"]),
         float(row["score"]),
-        _f(row["stars"]),
+        _number(row["stars"]),
         target_stars,
         target_score,
         gaps,

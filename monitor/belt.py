@@ -102,7 +102,7 @@ def load_geography(city: City, config_dir: Path) -> CityGeography:
     return CityGeography(city, districts, outline, shoreline, band, provenance, path)
 
 
-def region_rows(geography: CityGeography) -> list[dict[str, Any]]:
+def regions_with_geometry(geography: CityGeography) -> list[dict[str, Any]]:
     """Region rows (city, districts, belt) with WKB geometry, area and a representative point."""
     city = geography.city
     crs = metric_crs(geography.districts.geometry)
