@@ -23,16 +23,12 @@ import os
 import signal
 import socket
 import threading
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -42,159 +38,43 @@ from apscheduler.util import ref_to_obj
 from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, check_aliases, collect
-from collectors.sources import ScheduleSpec, SourceSpec, load_sources
-from monitor import config_schema, db, models, store
+from collectors.sources import SourceSpec, load_sources
+from monitor import db, models, store
 from monitor.errors import ConfigError, LockHeldError, MonitorError
-from monitor.runs import alive, mark_interrupted
+from monitor.runs import mark_interrupted
+from monitor.schedule_config import (
+    SCHEDULE_FILE,
+    PipelineJob,
+    SchedulerConfig,
+    load_schedule_config,
+    make_trigger,
+    source_trigger,
+    zone_info,
+)
+from monitor.scheduler_lock import SchedulerLock, aware_utc
 from monitor.settings import Settings
+
+__all__ = [
+    "LockHeldError",
+    "PipelineJob",
+    "SchedulerConfig",
+    "SchedulerLock",
+    "build_scheduler",
+    "handle_missed",
+    "jobs_frame",
+    "load_schedule_config",
+    "make_trigger",
+    "run_now",
+    "set_paused",
+    "start",
+    "status_frame",
+]
 
 log = logging.getLogger(__name__)
 
-SCHEDULE_FILE = "schedule.toml"
 JOBS_TABLE = "apscheduler_jobs"
-LOCK_TABLE = "scheduler_lock"
-ADVISORY_KEY = 7_320_600  # PostgreSQL advisory lock id of the parkmon scheduler
 SOURCE_PREFIX = "source:"
 JOB_PREFIX = "job:"
-
-
-@dataclass(frozen=True)
-class PipelineJob:
-    id: str
-    func: str
-    description: str = ""
-    cron: str | None = None
-    interval_minutes: float | None = None
-    after_collection: bool = False
-
-
-@dataclass(frozen=True)
-class SchedulerConfig:
-    timezone: str = "Asia/Shanghai"
-    missed_runs: str = "run_once"
-    misfire_grace_hours: float = 24.0
-    max_workers: int = 2
-    heartbeat_s: float = 10.0
-    lock_expiry_s: float = 60.0
-    jobs: tuple[PipelineJob, ...] = ()
-
-
-def load_schedule_config(config_dir: Path) -> SchedulerConfig:
-    path = config_dir / SCHEDULE_FILE
-    if not path.exists():
-        return SchedulerConfig()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    config_schema.check(path, data, "schedule")
-    allowed = {
-        "timezone",
-        "missed_runs",
-        "misfire_grace_hours",
-        "max_workers",
-        "heartbeat_s",
-        "lock_expiry_s",
-    }
-    sched = data.get("scheduler", {})
-    unknown = sorted(set(sched) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key(s) {', '.join(unknown)} in [scheduler]; "
-            f"allowed: {', '.join(sorted(allowed))}"
-        )
-    missed = str(sched.get("missed_runs", "run_once"))
-    if missed not in ("run_once", "skip"):
-        raise ConfigError(f"{path}: missed_runs = {missed!r}; expected run_once or skip")
-    timezone = str(sched.get("timezone", "Asia/Shanghai"))
-    _zone(timezone, str(path))
-    jobs = []
-    job_keys = {
-        "id",
-        "func",
-        "description",
-        "cron",
-        "interval_minutes",
-        "interval_hours",
-        "trigger",
-    }
-    for i, item in enumerate(data.get("job", []), start=1):
-        where = f"{path}, job #{i} ({item.get('id', '?')})"
-        unknown = sorted(set(item) - job_keys)
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: "
-                f"{', '.join(sorted(job_keys))}"
-            )
-        func = str(item.get("func", ""))
-        try:
-            ref_to_obj(func)
-        except (ValueError, LookupError, TypeError, ImportError) as exc:
-            raise ConfigError(
-                f"{where}: func {func!r} is not an importable 'module:function' ({exc})"
-            ) from exc
-        minutes = item.get("interval_minutes")
-        if item.get("interval_hours") is not None:
-            minutes = float(item["interval_hours"]) * 60
-        after = item.get("trigger") == "after_collection"
-        if sum(x is not None and x is not False for x in (item.get("cron"), minutes, after)) != 1:
-            raise ConfigError(
-                f"{where}: give exactly one of cron, interval_minutes/_hours or "
-                'trigger = "after_collection"'
-            )
-        jobs.append(
-            PipelineJob(
-                str(item["id"]),
-                func,
-                str(item.get("description", "")),
-                item.get("cron"),
-                None if minutes is None else float(minutes),
-                after,
-            )
-        )
-    return SchedulerConfig(
-        timezone=timezone,
-        missed_runs=missed,
-        misfire_grace_hours=float(sched.get("misfire_grace_hours", 24)),
-        max_workers=int(sched.get("max_workers", 2)),
-        heartbeat_s=float(sched.get("heartbeat_s", 10)),
-        lock_expiry_s=float(sched.get("lock_expiry_s", 60)),
-        jobs=tuple(jobs),
-    )
-
-
-def _zone(name: str, where: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{where}: unknown time zone {name!r}") from exc
-
-
-def make_trigger(
-    cron: str | None, minutes: float | None, timezone: str, where: str
-) -> CronTrigger | IntervalTrigger:
-    """A trigger with its time zone always explicit."""
-    zone = _zone(timezone, where)
-    if cron:
-        try:
-            return CronTrigger.from_crontab(cron, timezone=zone)
-        except ValueError as exc:
-            raise ConfigError(
-                f"{where}: cron {cron!r} is not a valid crontab expression "
-                f"(minute hour day month weekday): {exc}"
-            ) from exc
-    assert minutes is not None
-    return IntervalTrigger(seconds=round(minutes * 60, 3), timezone=zone)
-
-
-def source_trigger(spec: SourceSpec, default_tz: str) -> CronTrigger | IntervalTrigger:
-    schedule = spec.schedule or ScheduleSpec()
-    return make_trigger(
-        schedule.cron,
-        schedule.interval_minutes,
-        schedule.timezone or default_tz,
-        f"sources.toml, source '{spec.id}'",
-    )
 
 
 # --- what jobs run ----------------------------------------------------------------------------
@@ -268,119 +148,6 @@ def run_pipeline_job(job_id: str) -> None:
     store.finish_run(ctx.engine, run_id, status=models.RunStatus.ok)
 
 
-# --- the lock -----------------------------------------------------------------------------------
-
-
-def _lock_table(metadata: sa.MetaData) -> sa.Table:
-    return sa.Table(
-        LOCK_TABLE,
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("holder", sa.String(255), nullable=False),
-        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
-    )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-class SchedulerLock:
-    """One scheduler per database: a heartbeat row, plus an advisory lock on PostgreSQL."""
-
-    def __init__(self, engine: Engine, expiry_s: float) -> None:
-        self.engine = engine
-        self.expiry = timedelta(seconds=expiry_s)
-        self.holder = f"{socket.gethostname()}:{os.getpid()}"
-        self.table = _lock_table(sa.MetaData())
-        self._pg_conn: sa.Connection | None = None
-
-    def acquire(self) -> None:
-        self.table.create(self.engine, checkfirst=True)
-        if self.engine.dialect.name == "postgresql":
-            conn = self.engine.connect()
-            got = conn.execute(
-                sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
-            ).scalar()
-            conn.commit()
-            if not got:
-                conn.close()
-                raise LockHeldError(self._held_message(self._current()))
-            self._pg_conn = conn  # the lock lives as long as this session
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            row = conn.execute(sa.select(self.table).where(self.table.c.id == 1)).mappings().first()
-            if row is not None:
-                stale = now - _aware(row["heartbeat_at"]) > self.expiry or self._dead_here(
-                    str(row["holder"])
-                )
-                if not stale and self._pg_conn is None and row["holder"] != self.holder:
-                    raise LockHeldError(self._held_message(row))
-                if stale:
-                    log.warning(
-                        "taking over the scheduler lock of %s (last heartbeat %s)",
-                        row["holder"],
-                        row["heartbeat_at"],
-                    )
-                conn.execute(
-                    sa.update(self.table)
-                    .where(self.table.c.id == 1)
-                    .values(holder=self.holder, acquired_at=now, heartbeat_at=now)
-                )
-            else:
-                conn.execute(
-                    sa.insert(self.table).values(
-                        id=1, holder=self.holder, acquired_at=now, heartbeat_at=now
-                    )
-                )
-
-    @staticmethod
-    def _dead_here(holder: str) -> bool:
-        """The holder ran on this host and its process is gone (killed): no need to wait."""
-        host, _, pid = holder.rpartition(":")
-        return host == socket.gethostname() and pid.isdigit() and not alive(int(pid))
-
-    def _current(self) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(self.table).where(self.table.c.id == 1)).mappings().first()
-        return dict(row) if row else None
-
-    def _held_message(self, row: Any) -> str:
-        if not row:
-            return "another scheduler holds this database's lock; refusing to start a second one"
-        return (
-            f"a scheduler is already running on this database: held by {row['holder']} since "
-            f"{row['acquired_at']:%Y-%m-%d %H:%M:%S} UTC, last heartbeat "
-            f"{row['heartbeat_at']:%H:%M:%S} UTC; refusing to start a second one (a dead "
-            f"holder's lock is taken over {self.expiry.total_seconds():.0f} s after its last "
-            "heartbeat)"
-        )
-
-    def heartbeat(self) -> None:
-        with self.engine.begin() as conn:
-            updated = conn.execute(
-                sa.update(self.table)
-                .where(self.table.c.id == 1, self.table.c.holder == self.holder)
-                .values(heartbeat_at=datetime.now(UTC))
-            )
-        if updated.rowcount != 1:
-            raise LockHeldError("lost the scheduler lock to another process; stopping")
-
-    def release(self) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.delete(self.table).where(
-                        self.table.c.id == 1, self.table.c.holder == self.holder
-                    )
-                )
-        finally:
-            if self._pg_conn is not None:
-                self._pg_conn.close()
-                self._pg_conn = None
-
-
 # --- building and running -----------------------------------------------------------------------
 
 
@@ -393,7 +160,7 @@ def build_scheduler(engine: Engine, config: SchedulerConfig) -> BackgroundSchedu
             "max_instances": 1,
             "misfire_grace_time": int(config.misfire_grace_hours * 3600),
         },
-        timezone=_zone(config.timezone, SCHEDULE_FILE),
+        timezone=zone_info(config.timezone, SCHEDULE_FILE),
     )
 
 
@@ -665,7 +432,7 @@ def status_frame(settings: Settings, now: datetime | None = None) -> pd.DataFram
         last_ok = (
             None
             if good.empty
-            else _aware(pd.Timestamp(good["finished_at"].iloc[0]).to_pydatetime())
+            else aware_utc(pd.Timestamp(good["finished_at"].iloc[0]).to_pydatetime())
         )
         period = expected_period(spec, config)
         age = None if last_ok is None else now - last_ok
