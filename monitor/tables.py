@@ -1,0 +1,99 @@
+"""The tables and the generic bulk helpers every part of the store uses: dialect-aware upsert,
+executemany of tuples, rows to frames, connections borrowed or opened."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from monitor import models
+from monitor.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+table_of = models.table_of
+T_OBS = table_of(models.Observation)
+T_SOURCE = table_of(models.Source)
+T_RUN = table_of(models.CollectionRun)
+T_REJECTION = table_of(models.Rejection)
+T_PARK = table_of(models.Park)
+T_REGION = table_of(models.Region)
+
+
+def upsert(
+    conn: Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL, as one executemany."""
+    if not rows:
+        return
+    name = conn.dialect.name
+    dialect_insert: Any = _DIALECT_INSERT.get(name)
+    if dialect_insert is None:
+        raise StorageError(f"database dialect {name!r} is not supported; use SQLite or PostgreSQL")
+    stmt = dialect_insert(table)
+    cols = update if update is not None else [c for c in rows[0] if c not in keys]
+    if cols:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    conn.execute(stmt, [dict(r) for r in rows])
+
+
+def frame_of(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    """Rows to a frame column by column (pandas probing each SQLAlchemy Row is ~10× slower)."""
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
+
+
+def db_time(conn: Connection, moment: datetime) -> datetime | str:
+    """A UTC time as the driver stores it for the DateTime columns (SQLite keeps naive text)."""
+    if conn.dialect.name == "sqlite":
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
+
+
+def bulk_insert(conn: Connection, table: sa.Table, columns: Mapping[str, list[Any]]) -> None:
+    """INSERT many rows as one driver-level executemany of tuples.
+
+    For large batches SQLAlchemy's per-row parameter processing costs more than the insert itself
+    (measured: 62k rows/s through ``insert(table)`` with dicts vs raw sqlite3's 440k). Values here
+    are already plain Python in the database's representation (see ``_db_time``), so they go
+    straight to the driver through the same connection and transaction.
+    """
+    names = list(columns)
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    preparer = conn.dialect.identifier_preparer
+    sql = (
+        f"INSERT INTO {preparer.format_table(table)} "
+        f"({', '.join(preparer.quote(n) for n in names)}) "
+        f"VALUES ({', '.join([placeholder] * len(names))})"
+    )
+    rows = list(zip(*(columns[n] for n in names), strict=True))
+    if rows:
+        conn.exec_driver_sql(sql, rows)
+
+
+@contextmanager
+def connection(bind: Engine | Connection) -> Iterator[Connection]:
+    """Use the caller's connection (inside its transaction) or open one from an engine."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
