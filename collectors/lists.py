@@ -12,7 +12,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from collectors.mapping import ROW, Mapped, SubjectResolver, normalise_period
+from collectors.mapping import ROW, Mapped, normalise_period
+from collectors.names import SubjectResolver
 from collectors.normalize import ValueProblem
 from collectors.sources import SourceSpec
 from collectors.tables import RawRow, find_column

@@ -23,12 +23,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from collectors.files import check_size, file_hash, read_table, resolve_files
 from collectors.http import HttpFetcher
 from collectors.lists import map_rankings, map_recognitions
-from collectors.mapping import (
-    IndicatorInfo,
-    Mapped,
-    SubjectResolver,
-    map_observations,
-)
+from collectors.mapping import IndicatorInfo, Mapped, map_observations
+from collectors.names import SubjectResolver
 from collectors.sources import SourceSpec
 from collectors.tables import TableRows
 from collectors.web import fetch_html_table, fetch_json_api

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from collectors.files import read_table
-from collectors.mapping import IndicatorInfo, SubjectResolver, map_observations
+from collectors.mapping import IndicatorInfo, map_observations
+from collectors.names import SubjectResolver
 from collectors.normalize import MISSING, ValueProblem, parse_value
 from collectors.sources import parse_source
 from monitor.errors import ConfigError, ParseError

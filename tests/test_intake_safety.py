@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from test_collect_http import Server
 
-from collectors.mapping import SubjectResolver
+from collectors.names import SubjectResolver
 from collectors.run import check_aliases, collect, short_error
 from collectors.sources import load_sources, parse_source, redact_url
 from monitor import db, models, runs, safe_io, store
