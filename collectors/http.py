@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from collectors.sources import SourceSpec, redact_url
+from collectors.secrets import redact_url
+from collectors.sources import SourceSpec
 from monitor import __version__
 from monitor.errors import ConfigError, FetchError
 from monitor.messages import Msg, msg

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from collectors.secrets import is_secret_header, redact_url, secret_in_url
 from monitor import models
 from monitor.errors import ConfigError
 
@@ -86,29 +87,6 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_ROWS = 200_000
 DEFAULT_MAX_COLUMNS = 1_000
 DEFAULT_MAX_CELLS = 1_000_000
-# Query parameters and header names that carry credentials: never written in a config file.
-SECRET_PARAMS = frozenset(
-    {
-        "token",
-        "access_token",
-        "accesstoken",
-        "key",
-        "api_key",
-        "apikey",
-        "app_key",
-        "appkey",
-        "secret",
-        "client_secret",
-        "password",
-        "passwd",
-        "pwd",
-        "signature",
-        "sign",
-        "sig",
-        "auth",
-    }
-)
-_SECRET_HEADER_WORDS = ("auth", "token", "key", "secret", "cookie", "password", "session")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
@@ -271,36 +249,6 @@ def _str_list(item: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def secret_in_url(url: str) -> str | None:
-    """What in a URL is a credential (userinfo, a token= or key= parameter), or None."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        return "a user name or password in the URL"
-    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
-        if name.lower() in SECRET_PARAMS:
-            return f"the query parameter {name!r}"
-    return None
-
-
-def redact_url(url: str) -> str:
-    """The URL for messages and stored errors: no userinfo, credential parameters masked."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = "&".join(
-        f"{name}=***" if name.lower() in SECRET_PARAMS else f"{name}={value}"
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def _is_secret_header(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_HEADER_WORDS)
-
-
 def _headers(item: Mapping[str, Any], where: str) -> tuple[dict[str, str], dict[str, str]]:
     """(literal headers, headers read from the environment); secrets only by reference."""
     literal: dict[str, str] = {}
@@ -311,7 +259,7 @@ def _headers(item: Mapping[str, Any], where: str) -> tuple[dict[str, str], dict[
             assert ref is not None
             from_env[str(name)] = ref
         elif isinstance(value, str):
-            if _is_secret_header(str(name)):
+            if is_secret_header(str(name)):
                 raise ConfigError(
                     f"{where}: headers.{name} is written inline; a credential comes only by "
                     f'reference: headers.{name} = {{"$env" = "NAME"}}'

@@ -15,7 +15,8 @@ from typing import Any
 
 from collectors.files import decode_csv, read_limited, resolve_files
 from collectors.http import HttpFetcher, Response, conditional_headers, validators
-from collectors.sources import SourceSpec, redact_url
+from collectors.secrets import redact_url
+from collectors.sources import SourceSpec
 from collectors.tables import RawRow, TableRows, rows_from_grid
 from monitor.errors import FetchError, ParseError
 from monitor.messages import msg

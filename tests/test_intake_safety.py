@@ -27,7 +27,8 @@ from test_collect_http import Server
 
 from collectors.names import SubjectResolver
 from collectors.run import check_aliases, collect, short_error
-from collectors.sources import load_sources, parse_source, redact_url
+from collectors.secrets import redact_url
+from collectors.sources import load_sources, parse_source
 from monitor import db, models, runs, safe_io, store
 from monitor.errors import ConfigError
 
