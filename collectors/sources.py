@@ -350,46 +350,11 @@ def parse_source(
     if not isinstance(item, dict):
         raise ConfigError(f"{path.name}, source #{index}: expected a [[source]] table")
     where = _where(path, index, item.get("id") if isinstance(item.get("id"), str) else None)
-    _check_keys(item, _SOURCE_KEYS, where)
-    for key in ("id", "collector", "location"):
-        if not item.get(key):
-            raise ConfigError(f"{where}: '{key}' is required")
-        _typed(item, key, None, str, where)
-    for key in ("description", "encoding", "period_column", "indicator_column", "value_column"):
-        _typed(item, key, None, str, where)
-    for key in ("unit_column", "unit", "items", "auth", "issuer", "level"):
-        _typed(item, key, None, str, where)
-    if item.get("sheet") is not None and not isinstance(item["sheet"], str | int):
-        raise ConfigError(f"{where}: sheet = {item['sheet']!r}; expected a sheet name or number")
-    if item.get("table") is not None and not isinstance(item["table"], str | int):
-        raise ConfigError(f"{where}: table = {item['table']!r}; expected a number or a text")
-    if isinstance(item.get("period"), bool) or not isinstance(item.get("period", ""), str | int):
-        raise ConfigError(f'{where}: period = {item["period"]!r}; expected e.g. "2024"')
-    if len(str(item["id"])) > 64:
-        raise ConfigError(f"{where}: id is {len(str(item['id']))} characters; at most 64")
+    _check_scalars(item, where)
     collector = _choice(item["collector"], COLLECTORS, where, "collector")
     records = _choice(item.get("records", "observations"), RECORDS, where, "records")
-    subject = item.get("subject", {})
-    if isinstance(subject, str):
-        subject = {"column": subject}
-    if not isinstance(subject, dict):
-        raise ConfigError(f'{where}: subject = {subject!r}; expected {{ column = "…" }}')
-    _check_keys(subject, _SUBJECT_KEYS, f"{where}, subject")
-    for key in ("column", "match", "type"):
-        _typed(subject, key, None, str, f"{where}, subject")
-    columns: dict[str, ColumnSpec] = {}
-    for header, target in _table(item, "columns", where).items():
-        if isinstance(target, str):
-            columns[header] = ColumnSpec(target)
-        elif isinstance(target, dict):
-            _check_keys(target, _COLUMN_KEYS, f"{where}, columns.{header}")
-            if not isinstance(target.get("indicator"), str):
-                raise ConfigError(f'{where}: columns.{header} needs indicator = "code"')
-            columns[header] = ColumnSpec(
-                target["indicator"], _typed(target, "unit", None, str, f"{where}, columns")
-            )
-        else:
-            raise ConfigError(f"{where}: columns.{header} must be an indicator code or a table")
+    subject = _subject_of(item, where)
+    columns = _columns_of(item, where)
     pagination = _table(item, "pagination", where)
     _check_keys(pagination, _PAGINATION_KEYS, f"{where}, pagination")
     pwhere = f"{where}, pagination"
@@ -401,47 +366,10 @@ def parse_source(
     aliases = _table(item, "aliases", where)
     for key in aliases:
         _typed(aliases, key, None, str, f"{where}, aliases")
-    if records in ("recognitions", "rankings"):
-        _check_keys(fields, _FIELD_KEYS, f"{where}, fields")
-    if records == "rankings" and not (item.get("ranking") or fields.get("ranking")):
-        raise ConfigError(
-            f'{where}: records = "rankings" needs ranking = "series-id" (e.g. '
-            '"national-hightech-zone") or fields.ranking'
-        )
     layout = _choice(item.get("layout", "wide"), LAYOUTS, where, "layout")
-    if records == "observations":
-        if layout == "long" and not (item.get("indicator_column") and item.get("value_column")):
-            raise ConfigError(f'{where}: layout = "long" needs indicator_column and value_column')
-        if layout == "wide" and not columns:
-            raise ConfigError(
-                f'{where}: layout = "wide" needs a [source.columns] mapping '
-                "from column headers to indicator codes"
-            )
-        if not item.get("period") and not item.get("period_column"):
-            raise ConfigError(
-                f'{where}: say which period the data report: period = "2024" or '
-                'period_column = "年份"'
-            )
+    _check_records(item, records, layout, columns, fields, where)
     location = str(item["location"])
-    hosts = _str_list(item, "allowed_hosts", where)
-    if location.startswith(("http://", "https://")):
-        secret = secret_in_url(location)
-        if secret:
-            raise ConfigError(
-                f"{where}: location {redact_url(location)} carries {secret}; credentials come "
-                'only by reference: token = {"$env" = "NAME"} (with auth = "bearer" or a '
-                "header name)"
-            )
-        host = urlsplit(location).hostname or ""
-        hosts = hosts or (host,)
-        if host not in hosts:
-            raise ConfigError(
-                f"{where}: the host of {redact_url(location)} is not in allowed_hosts {hosts}"
-            )
-    elif "://" in location:
-        raise ConfigError(f"{where}: location {location!r}: only http, https or a file path")
-    else:
-        _file_location(location, where)
+    hosts = _hosts_of(item, location, where)
     literal_headers, header_env = _headers(item, where)
     max_bytes = _positive(item, "max_bytes", DEFAULT_MAX_BYTES, int, where)
     return SourceSpec(
@@ -509,6 +437,112 @@ def parse_source(
         published=str(_typed(item, "published", "", str, where)),
         citation_column=_typed(item, "citation_column", "", str, where),
     )
+
+
+def _check_scalars(item: Mapping[str, Any], where: str) -> None:
+    """Known keys only; required keys present; every plain value of the right type."""
+    _check_keys(item, _SOURCE_KEYS, where)
+    for key in ("id", "collector", "location"):
+        if not item.get(key):
+            raise ConfigError(f"{where}: '{key}' is required")
+        _typed(item, key, None, str, where)
+    for key in ("description", "encoding", "period_column", "indicator_column", "value_column"):
+        _typed(item, key, None, str, where)
+    for key in ("unit_column", "unit", "items", "auth", "issuer", "level"):
+        _typed(item, key, None, str, where)
+    if item.get("sheet") is not None and not isinstance(item["sheet"], str | int):
+        raise ConfigError(f"{where}: sheet = {item['sheet']!r}; expected a sheet name or number")
+    if item.get("table") is not None and not isinstance(item["table"], str | int):
+        raise ConfigError(f"{where}: table = {item['table']!r}; expected a number or a text")
+    if isinstance(item.get("period"), bool) or not isinstance(item.get("period", ""), str | int):
+        raise ConfigError(f'{where}: period = {item["period"]!r}; expected e.g. "2024"')
+    if len(str(item["id"])) > 64:
+        raise ConfigError(f"{where}: id is {len(str(item['id']))} characters; at most 64")
+
+
+def _subject_of(item: Mapping[str, Any], where: str) -> dict[str, Any]:
+    subject = item.get("subject", {})
+    if isinstance(subject, str):
+        subject = {"column": subject}
+    if not isinstance(subject, dict):
+        raise ConfigError(f'{where}: subject = {subject!r}; expected {{ column = "…" }}')
+    _check_keys(subject, _SUBJECT_KEYS, f"{where}, subject")
+    for key in ("column", "match", "type"):
+        _typed(subject, key, None, str, f"{where}, subject")
+    return subject
+
+
+def _columns_of(item: Mapping[str, Any], where: str) -> dict[str, ColumnSpec]:
+    columns: dict[str, ColumnSpec] = {}
+    for header, target in _table(item, "columns", where).items():
+        if isinstance(target, str):
+            columns[header] = ColumnSpec(target)
+        elif isinstance(target, dict):
+            _check_keys(target, _COLUMN_KEYS, f"{where}, columns.{header}")
+            if not isinstance(target.get("indicator"), str):
+                raise ConfigError(f'{where}: columns.{header} needs indicator = "code"')
+            columns[header] = ColumnSpec(
+                target["indicator"], _typed(target, "unit", None, str, f"{where}, columns")
+            )
+        else:
+            raise ConfigError(f"{where}: columns.{header} must be an indicator code or a table")
+    return columns
+
+
+def _check_records(
+    item: Mapping[str, Any],
+    records: str,
+    layout: str,
+    columns: Mapping[str, ColumnSpec],
+    fields: Mapping[str, Any],
+    where: str,
+) -> None:
+    """What each kind of record needs: lists their fields, rankings a series, observations a
+    layout they can be read with and a period."""
+    if records in ("recognitions", "rankings"):
+        _check_keys(fields, _FIELD_KEYS, f"{where}, fields")
+    if records == "rankings" and not (item.get("ranking") or fields.get("ranking")):
+        raise ConfigError(
+            f'{where}: records = "rankings" needs ranking = "series-id" (e.g. '
+            '"national-hightech-zone") or fields.ranking'
+        )
+    if records != "observations":
+        return
+    if layout == "long" and not (item.get("indicator_column") and item.get("value_column")):
+        raise ConfigError(f'{where}: layout = "long" needs indicator_column and value_column')
+    if layout == "wide" and not columns:
+        raise ConfigError(
+            f'{where}: layout = "wide" needs a [source.columns] mapping '
+            "from column headers to indicator codes"
+        )
+    if not item.get("period") and not item.get("period_column"):
+        raise ConfigError(
+            f'{where}: say which period the data report: period = "2024" or period_column = "年份"'
+        )
+
+
+def _hosts_of(item: Mapping[str, Any], location: str, where: str) -> tuple[str, ...]:
+    """The hosts a URL source may reach (its own by default); a file location stays inside."""
+    hosts = _str_list(item, "allowed_hosts", where)
+    if location.startswith(("http://", "https://")):
+        secret = secret_in_url(location)
+        if secret:
+            raise ConfigError(
+                f"{where}: location {redact_url(location)} carries {secret}; credentials come "
+                'only by reference: token = {"$env" = "NAME"} (with auth = "bearer" or a '
+                "header name)"
+            )
+        host = urlsplit(location).hostname or ""
+        hosts = hosts or (host,)
+        if host not in hosts:
+            raise ConfigError(
+                f"{where}: the host of {redact_url(location)} is not in allowed_hosts {hosts}"
+            )
+    elif "://" in location:
+        raise ConfigError(f"{where}: location {location!r}: only http, https or a file path")
+    else:
+        _file_location(location, where)
+    return hosts
 
 
 def load_sources(
