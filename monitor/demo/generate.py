@@ -113,102 +113,114 @@ def generate_demo(
     inside the belt; without it they scatter round the district seat.
     """
     rng = np.random.default_rng(seed)
-    first, last = city.baseline_year, city.plan_end
-    years = tuple(range(first, last + 1))
+    years = tuple(range(city.baseline_year, city.plan_end + 1))
     parks: list[dict[str, Any]] = []
     recognitions: list[dict[str, Any]] = []
     latent: dict[str, tuple[float, float]] = {}
-    weights = _weights(city)
     for plan in PLANS:
-        n_new = sum(plan.new_per_year)
-        total = plan.count_2020 + n_new
-        opened = np.concatenate(
-            [
-                rng.integers(2008, first + 1, size=plan.count_2020),
-                np.repeat(
-                    np.arange(first + 1, first + 1 + len(plan.new_per_year)), plan.new_per_year
-                ),
-            ]
-        )
-        district_idx = rng.choice(len(city.districts), size=total, p=weights)
-        levels = np.array(["municipal"] * total, dtype=object)
-        order = rng.permutation(plan.count_2020)
-        levels[order[: plan.national_2020]] = "national"
-        levels[order[plan.national_2020 : plan.national_2020 + plan.provincial_2020]] = "provincial"
-        closed: list[int | None] = [None] * total
-        for i in rng.choice(plan.count_2020, size=plan.closures, replace=False):
-            closed[int(i)] = int(rng.integers(first + 1, last + 1))
-        quality = rng.normal(0.0, 1.0, size=total)
-        growth = rng.normal(0.05, 0.05, size=total)
-        for i in range(total):
-            pid = f"DEMO-{plan.prefix}{i + 1:03d}"
-            district = city.districts[int(district_idx[i])]
-            lon, lat, loc_quality = _place(district.adcode, district.seat, placement, rng)
-            parks.append(
-                {
-                    "id": pid,
-                    "name": f"{plan.label_zh}-{i + 1:02d}（演示）",
-                    "name_en": f"{plan.label_en} {i + 1:02d} (demo)",
-                    "aliases": "",
-                    "credit_code": None,
-                    "kind": plan.kind,
-                    "level": levels[i],
-                    "district_id": district.adcode,
-                    "belt_role": "none",
-                    "leading_industries": "",
-                    "lon": round(lon, 6),
-                    "lat": round(lat, 6),
-                    "location_crs": "wgs84",
-                    "location_quality": loc_quality,
-                    "opened": int(opened[i]),
-                    "closed": closed[i],
-                    "is_demo": True,
-                    "note": f"{DEMO_LABEL_ZH} / {DEMO_LABEL_EN}",
-                    "origin": DEMO_SOURCE,
-                }
-            )
-            latent[pid] = (float(quality[i]), float(growth[i]))
-            if levels[i] != "municipal":
-                recognitions.append(
-                    _recognition(
-                        pid,
-                        "provincial",
-                        int(
-                            rng.integers(int(opened[i]) + 1, first + 1)
-                            if opened[i] < first
-                            else first
-                        ),
-                    )
-                )
-                if levels[i] == "national":
-                    recognitions.append(_recognition(pid, "national", first))
-        # Promotions during the plan: municipal → provincial (and a few provincial → national).
+        _carriers(plan, city, placement, rng, parks, recognitions, latent)
         by_kind = [p for p in parks if p["kind"] == plan.kind]
-        for offset, count in enumerate(plan.promotions_per_year):
-            year = first + 1 + offset
-            eligible = [
-                p
-                for p in by_kind
-                if p["level"] == "municipal"
-                and p["opened"] < year
-                and (p["closed"] is None or p["closed"] > year)
-            ]
-            eligible.sort(key=lambda p: -latent[p["id"]][0])
-            for p in eligible[: count + 2][:count]:
-                p["level"] = "provincial"
-                recognitions.append(_recognition(p["id"], "provincial", year))
-            if offset in (2, 4):
-                upgrades = [
-                    p
-                    for p in by_kind
-                    if p["level"] == "provincial" and p["closed"] is None and p["opened"] < year - 3
-                ]
-                upgrades.sort(key=lambda p: -latent[p["id"]][0])
-                if upgrades:
-                    upgrades[0]["level"] = "national"
-                    recognitions.append(_recognition(upgrades[0]["id"], "national", year))
+        _promotions(plan, by_kind, latent, city.baseline_year, recognitions)
     observations = _observations(parks, latent, years, rng)
     return DemoData(parks, recognitions, observations, years)
+
+
+def _carriers(
+    plan: KindPlan,
+    city: City,
+    placement: Placement | None,
+    rng: np.random.Generator,
+    parks: list[dict[str, Any]],
+    recognitions: list[dict[str, Any]],
+    latent: dict[str, tuple[float, float]],
+) -> None:
+    """The carriers of one kind as of 2020 and those opened during the plan, with their levels,
+    closures, places and hidden quality and growth (which the yearly figures follow)."""
+    first, last = city.baseline_year, city.plan_end
+    total = plan.count_2020 + sum(plan.new_per_year)
+    opened = np.concatenate(
+        [
+            rng.integers(2008, first + 1, size=plan.count_2020),
+            np.repeat(np.arange(first + 1, first + 1 + len(plan.new_per_year)), plan.new_per_year),
+        ]
+    )
+    district_idx = rng.choice(len(city.districts), size=total, p=_weights(city))
+    levels = np.array(["municipal"] * total, dtype=object)
+    order = rng.permutation(plan.count_2020)
+    levels[order[: plan.national_2020]] = "national"
+    levels[order[plan.national_2020 : plan.national_2020 + plan.provincial_2020]] = "provincial"
+    closed: list[int | None] = [None] * total
+    for i in rng.choice(plan.count_2020, size=plan.closures, replace=False):
+        closed[int(i)] = int(rng.integers(first + 1, last + 1))
+    quality = rng.normal(0.0, 1.0, size=total)
+    growth = rng.normal(0.05, 0.05, size=total)
+    for i in range(total):
+        pid = f"DEMO-{plan.prefix}{i + 1:03d}"
+        district = city.districts[int(district_idx[i])]
+        lon, lat, loc_quality = _place(district.adcode, district.seat, placement, rng)
+        parks.append(
+            {
+                "id": pid,
+                "name": f"{plan.label_zh}-{i + 1:02d}（演示）",
+                "name_en": f"{plan.label_en} {i + 1:02d} (demo)",
+                "aliases": "",
+                "credit_code": None,
+                "kind": plan.kind,
+                "level": levels[i],
+                "district_id": district.adcode,
+                "belt_role": "none",
+                "leading_industries": "",
+                "lon": round(lon, 6),
+                "lat": round(lat, 6),
+                "location_crs": "wgs84",
+                "location_quality": loc_quality,
+                "opened": int(opened[i]),
+                "closed": closed[i],
+                "is_demo": True,
+                "note": f"{DEMO_LABEL_ZH} / {DEMO_LABEL_EN}",
+                "origin": DEMO_SOURCE,
+            }
+        )
+        latent[pid] = (float(quality[i]), float(growth[i]))
+        if levels[i] != "municipal":
+            since = int(rng.integers(int(opened[i]) + 1, first + 1) if opened[i] < first else first)
+            recognitions.append(_recognition(pid, "provincial", since))
+            if levels[i] == "national":
+                recognitions.append(_recognition(pid, "national", first))
+
+
+def _promotions(
+    plan: KindPlan,
+    by_kind: list[dict[str, Any]],
+    latent: dict[str, tuple[float, float]],
+    first: int,
+    recognitions: list[dict[str, Any]],
+) -> None:
+    """Promotions during the plan, the best first: municipal → provincial each year, and in
+    years 3 and 5 the best established provincial carrier → national."""
+    for offset, count in enumerate(plan.promotions_per_year):
+        year = first + 1 + offset
+        eligible = [
+            p
+            for p in by_kind
+            if p["level"] == "municipal"
+            and p["opened"] < year
+            and (p["closed"] is None or p["closed"] > year)
+        ]
+        eligible.sort(key=lambda p: -latent[p["id"]][0])
+        for p in eligible[: count + 2][:count]:
+            p["level"] = "provincial"
+            recognitions.append(_recognition(p["id"], "provincial", year))
+        if offset in (2, 4):
+            upgrades = [
+                p
+                for p in by_kind
+                if p["level"] == "provincial" and p["closed"] is None and p["opened"] < year - 3
+            ]
+            upgrades.sort(key=lambda p: -latent[p["id"]][0])
+            if upgrades:
+                upgrades[0]["level"] = "national"
+                recognitions.append(_recognition(upgrades[0]["id"], "national", year))
 
 
 def _place(
