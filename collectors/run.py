@@ -227,11 +227,13 @@ def collect(
                 summary.accepted, summary.revised = result.inserted, result.revised
                 summary.unchanged = result.unchanged
             if mapped.recognitions:
-                store.upsert_recognitions(conn, mapped.recognition_records())
-                summary.accepted += len(mapped.recognitions)
+                new = store.upsert_recognitions(conn, mapped.recognition_records())
+                summary.accepted += new
+                summary.unchanged += len(mapped.recognitions) - new
             if mapped.rankings:
-                store.upsert_rankings(conn, mapped.ranking_records())
-                summary.accepted += len(mapped.rankings)
+                new = store.upsert_rankings(conn, mapped.ranking_records())
+                summary.accepted += new
+                summary.unchanged += len(mapped.rankings) - new
             summary.rejected = store.add_rejections(conn, run_id, spec.id, rejections)
         if fetched.failures and not fetched.tables:
             first = fetched.failures[0]

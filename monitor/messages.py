@@ -300,6 +300,7 @@ _ROW = re.compile(r", row (\d+)$")
 _ITEM = re.compile(r", item (\d+)$")
 _SHEET = re.compile(r", sheet '([^']*)'")
 _PAGE = re.compile(r", page (\d+)")
+_TABLE = re.compile(r", table (\d+)")
 
 
 class Where(str):
@@ -432,4 +433,5 @@ def location(text: str, lang: str) -> str:
     text = _ROW.sub(lambda m: f"，第 {m.group(1)} 行", text)
     text = _ITEM.sub(lambda m: f"，第 {m.group(1)} 项", text)
     text = _PAGE.sub(lambda m: f"，第 {m.group(1)} 页", text)
+    text = _TABLE.sub(lambda m: f"，第 {int(m.group(1)) + 1} 个表格", text)
     return _SHEET.sub(lambda m: f"，工作表“{m.group(1)}”", text)

@@ -287,8 +287,27 @@ def last_run_state(engine: Engine, source_id: str) -> dict[str, Any]:
     return state if isinstance(state, dict) else {}
 
 
-def upsert_recognitions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    upsert(conn, table_of(models.Recognition), rows, ["park_id", "level", "year"])
+def _already_there(
+    conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> int:
+    """How many of ``rows`` exist already (by ``keys``): a re-collection reports them unchanged,
+    not new."""
+    if not rows:
+        return 0
+    wanted = {tuple(r[k] for k in keys) for r in rows}
+    first = keys[0]
+    stmt = sa.select(*(table.c[k] for k in keys)).where(
+        table.c[first].in_(sorted({r[first] for r in rows}))
+    )
+    return sum(1 for found in conn.execute(stmt) if tuple(found) in wanted)
+
+
+def upsert_recognitions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store recognitions; returns how many were new."""
+    table, keys = table_of(models.Recognition), ["park_id", "level", "year"]
+    known = _already_there(conn, table, rows, keys)
+    upsert(conn, table, rows, keys)
+    return len(rows) - known
 
 
 def indicator_rows(engine: Engine) -> list[dict[str, Any]]:
@@ -387,8 +406,12 @@ def ratings_frame(
         return frame_of(result.all(), list(result.keys()))
 
 
-def upsert_rankings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    upsert(conn, table_of(models.RankingEntry), rows, ["ranking", "year", "subject_id"])
+def upsert_rankings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store ranking positions; returns how many were new."""
+    table, keys = table_of(models.RankingEntry), ["ranking", "year", "subject_id"]
+    known = _already_there(conn, table, rows, keys)
+    upsert(conn, table, rows, keys)
+    return len(rows) - known
 
 
 def rankings_frame(engine: Engine) -> pd.DataFrame:

@@ -75,6 +75,10 @@ def test_a_message_survives_storage_with_its_parts():
     assert quoting.render("en").endswith("'序号', '载体'")
     assert messages.from_json(quoting.to_json()) == quoting
     # Plain text (an older database) is shown as it was stored, in either language.
+    assert (
+        messages.location("http://127.0.0.1:8000/notice.html, table 0, row 4", "zh")
+        == "http://127.0.0.1:8000/notice.html，第 1 个表格，第 4 行"
+    )
     assert messages.stored("", "old reason", "zh") == "old reason"
     assert messages.stored("{not json", "old reason", "zh") == "old reason"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 
+from collectors.run import collect
 from monitor import db, demo, models, store
 
 
@@ -46,5 +47,10 @@ def test_demo_collects_every_sample_with_its_defects(demo_build, copy_demo, tmp_
         assert store.count_rows(engine, models.Rejection) == 9
         again = demo.collect_samples(engine, config_dir)
         assert all(r.not_modified for r in again)  # a second collection costs nothing
+        # Read again regardless: every recognition is reported unchanged, none as new.
+        with demo.sample_sources(config_dir) as specs:
+            listed = next(s for s in specs if s.records == "recognitions")
+            forced = collect(engine, listed, force=True)
+        assert (forced.accepted, forced.unchanged) == (0, 6)
     finally:
         engine.dispose()

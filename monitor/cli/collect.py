@@ -18,7 +18,7 @@ from collectors.run import RunSummary, check_aliases, collect_many
 from collectors.sources import SourceSpec, load_sources
 from monitor import db, safe_io, store
 from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
-from monitor.demo import serve_samples
+from monitor.demo import sample_sources
 from monitor.errors import ConfigError
 from monitor.i18n import t
 
@@ -92,9 +92,7 @@ def collect_command(
     engine = db.open_existing(settings.database_url)
     with ExitStack() as stack:
         if samples:
-            folder = settings.config_dir / "samples"
-            url = stack.enter_context(serve_samples(folder))
-            specs = load_sources(settings.config_dir, folder / "sources.toml", {"demo_server": url})
+            specs = stack.enter_context(sample_sources(settings.config_dir))
         else:
             specs = load_sources(settings.config_dir)
         if not specs:

@@ -8,6 +8,7 @@ from monitor.demo.build import (
     build_demo,
     collect_samples,
     load_demo,
+    sample_sources,
     write_demo_samples,
 )
 from monitor.demo.generate import (
@@ -31,6 +32,7 @@ __all__ = [
     "collect_samples",
     "generate_demo",
     "load_demo",
+    "sample_sources",
     "serve_samples",
     "write_demo_samples",
 ]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, collect_many
-from collectors.sources import load_sources
+from collectors.sources import SourceSpec, load_sources
 from monitor import belt, db, models, store
 from monitor.belt import CityGeography
 from monitor.demo import generate as demo
@@ -110,12 +111,17 @@ def load_demo(
     return data
 
 
-def collect_samples(engine: Engine, config_dir: Path) -> list[RunSummary]:
-    """Collect every bundled sample source through the real collectors, serving the HTTP ones
-    from a small server on 127.0.0.1 for the duration."""
+@contextmanager
+def sample_sources(config_dir: Path) -> Iterator[list[SourceSpec]]:
+    """The bundled sample sources, with their HTTP ones served on 127.0.0.1 while in use."""
     folder = config_dir / "samples"
     with serve_samples(folder) as url:
-        specs = load_sources(config_dir, folder / "sources.toml", {"demo_server": url})
+        yield load_sources(config_dir, folder / "sources.toml", {"demo_server": url})
+
+
+def collect_samples(engine: Engine, config_dir: Path) -> list[RunSummary]:
+    """Collect every bundled sample source through the real collectors."""
+    with sample_sources(config_dir) as specs:
         return collect_many(engine, specs)
 
 
