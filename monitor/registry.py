@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import re
 import tomllib
@@ -106,18 +107,19 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_city(config_dir: Path) -> City:
-    """The city of ``config_dir/city.toml``, read once per process while the file is unchanged
-    (a daily cycle asks for it from five places; the City is immutable, so sharing is safe)."""
+    """The city of ``config_dir/city.toml``, parsed once per process for the same content (a
+    daily cycle asks for it from five places; the City is immutable, so sharing is safe). The
+    content, not the file's time stamp, decides: two quick edits of equal size stay apart."""
     path = config_dir / CITY_FILE
     try:
-        stat = path.stat()
+        content = path.read_bytes()
     except OSError:
         return _parse_city(path)  # the reader says what is wrong with the path
-    return _cached_city(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _cached_city(str(path), hashlib.sha256(content).hexdigest())
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_city(path: str, mtime_ns: int, size: int) -> City:
+def _cached_city(path: str, digest: str) -> City:
     return _parse_city(Path(path))
 
 
