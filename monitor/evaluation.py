@@ -112,6 +112,7 @@ def rating_rows(
     result: RatingResult, year: int, kinds_of: dict[Any, str] | None = None
 ) -> list[dict[str, Any]]:
     meth = result.methodology
+    content_hash = meth.content_hash  # a property that hashes the whole methodology: once
     rows = []
     points = result.points.to_dict("index")
     inputs = result.inputs.to_dict("index")
@@ -141,7 +142,7 @@ def rating_rows(
                 "kind": (kinds_of or {}).get(subject) or meth.level or meth.subject,
                 "methodology": meth.name,
                 "methodology_version": meth.version,
-                "methodology_hash": meth.content_hash,
+                "methodology_hash": content_hash,
                 "score": None if pd.isna(row["score"]) else round(float(row["score"]), 4),
                 "stars": None if pd.isna(row["stars"]) else int(row["stars"]),
                 "rank": None if pd.isna(row["rank"]) else int(row["rank"]),

@@ -171,6 +171,9 @@ def test_cli_compare_and_goals_on_the_demo(demo_db, tmp_path):
     # (illustrative) share of the +30 new provincial carriers
     assert "无分解目标" in goals.stdout
     assert "示例分解，非规划数据" in goals.stdout
+    # a carrier rated "incomplete" that year has no stars or rank: it says so (no crash)
+    incomplete = run("compare", "DEMO-I015", "DEMO-I049", "--year", "2020")
+    assert "数据不全" in incomplete.stdout and "同类排名 —/—" in incomplete.stdout
     bad = run("compare", "NOPE", code=1)
     assert "unknown carrier id(s) NOPE" in str(bad.exception)
 

@@ -260,7 +260,12 @@ def compare_command(
         mine = rated[rated["park_id"] == p]
         if len(mine):
             r = mine.iloc[0]
-            stars = stars_text(r["stars"], settings.lang)
+            status = str(r.get("status") or "rated")
+            stars = (
+                stars_text(r["stars"], settings.lang)
+                if status in ("rated", "vetoed")
+                else t(f"rating.{status}", settings.lang)  # incomplete, held: no stars to show
+            )
             rank = f"{_shown(r['rank'])}/{_shown(r['peer_size'])}"
             out.print(
                 f"{escape(names.get(p, p))}：评价得分 {_num(r['score'])}，{stars}，同类排名 {rank}"

@@ -17,6 +17,7 @@ a threshold changes it; it is stored with every rating.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -157,8 +158,9 @@ class Methodology:
     sources: tuple[str, ...] = ()
     path: str = field(default="", compare=False)
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
+        """SHA-256 of every field (computed once: it is asked for per stored rating)."""
         data = asdict(self)
         data.pop("path")
         for item in (*data["items"], *data["bonus_items"]):
