@@ -1,10 +1,11 @@
-"""The expected types of the config files' values, checked before any loader reads them.
+"""What each config file may contain, declared once as typed pydantic models and checked at the
+edge, before any loader reads a value.
 
-A clerk who writes ``baseline_year = "2020"`` or ``min = "0"`` or adds a table ``[setting]`` gets
-one line naming the file, the key, the value and what was expected — never a Python traceback.
-Each file kind lists its top-level keys and, by path, the type of every value the loaders read
-(``*`` stands for any position in an array of tables, ``[]`` for the items of a plain array).
-Keys a loader does not know are reported by that loader, listing what it allows.
+A clerk who writes ``baseline_year = "2020"``, ``min = "0"``, a misspelt key in any table or a
+table ``[setting]`` gets one line naming the file, the key, the value and what was expected —
+never a Python traceback. Every key a loader reads is declared here with its type; a key not
+declared is refused wherever it appears, listing the keys allowed there. Which keys are
+*required*, and what values mean, the loaders say (with their own one-line messages).
 
 (``sources.toml`` is checked key by key in ``collectors.sources``, where each key is parsed.)
 """
@@ -15,204 +16,311 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from monitor.errors import ConfigError
 
-STR, INT, NUMBER, BOOL = "text", "int", "number", "bool"
+__all__ = ["SCHEMAS", "check"]
+
+Text = str | None
+Whole = int | None
+Number = float | None
+
+
+class _Table(BaseModel):
+    """A TOML table: every value typed, nothing undeclared."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# --- city.toml ---------------------------------------------------------------------------------
+
+
+class _CityTable(_Table):
+    adcode: Text = None
+    name: Text = None
+    name_en: Text = None
+    bbox: list[float] | None = None
+    plan_start: Whole = None
+    plan_end: Whole = None
+    baseline_year: Whole = None
+
+
+class _District(_Table):
+    adcode: Text = None
+    name: Text = None
+    name_en: Text = None
+    seat: list[float] | None = None
+
+
+class _Geo(_Table):
+    boundaries: Text = None
+    simplify_tolerance_m: Number = None
+
+
+class _ShorelineExclusion(_Table):
+    name: Text = None
+    bbox: list[float] | None = None
+
+
+class _Belt(_Table):
+    width_km: Number = None
+    river_neighbours: list[str] | None = None
+    zone_radius_km: Number = None
+    shoreline_exclude: list[_ShorelineExclusion] | None = None
+
+
+class CityFile(_Table):
+    city: _CityTable | None = None
+    districts: list[_District] | None = None
+    geo: _Geo | None = None
+    belt: _Belt | None = None
+
+
+# --- goals.toml --------------------------------------------------------------------------------
+
+
+class _GoalDefaults(_Table):
+    baseline_year: Whole = None
+    target_year: Whole = None
+
+
+class _Split(_Table):
+    district: Text = None
+    target: Number = None
+
+
+class _Goal(_Table):
+    id: Text = None
+    name_zh: Text = None
+    name_en: Text = None
+    kind: Text = None
+    indicator: Text = None
+    baseline: Number = None
+    baseline_year: Whole = None
+    target: Number = None
+    target_year: Whole = None
+    tolerance: Number = None
+    unit: Text = None
+    kinds: list[str] | None = None
+    levels: list[str] | None = None
+    ranking: Text = None
+    subject: Text = None
+    split: list[_Split] | None = None
+    split_source: Text = None
+    basis: Text = None
+    stock: dict[str, int] | None = None
+
+
+class GoalsFile(_Table):
+    defaults: _GoalDefaults | None = None
+    goal: list[_Goal] | None = None
+
+
+# --- indicators.toml ---------------------------------------------------------------------------
+
+
+class _Indicator(_Table):
+    code: Text = None
+    name_zh: Text = None
+    name_en: Text = None
+    unit: Text = None
+    direction: Text = None
+    kinds: list[str] | None = None
+    group: Text = None
+    min: Number = None
+    max: Number = None
+    scope: Text = None
+    description: Text = None
+    aliases: list[str] | None = None
+
+
+class IndicatorsFile(_Table):
+    indicator: list[_Indicator] | None = None
+
+
+# --- schedule.toml -----------------------------------------------------------------------------
+
+
+class _Scheduler(_Table):
+    timezone: Text = None
+    missed_runs: Text = None
+    misfire_grace_hours: Number = None
+    max_workers: Whole = None
+    heartbeat_s: Number = None
+    lock_expiry_s: Number = None
+
+
+class _Job(_Table):
+    id: Text = None
+    description: Text = None
+    func: Text = None
+    cron: Text = None
+    trigger: Text = None
+    interval_hours: Number = None
+    interval_minutes: Number = None
+
+
+class ScheduleFile(_Table):
+    scheduler: _Scheduler | None = None
+    job: list[_Job] | None = None
+
+
+# --- parkmon.toml ------------------------------------------------------------------------------
+
+
+class _Settings(_Table):
+    database_url: Text = None
+    output_dir: Text = None
+    lang: Text = None
+    tianditu_key: Text = None
+
+
+class SettingsFile(_Table):
+    settings: _Settings | None = None
+
+
+# --- ratings/*.toml ----------------------------------------------------------------------------
+
+
+class _Group(_Table):
+    id: Text = None
+    name_zh: Text = None
+    name_en: Text = None
+    points: Number = None
+
+
+class _Item(_Table):
+    id: Text = None
+    group: Text = None
+    name_zh: Text = None
+    name_en: Text = None
+    indicator: Text = None
+    numerator: Text = None
+    denominator: Text = None
+    rule: Text = None
+    points: Number = None
+    weight: Number = None
+    floor: Number = None
+    cap: Number = None
+    threshold: Number = None
+    tiers: list[list[float]] | None = None
+    direction: Text = None
+    goalposts: list[float] | None = None
+
+
+class _Bonus(_Table):
+    cap: Number = None
+    item: list[_Item] | None = None
+
+
+class _Veto(_Table):
+    id: Text = None
+    name_zh: Text = None
+    indicator: Text = None
+    threshold: Number = None
+
+
+class _Band(_Table):
+    stars: Whole = None
+    min_score: Number = None
+    top_share: Number = None
+
+
+class MethodologyFile(_Table):
+    name: Text = None
+    version: Text = None
+    type: Text = None
+    title_zh: Text = None
+    title_en: Text = None
+    subject: Text = None
+    level: Text = None
+    normalisation: Text = None
+    aggregation: Text = None
+    min_completeness: Number = None
+    missing: Text = None
+    kinds: list[str] | None = None
+    peer_by: list[str] | None = None
+    sources: list[str] | None = None
+    group: list[_Group] | None = None
+    item: list[_Item] | None = None
+    bonus: _Bonus | None = None
+    veto: list[_Veto] | None = None
+    stars: list[_Band] | None = None
+
+
+SCHEMAS: dict[str, type[_Table]] = {
+    "city": CityFile,
+    "goals": GoalsFile,
+    "indicators": IndicatorsFile,
+    "schedule": ScheduleFile,
+    "settings": SettingsFile,
+    "methodology": MethodologyFile,
+}
+
 _EXPECTED = {
-    STR: "a text in quotes",
-    INT: "a whole number",
-    NUMBER: "a number",
-    BOOL: "true or false",
-}
-
-_STARS = {"stars.*.stars": INT, "stars.*.min_score": NUMBER, "stars.*.top_share": NUMBER}
-_METHOD_COMMON = {
-    "name": STR,
-    "version": STR,
-    "type": STR,
-    "title_zh": STR,
-    "title_en": STR,
-    "subject": STR,
-    "level": STR,
-    "normalisation": STR,
-    "aggregation": STR,
-    "min_completeness": NUMBER,
-    "missing": STR,
-    "kinds.[]": STR,
-    "peer_by.[]": STR,
-    "group.*.id": STR,
-    "group.*.name_zh": STR,
-    "group.*.name_en": STR,
-    "group.*.points": NUMBER,
-    "item.*.id": STR,
-    "item.*.group": STR,
-    "item.*.name_zh": STR,
-    "item.*.name_en": STR,
-    "item.*.indicator": STR,
-    "item.*.rule": STR,
-    "item.*.points": NUMBER,
-    "item.*.weight": NUMBER,
-    "item.*.floor": NUMBER,
-    "item.*.cap": NUMBER,
-    "item.*.threshold": NUMBER,
-    "item.*.tiers.*.[]": NUMBER,
-    "item.*.numerator": STR,
-    "item.*.denominator": STR,
-    "bonus.cap": NUMBER,
-    "bonus.item.*.id": STR,
-    "bonus.item.*.name_zh": STR,
-    "bonus.item.*.indicator": STR,
-    "bonus.item.*.rule": STR,
-    "bonus.item.*.points": NUMBER,
-    "bonus.item.*.threshold": NUMBER,
-    "bonus.item.*.tiers.*.[]": NUMBER,
-    "veto.*.id": STR,
-    "veto.*.name_zh": STR,
-    "veto.*.indicator": STR,
-    **_STARS,
-}
-
-# file kind → (allowed top-level keys, types by path)
-SCHEMAS: dict[str, tuple[frozenset[str], Mapping[str, str]]] = {
-    "city": (
-        frozenset({"city", "districts", "geo", "belt"}),
-        {
-            "city.adcode": STR,
-            "city.name": STR,
-            "city.name_en": STR,
-            "city.bbox.[]": NUMBER,
-            "city.plan_start": INT,
-            "city.plan_end": INT,
-            "city.baseline_year": INT,
-            "districts.*.adcode": STR,
-            "districts.*.name": STR,
-            "districts.*.name_en": STR,
-            "districts.*.seat.[]": NUMBER,
-            "geo.boundaries": STR,
-            "geo.simplify_tolerance_m": NUMBER,
-            "belt.width_km": NUMBER,
-            "belt.river_neighbours.[]": STR,
-            "belt.zone_radius_km": NUMBER,
-            "belt.shoreline_exclude.*.name": STR,
-            "belt.shoreline_exclude.*.bbox.[]": NUMBER,
-        },
-    ),
-    "goals": (
-        frozenset({"defaults", "goal"}),
-        {
-            "defaults.baseline_year": INT,
-            "defaults.target_year": INT,
-            "goal.*.id": STR,
-            "goal.*.name_zh": STR,
-            "goal.*.name_en": STR,
-            "goal.*.kind": STR,
-            "goal.*.indicator": STR,
-            "goal.*.baseline": NUMBER,
-            "goal.*.target": NUMBER,
-            "goal.*.tolerance": NUMBER,
-            "goal.*.unit": STR,
-            "goal.*.kinds.[]": STR,
-            "goal.*.levels.[]": STR,
-            "goal.*.split.*.district": STR,
-            "goal.*.split.*.target": NUMBER,
-            "goal.*.split_source": STR,
-            "goal.*.basis": STR,
-            "goal.*.ranking": STR,
-            "goal.*.subject": STR,
-            "goal.*.baseline_year": INT,
-            "goal.*.target_year": INT,
-        },
-    ),
-    "indicators": (
-        frozenset({"indicator"}),
-        {
-            "indicator.*.code": STR,
-            "indicator.*.name_zh": STR,
-            "indicator.*.name_en": STR,
-            "indicator.*.unit": STR,
-            "indicator.*.direction": STR,
-            "indicator.*.kinds.[]": STR,
-            "indicator.*.group": STR,
-            "indicator.*.min": NUMBER,
-            "indicator.*.max": NUMBER,
-            "indicator.*.scope": STR,
-            "indicator.*.description": STR,
-            "indicator.*.aliases.[]": STR,
-        },
-    ),
-    "schedule": (
-        frozenset({"scheduler", "job"}),
-        {
-            "scheduler.timezone": STR,
-            "scheduler.missed_runs": STR,
-            "scheduler.misfire_grace_hours": NUMBER,
-            "scheduler.max_workers": INT,
-            "scheduler.heartbeat_s": NUMBER,
-            "scheduler.lock_expiry_s": NUMBER,
-            "job.*.id": STR,
-            "job.*.description": STR,
-            "job.*.func": STR,
-            "job.*.cron": STR,
-            "job.*.trigger": STR,
-            "job.*.interval_hours": NUMBER,
-            "job.*.interval_minutes": NUMBER,
-            "job.*.timezone": STR,
-        },
-    ),
-    "settings": (frozenset({"settings"}), {}),
-    "methodology": (
-        frozenset({k.split(".", 1)[0] for k in _METHOD_COMMON} | {"stars", "bonus", "veto"}),
-        _METHOD_COMMON,
-    ),
+    "string_type": "a text in quotes",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "model_type": "a table",
+    "dict_type": "a table",
+    "model_attributes_type": "a table",
 }
 
 
-def _kind_ok(value: object, kind: str) -> bool:
-    if kind == STR:
-        return isinstance(value, str)
-    if kind == BOOL:
-        return isinstance(value, bool)
-    if kind == INT:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def check(path: Path | str, data: Mapping[str, Any], kind: str) -> None:
+    """Refuse undeclared keys and wrong-typed values of a config file, in one line."""
+    try:
+        SCHEMAS[kind].model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(_one_line(path, exc, SCHEMAS[kind])) from None
 
 
-def _walk(node: Any, pattern: tuple[str, ...], shown: str):  # type: ignore[no-untyped-def]
-    """(pattern, shown key, value) of every leaf; arrays of tables become '*'."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, (*pattern, str(key)), f"{shown}.{key}" if shown else str(key))
-    elif isinstance(node, list):
-        tables = any(isinstance(v, dict | list) for v in node)
-        for i, value in enumerate(node):
-            step = "*" if tables else "[]"
-            yield from _walk(value, (*pattern, step), f"{shown}[{i}]")
-    else:
-        yield ".".join(pattern), shown, node
+def _one_line(path: Path | str, exc: ValidationError, model: type[_Table]) -> str:
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(sorted(_model_at(model, loc[:-1]).model_fields))
+        if len(loc) == 1:
+            return f"{path}: unknown key or table {loc[0]!r}; expected: {allowed}"
+        return f"{path}: unknown key(s) {loc[-1]} in [{_shown(loc[:-1])}]; allowed: {allowed}"
+    expected = _EXPECTED.get(str(error["type"]), str(error["msg"]).lower())
+    value = error.get("input")
+    if isinstance(value, dict):
+        return f"{path}: {_shown(loc)} is a table; expected {expected}"
+    return f"{path}: {_shown(loc)} = {value!r}; expected {expected}"
 
 
-def check(path: Path, data: Mapping[str, Any], kind: str) -> None:
-    """Refuse unknown top-level tables and wrong-typed values, in one line each."""
-    allowed, types = SCHEMAS[kind]
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key or table {', '.join(repr(u) for u in unknown)}; "
-            f"expected: {', '.join(sorted(allowed))}"
-        )
-    for pattern, shown, value in _walk(data, (), ""):
-        kind_of = types.get(pattern)
-        if kind_of is None:
-            parent = pattern.rsplit(".", 1)[0] + ".[]" if pattern.endswith(".*") else None
-            kind_of = types.get(parent) if parent else None
-            if kind_of is not None:  # a table where a plain value belongs
-                raise ConfigError(f"{path}: {shown} is a table; expected {_EXPECTED[kind_of]}")
+def _shown(loc: tuple[Any, ...]) -> str:
+    """('districts', 0, 'seat', 1) → 'districts[0].seat[1]' (positions as in the file)."""
+    text = ""
+    for step in loc:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else str(step)
+    return text
+
+
+def _model_at(model: type[_Table], loc: tuple[Any, ...]) -> type[_Table]:
+    """The table model that ``loc`` (keys and list positions) leads to."""
+    current: Any = model
+    for step in loc:
+        if isinstance(step, int):
             continue
-        if not _kind_ok(value, kind_of):
-            raise ConfigError(f"{path}: {shown} = {value!r}; expected {_EXPECTED[kind_of]}")
-    for pattern in types:  # a plain value where a table or list belongs
-        head = pattern.split(".", 1)[0]
-        if head in data and not isinstance(data[head], dict | list) and "." in pattern:
-            raise ConfigError(
-                f"{path}: {head} = {data[head]!r}; expected a table [{head}] or a list"
-            )
+        annotation = current.model_fields[step].annotation
+        current = _table_in(annotation)
+    return current  # type: ignore[no-any-return]
+
+
+def _table_in(annotation: Any) -> Any:
+    """The _Table class inside ``X | None`` or ``list[X] | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, _Table):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _table_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -169,35 +169,8 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
     defaults = data.get("defaults", {})
     goals = []
     names = _indicator_names(config_dir)
-    allowed = {
-        "id",
-        "name_zh",
-        "name_en",
-        "kind",
-        "indicator",
-        "baseline",
-        "baseline_year",
-        "target",
-        "target_year",
-        "tolerance",
-        "unit",
-        "kinds",
-        "levels",
-        "ranking",
-        "subject",
-        "split",
-        "split_source",
-        "basis",
-        "stock",
-    }
     for i, g in enumerate(data.get("goal", []), 1):
         where = f"{path}, goal #{i} ({g.get('id', '?')})"
-        unknown = sorted(set(g) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: "
-                f"{', '.join(sorted(allowed))}"
-            )
         if g.get("kind") not in KINDS:
             raise ConfigError(
                 f"{where}: kind {g.get('kind')!r}; expected one of {', '.join(KINDS)}"

@@ -12,20 +12,6 @@ from monitor.registry import read_toml
 from monitor.units import check_unit
 
 CATALOGUE_FILE = "indicators.toml"
-_KEYS = {
-    "code",
-    "name_zh",
-    "name_en",
-    "unit",
-    "direction",
-    "kinds",
-    "scope",
-    "group",
-    "min",
-    "max",
-    "description",
-    "aliases",
-}
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -41,11 +27,6 @@ def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
     kinds = {k.value for k in models.ParkKind}
     for i, item in enumerate(items, start=1):
         where = f"{path}, indicator #{i} ({item.get('code', '?')})"
-        unknown = sorted(set(item) - _KEYS)
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_KEYS))}"
-            )
         for key in ("code", "name_zh", "name_en", "unit", "direction"):
             if not item.get(key):
                 raise ConfigError(f"{where}: '{key}' is required")

@@ -164,15 +164,6 @@ def _parse_city(path: Path) -> City:
 def _geo_config(data: dict[str, Any], path: Path) -> GeoConfig:
     geo = data.get("geo", {})
     belt = data.get("belt", {})
-    allowed_geo = {"boundaries", "simplify_tolerance_m"}
-    allowed_belt = {"width_km", "river_neighbours", "zone_radius_km", "shoreline_exclude"}
-    for table, keys, allowed in (("geo", geo, allowed_geo), ("belt", belt, allowed_belt)):
-        unknown = sorted(set(keys) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"{path}: unknown key(s) {', '.join(unknown)} in [{table}]; "
-                f"allowed: {', '.join(sorted(allowed))}"
-            )
     exclusions = []
     for i, item in enumerate(belt.get("shoreline_exclude", []), start=1):
         bbox = item.get("bbox", [])

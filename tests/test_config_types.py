@@ -106,3 +106,39 @@ def test_every_value_with_the_wrong_type_is_one_clear_line(config_copy, name):
         path.write_text(original, encoding="utf-8")
     assert checked == len(list(_leaves(document)))
     loader(config_copy)  # the restored file loads
+
+
+@pytest.mark.parametrize(
+    ("name", "where", "table"),
+    [
+        ("city.toml", ("districts", 0), "districts[0]"),
+        ("city.toml", ("belt",), "belt"),
+        ("goals.toml", ("goal", 0), "goal[0]"),
+        ("indicators.toml", ("indicator", 2), "indicator[2]"),
+        ("schedule.toml", ("job", 0), "job[0]"),
+        ("parkmon.toml", ("settings",), "settings"),
+        ("ratings/incubator.toml", ("item", 1), "item[1]"),
+        ("ratings/incubator.toml", ("bonus", "item", 0), "bonus.item[0]"),
+    ],
+)
+def test_a_misspelt_key_anywhere_is_one_line_listing_the_allowed_keys(
+    config_copy, name, where, table
+):
+    """Every table of every config file declares its keys once (monitor.config_schema): a
+    misspelt key deep inside is refused where it stands, naming what is allowed there."""
+    path = config_copy / name
+    original = path.read_text(encoding="utf-8")
+    document = tomllib.loads(original)
+    node = document
+    for step in where:
+        node = node.setdefault(step, {}) if isinstance(step, str) else node[step]
+    node["pionts"] = 1
+    try:
+        path.write_text(_dump(document), encoding="utf-8")
+        with pytest.raises(MonitorError) as info:
+            LOADERS[name](config_copy)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"unknown key(s) pionts in [{table}]; allowed:" in message, message

@@ -35,49 +35,6 @@ NORMALISATIONS = ("minmax_all_years", "zscore", "goalpost")
 AGGREGATIONS = ("arithmetic", "geometric")
 RATINGS_DIR = "ratings"
 
-_TOP_KEYS = {
-    "name",
-    "version",
-    "title_zh",
-    "title_en",
-    "type",
-    "kinds",
-    "subject",
-    "level",
-    "peer_by",
-    "min_completeness",
-    "missing",
-    "group",
-    "item",
-    "bonus",
-    "veto",
-    "stars",
-    "normalisation",
-    "aggregation",
-    "sources",
-}
-_GROUP_KEYS = {"id", "name_zh", "name_en", "points"}
-_ITEM_KEYS = {
-    "id",
-    "group",
-    "name_zh",
-    "name_en",
-    "indicator",
-    "numerator",
-    "denominator",
-    "rule",
-    "points",
-    "floor",
-    "cap",
-    "tiers",
-    "threshold",
-    "weight",
-    "direction",
-    "goalposts",
-}
-_VETO_KEYS = {"id", "name_zh", "indicator", "threshold"}
-_BAND_KEYS = {"stars", "min_score", "top_share"}
-
 
 @dataclass(frozen=True)
 class Group:
@@ -185,18 +142,9 @@ class Methodology:
         return next(g for g in self.groups if g.id == group_id)
 
 
-def _keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise RatingError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
-
-
 def _item(
     raw: dict[str, Any], where: str, kind: str, groups: set[str], bonus: bool = False
 ) -> Item:
-    _keys(raw, _ITEM_KEYS, where)
     rule = str(raw.get("rule", "normalised" if kind == "composite" else ""))
     if rule not in RULES:
         raise RatingError(f"{where}: rule {rule!r}; expected one of {', '.join(RULES)}")
@@ -255,7 +203,7 @@ def _item(
 
 
 def parse_methodology(data: dict[str, Any], where: str) -> Methodology:
-    _keys(data, _TOP_KEYS, where)
+    config_schema.check(where, data, "methodology")  # every key declared, every value typed
     kind = str(data.get("type", "stars"))
     if kind not in ("stars", "composite"):
         raise RatingError(f"{where}: type {kind!r}; expected stars or composite")
@@ -263,8 +211,7 @@ def parse_methodology(data: dict[str, Any], where: str) -> Methodology:
         if not data.get(key):
             raise RatingError(f"{where}: '{key}' is required")
     groups = []
-    for i, g in enumerate(data.get("group", []), 1):
-        _keys(g, _GROUP_KEYS, f"{where}, group #{i}")
+    for g in data.get("group", []):
         groups.append(
             Group(
                 str(g["id"]),
@@ -291,8 +238,7 @@ def parse_methodology(data: dict[str, Any], where: str) -> Methodology:
         for i, raw in enumerate(bonus.get("item", []), 1)
     )
     vetoes = []
-    for i, v in enumerate(data.get("veto", []), 1):
-        _keys(v, _VETO_KEYS, f"{where}, veto #{i}")
+    for v in data.get("veto", []):
         vetoes.append(
             Veto(
                 str(v["id"]),
@@ -303,7 +249,6 @@ def parse_methodology(data: dict[str, Any], where: str) -> Methodology:
         )
     bands = []
     for i, b in enumerate(data.get("stars", []), 1):
-        _keys(b, _BAND_KEYS, f"{where}, stars #{i}")
         share = b.get("top_share")
         if share is not None and not 0 < float(share) <= 1:
             raise RatingError(f"{where}, stars #{i}: top_share must be in (0, 1]")
@@ -368,7 +313,6 @@ def load_methodology(path: Path) -> Methodology:
         raise RatingError(f"{path}: methodology file not found") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RatingError(f"{path}: not valid TOML: {exc}") from exc
-    config_schema.check(path, data, "methodology")
     return parse_methodology(data, str(path))
 
 
