@@ -12,6 +12,7 @@ declared is refused wherever it appears, listing the keys allowed there. Which k
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from monitor.errors import ConfigError
 
-__all__ = ["SCHEMAS", "check"]
+__all__ = ["SCHEMAS", "check", "read"]
 
 Text = str | None
 Whole = int | None
@@ -268,6 +269,27 @@ _EXPECTED = {
     "dict_type": "a table",
     "model_attributes_type": "a table",
 }
+
+
+def read(path: Path, kind: str, *, missing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one reader of parkmon's TOML files: the file parsed and checked against its model, or
+    ``missing`` when the file is absent and that is allowed (else one line saying so)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if missing is not None:
+            return missing
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    check(path, data, kind)
+    return data
 
 
 def check(path: Path | str, data: Mapping[str, Any], kind: str) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,13 +158,9 @@ def reported_number(value: float | None) -> str:
 
 def load_goals(config_dir: Path) -> list[GoalSpec]:
     path = config_dir / GOALS_FILE
-    if not path.exists():
+    data = config_schema.read(path, "goals", missing={})
+    if not data:
         return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    config_schema.check(path, data, "goals")
     defaults = data.get("defaults", {})
     goals = []
     names = _indicator_names(config_dir)

@@ -8,7 +8,6 @@ from typing import Any
 
 from monitor import config_schema, models
 from monitor.errors import ConfigError
-from monitor.registry import read_toml
 from monitor.units import check_unit
 
 CATALOGUE_FILE = "indicators.toml"
@@ -18,8 +17,7 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
     """Read and check the catalogue; returns rows for the Indicator table."""
     path = config_dir / CATALOGUE_FILE
-    data = read_toml(path)
-    config_schema.check(path, data, "indicators")
+    data = config_schema.read(path, "indicators")
     items = data.get("indicator", [])
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import io
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -97,15 +96,6 @@ class City:
         return x0 <= lon <= x1 and y0 <= lat <= y1
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-
-
 def load_city(config_dir: Path) -> City:
     """The city of ``config_dir/city.toml``, parsed once per process for the same content (a
     daily cycle asks for it from five places; the City is immutable, so sharing is safe). The
@@ -124,8 +114,7 @@ def _cached_city(path: str, digest: str) -> City:
 
 
 def _parse_city(path: Path) -> City:
-    data = read_toml(path)
-    config_schema.check(path, data, "city")
+    data = config_schema.read(path, "city")
     try:
         city = data["city"]
         districts = tuple(

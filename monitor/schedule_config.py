@@ -4,7 +4,6 @@ time zone always set (a CronTrigger built without one fires in the host's zone).
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,11 +46,7 @@ def load_schedule_config(config_dir: Path) -> SchedulerConfig:
     path = config_dir / SCHEDULE_FILE
     if not path.exists():
         return SchedulerConfig()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    config_schema.check(path, data, "schedule")
+    data = config_schema.read(path, "schedule")
     sched = data.get("scheduler", {})
     missed = str(sched.get("missed_runs", "run_once"))
     if missed not in ("run_once", "skip"):

@@ -8,7 +8,6 @@ environment variables < command-line options. The config folder itself is chosen
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,13 +93,7 @@ class Settings:
 
 
 def _read_settings_file(path: Path) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    config_schema.check(path, data, "settings")
+    data = config_schema.read(path, "settings", missing={})
     return {str(k): str(v) for k, v in data.get("settings", {}).items()}
 
 

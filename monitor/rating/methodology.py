@@ -21,7 +21,6 @@ import functools
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -307,13 +306,7 @@ def parse_methodology(data: dict[str, Any], where: str) -> Methodology:
 
 
 def load_methodology(path: Path) -> Methodology:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RatingError(f"{path}: methodology file not found") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RatingError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_methodology(data, str(path))
+    return parse_methodology(config_schema.read(path, "methodology"), str(path))
 
 
 def load_methodologies(config_dir: Path) -> list[Methodology]:
