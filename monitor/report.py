@@ -403,7 +403,7 @@ def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
     for subject in run.result.table.index.intersection(run.values.index):
         if str(subject) in run.changed:  # today's figures would explain another rating
             continue
-        ex = explain(run.result, str(subject), run.values, ctx.units)
+        ex = explain(run.result, str(subject), run.values, ctx.units, verify=True)
         reachable: list[NextStarOption | None] = [o for o in ex.options[:3] if o.reachable]
         for option in reachable or [None]:
             ws.append(

@@ -10,12 +10,21 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 
 from monitor import db
 from monitor.settings import bundled_config_dir
 
 PG_ENV = "PARKMON_TEST_PG_URL"
+
+
+# Property tests draw the same examples on every run (derandomize), so CI is reproducible: a
+# failure is a bug found, not bad luck. Explore new examples, ten times as many, with
+# pytest --hypothesis-profile=explore (and turn what it finds into a test, as test_rating does).
+hypothesis_settings.register_profile("parkmon", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", max_examples=500)
+hypothesis_settings.load_profile("parkmon")
 
 
 @pytest.fixture(scope="session")

@@ -117,12 +117,17 @@ def finish_table(
     bands: Sequence[Band],
     vetoed: np.ndarray | None = None,
 ) -> None:
-    """Score, stars (0 for a veto), rank and peer size among the rated, status, completeness."""
+    """Score, stars (0 for a veto), rank and peer size among the rated, status, completeness.
+
+    Ranks and stars are decided on the score as stored and shown (six decimals): two carriers
+    that show the same score share a rank, and reaching a peer's shown score is a tie — never
+    a rank lost to a difference in the sixteenth digit."""
     rated = status == RATED
-    rank, size = ranks_within(total, groups, rated)
-    stars = assign_stars(np.where(rated, total, np.nan), rank, size, bands)
+    shown = np.round(total, 6)
+    rank, size = ranks_within(shown, groups, rated)
+    stars = assign_stars(np.where(rated, shown, np.nan), rank, size, bands)
     vetoed = np.zeros(len(total), dtype=bool) if vetoed is None else vetoed
-    table["score"] = np.round(total, 6)
+    table["score"] = shown
     table["stars"] = np.where(rated, stars, np.where(vetoed, 0, np.nan))
     table["rank"] = rank
     table["peer_size"] = size

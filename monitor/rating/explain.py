@@ -290,11 +290,14 @@ def _confirm(
     return None, "raising this figure alone does not get there (it also lowers another item)"
 
 
-def _peers_of(res: RatingResult) -> pd.DataFrame:
-    """Peer keys as a frame ``score`` understands (one column per peer_by key, joined)."""
+def _peers_of(res: RatingResult) -> pd.DataFrame | None:
+    """Peer keys as a frame ``score`` understands (one column per peer_by key, joined); None
+    when the result was scored without peer attributes (everyone one group)."""
     by = res.methodology.peer_by
     if not by:
         return pd.DataFrame(index=res.table.index)
     parts = res.table["peer"].astype(str).str.split("|", expand=True)
+    if parts.shape[1] != len(by):
+        return None
     parts.columns = list(by)
     return parts
