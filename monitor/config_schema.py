@@ -15,7 +15,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -143,13 +143,15 @@ class IndicatorsFile(_Table):
 # --- schedule.toml -----------------------------------------------------------------------------
 
 
-class _Scheduler(_Table):
-    timezone: Text = None
-    missed_runs: Text = None
-    misfire_grace_hours: Number = None
-    max_workers: Whole = None
-    heartbeat_s: Number = None
-    lock_expiry_s: Number = None
+class SchedulerTable(_Table):
+    """[scheduler] of schedule.toml, with its defaults (stated here only)."""
+
+    timezone: str = "Asia/Shanghai"
+    missed_runs: Literal["run_once", "skip"] = "run_once"
+    misfire_grace_hours: float = 24.0
+    max_workers: int = 2
+    heartbeat_s: float = 10.0
+    lock_expiry_s: float = 60.0
 
 
 class _Job(_Table):
@@ -163,7 +165,7 @@ class _Job(_Table):
 
 
 class ScheduleFile(_Table):
-    scheduler: _Scheduler | None = None
+    scheduler: SchedulerTable = SchedulerTable()
     job: list[_Job] | None = None
 
 
@@ -292,10 +294,11 @@ def read(path: Path, kind: str, *, missing: dict[str, Any] | None = None) -> dic
     return data
 
 
-def check(path: Path | str, data: Mapping[str, Any], kind: str) -> None:
-    """Refuse undeclared keys and wrong-typed values of a config file, in one line."""
+def check(path: Path | str, data: Mapping[str, Any], kind: str) -> Any:
+    """Refuse undeclared keys and wrong-typed values of a config file, in one line; returns the
+    typed model (with the defaults of what the file leaves out)."""
     try:
-        SCHEMAS[kind].model_validate(dict(data))
+        return SCHEMAS[kind].model_validate(dict(data))
     except ValidationError as exc:
         raise ConfigError(_one_line(path, exc, SCHEMAS[kind])) from None
 
@@ -309,6 +312,8 @@ def _one_line(path: Path | str, exc: ValidationError, model: type[_Table]) -> st
             return f"{path}: unknown key or table {loc[0]!r}; expected: {allowed}"
         return f"{path}: unknown key(s) {loc[-1]} in [{_shown(loc[:-1])}]; allowed: {allowed}"
     expected = _EXPECTED.get(str(error["type"]), str(error["msg"]).lower())
+    if error["type"] == "literal_error":
+        expected = f"one of {error.get('ctx', {}).get('expected', '')}"
     value = error.get("input")
     if isinstance(value, dict):
         return f"{path}: {_shown(loc)} is a table; expected {expected}"

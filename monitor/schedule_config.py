@@ -31,14 +31,17 @@ class PipelineJob:
     after_collection: bool = False
 
 
+_DEFAULTS = config_schema.SchedulerTable()  # the defaults live in the model, once
+
+
 @dataclass(frozen=True)
 class SchedulerConfig:
-    timezone: str = "Asia/Shanghai"
-    missed_runs: str = "run_once"
-    misfire_grace_hours: float = 24.0
-    max_workers: int = 2
-    heartbeat_s: float = 10.0
-    lock_expiry_s: float = 60.0
+    timezone: str = _DEFAULTS.timezone
+    missed_runs: str = _DEFAULTS.missed_runs
+    misfire_grace_hours: float = _DEFAULTS.misfire_grace_hours
+    max_workers: int = _DEFAULTS.max_workers
+    heartbeat_s: float = _DEFAULTS.heartbeat_s
+    lock_expiry_s: float = _DEFAULTS.lock_expiry_s
     jobs: tuple[PipelineJob, ...] = ()
 
 
@@ -47,12 +50,8 @@ def load_schedule_config(config_dir: Path) -> SchedulerConfig:
     if not path.exists():
         return SchedulerConfig()
     data = config_schema.read(path, "schedule")
-    sched = data.get("scheduler", {})
-    missed = str(sched.get("missed_runs", "run_once"))
-    if missed not in ("run_once", "skip"):
-        raise ConfigError(f"{path}: missed_runs = {missed!r}; expected run_once or skip")
-    timezone = str(sched.get("timezone", "Asia/Shanghai"))
-    zone_info(timezone, str(path))
+    sched: config_schema.SchedulerTable = config_schema.check(path, data, "schedule").scheduler
+    zone_info(sched.timezone, str(path))
     jobs = []
     for i, item in enumerate(data.get("job", []), start=1):
         where = f"{path}, job #{i} ({item.get('id', '?')})"
@@ -83,12 +82,12 @@ def load_schedule_config(config_dir: Path) -> SchedulerConfig:
             )
         )
     return SchedulerConfig(
-        timezone=timezone,
-        missed_runs=missed,
-        misfire_grace_hours=float(sched.get("misfire_grace_hours", 24)),
-        max_workers=int(sched.get("max_workers", 2)),
-        heartbeat_s=float(sched.get("heartbeat_s", 10)),
-        lock_expiry_s=float(sched.get("lock_expiry_s", 60)),
+        timezone=sched.timezone,
+        missed_runs=sched.missed_runs,
+        misfire_grace_hours=sched.misfire_grace_hours,
+        max_workers=sched.max_workers,
+        heartbeat_s=sched.heartbeat_s,
+        lock_expiry_s=sched.lock_expiry_s,
         jobs=tuple(jobs),
     )
 

@@ -142,3 +142,21 @@ def test_a_misspelt_key_anywhere_is_one_line_listing_the_allowed_keys(
     message = str(info.value)
     assert "\n" not in message
     assert f"unknown key(s) pionts in [{table}]; allowed:" in message, message
+
+
+def test_schedule_defaults_are_stated_once_and_a_bad_choice_names_the_choices(tmp_path):
+    from monitor import config_schema
+    from monitor.schedule import SchedulerConfig
+
+    (tmp_path / "schedule.toml").write_text("[scheduler]\nmax_workers = 3\n", encoding="utf-8")
+    loaded = load_schedule_config(tmp_path)
+    assert loaded.max_workers == 3
+    # what the file leaves out comes from the model, the same defaults as no file at all
+    assert loaded.timezone == SchedulerConfig().timezone == config_schema.SchedulerTable().timezone
+    (tmp_path / "schedule.toml").write_text(
+        '[scheduler]\nmissed_runs = "later"\n', encoding="utf-8"
+    )
+    with pytest.raises(
+        MonitorError, match="missed_runs = 'later'; expected one of 'run_once' or 'skip'"
+    ):
+        load_schedule_config(tmp_path)
