@@ -21,14 +21,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from monitor.errors import ConfigError
 
-__all__ = ["SCHEMAS", "check", "read"]
+__all__ = ["SCHEMAS", "Table", "check", "read"]
 
 Text = str | None
 Whole = int | None
 Number = float | None
 
 
-class _Table(BaseModel):
+class Table(BaseModel):
     """A TOML table: every value typed, nothing undeclared."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -37,7 +37,7 @@ class _Table(BaseModel):
 # --- city.toml ---------------------------------------------------------------------------------
 
 
-class _CityTable(_Table):
+class _CityTable(Table):
     adcode: Text = None
     name: Text = None
     name_en: Text = None
@@ -47,31 +47,31 @@ class _CityTable(_Table):
     baseline_year: Whole = None
 
 
-class _District(_Table):
+class _District(Table):
     adcode: Text = None
     name: Text = None
     name_en: Text = None
     seat: list[float] | None = None
 
 
-class _Geo(_Table):
+class _Geo(Table):
     boundaries: Text = None
     simplify_tolerance_m: Number = None
 
 
-class _ShorelineExclusion(_Table):
+class _ShorelineExclusion(Table):
     name: Text = None
     bbox: list[float] | None = None
 
 
-class _Belt(_Table):
+class _Belt(Table):
     width_km: Number = None
     river_neighbours: list[str] | None = None
     zone_radius_km: Number = None
     shoreline_exclude: list[_ShorelineExclusion] | None = None
 
 
-class CityFile(_Table):
+class CityFile(Table):
     city: _CityTable | None = None
     districts: list[_District] | None = None
     geo: _Geo | None = None
@@ -81,17 +81,17 @@ class CityFile(_Table):
 # --- goals.toml --------------------------------------------------------------------------------
 
 
-class _GoalDefaults(_Table):
+class _GoalDefaults(Table):
     baseline_year: Whole = None
     target_year: Whole = None
 
 
-class _Split(_Table):
+class _Split(Table):
     district: Text = None
     target: Number = None
 
 
-class _Goal(_Table):
+class _Goal(Table):
     id: Text = None
     name_zh: Text = None
     name_en: Text = None
@@ -113,7 +113,7 @@ class _Goal(_Table):
     stock: dict[str, int] | None = None
 
 
-class GoalsFile(_Table):
+class GoalsFile(Table):
     defaults: _GoalDefaults | None = None
     goal: list[_Goal] | None = None
 
@@ -121,7 +121,7 @@ class GoalsFile(_Table):
 # --- indicators.toml ---------------------------------------------------------------------------
 
 
-class _Indicator(_Table):
+class _Indicator(Table):
     code: Text = None
     name_zh: Text = None
     name_en: Text = None
@@ -136,14 +136,14 @@ class _Indicator(_Table):
     aliases: list[str] | None = None
 
 
-class IndicatorsFile(_Table):
+class IndicatorsFile(Table):
     indicator: list[_Indicator] | None = None
 
 
 # --- schedule.toml -----------------------------------------------------------------------------
 
 
-class SchedulerTable(_Table):
+class SchedulerTable(Table):
     """[scheduler] of schedule.toml, with its defaults (stated here only)."""
 
     timezone: str = "Asia/Shanghai"
@@ -154,7 +154,7 @@ class SchedulerTable(_Table):
     lock_expiry_s: float = 60.0
 
 
-class _Job(_Table):
+class _Job(Table):
     id: Text = None
     description: Text = None
     func: Text = None
@@ -164,7 +164,7 @@ class _Job(_Table):
     interval_minutes: Number = None
 
 
-class ScheduleFile(_Table):
+class ScheduleFile(Table):
     scheduler: SchedulerTable = SchedulerTable()
     job: list[_Job] | None = None
 
@@ -172,28 +172,20 @@ class ScheduleFile(_Table):
 # --- parkmon.toml ------------------------------------------------------------------------------
 
 
-class _Settings(_Table):
-    database_url: Text = None
-    output_dir: Text = None
-    lang: Text = None
-    tianditu_key: Text = None
-
-
-class SettingsFile(_Table):
-    settings: _Settings | None = None
+# parkmon.toml's model is built in monitor.settings from its table of settings (stated once).
 
 
 # --- ratings/*.toml ----------------------------------------------------------------------------
 
 
-class _Group(_Table):
+class _Group(Table):
     id: Text = None
     name_zh: Text = None
     name_en: Text = None
     points: Number = None
 
 
-class _Item(_Table):
+class _Item(Table):
     id: Text = None
     group: Text = None
     name_zh: Text = None
@@ -212,25 +204,25 @@ class _Item(_Table):
     goalposts: list[float] | None = None
 
 
-class _Bonus(_Table):
+class _Bonus(Table):
     cap: Number = None
     item: list[_Item] | None = None
 
 
-class _Veto(_Table):
+class _Veto(Table):
     id: Text = None
     name_zh: Text = None
     indicator: Text = None
     threshold: Number = None
 
 
-class _Band(_Table):
+class _Band(Table):
     stars: Whole = None
     min_score: Number = None
     top_share: Number = None
 
 
-class MethodologyFile(_Table):
+class MethodologyFile(Table):
     name: Text = None
     version: Text = None
     type: Text = None
@@ -252,12 +244,11 @@ class MethodologyFile(_Table):
     stars: list[_Band] | None = None
 
 
-SCHEMAS: dict[str, type[_Table]] = {
+SCHEMAS: dict[str, type[Table]] = {
     "city": CityFile,
     "goals": GoalsFile,
     "indicators": IndicatorsFile,
     "schedule": ScheduleFile,
-    "settings": SettingsFile,
     "methodology": MethodologyFile,
 }
 
@@ -273,7 +264,9 @@ _EXPECTED = {
 }
 
 
-def read(path: Path, kind: str, *, missing: dict[str, Any] | None = None) -> dict[str, Any]:
+def read(
+    path: Path, kind: str | type[Table], *, missing: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The one reader of parkmon's TOML files: the file parsed and checked against its model, or
     ``missing`` when the file is absent and that is allowed (else one line saying so)."""
     try:
@@ -294,16 +287,18 @@ def read(path: Path, kind: str, *, missing: dict[str, Any] | None = None) -> dic
     return data
 
 
-def check(path: Path | str, data: Mapping[str, Any], kind: str) -> Any:
+def check(path: Path | str, data: Mapping[str, Any], kind: str | type[Table]) -> Any:
     """Refuse undeclared keys and wrong-typed values of a config file, in one line; returns the
-    typed model (with the defaults of what the file leaves out)."""
+    typed model (with the defaults of what the file leaves out). ``kind`` names a file kind of
+    ``SCHEMAS`` or is a model of its own."""
+    model = SCHEMAS[kind] if isinstance(kind, str) else kind
     try:
-        return SCHEMAS[kind].model_validate(dict(data))
+        return model.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(_one_line(path, exc, SCHEMAS[kind])) from None
+        raise ConfigError(_one_line(path, exc, model)) from None
 
 
-def _one_line(path: Path | str, exc: ValidationError, model: type[_Table]) -> str:
+def _one_line(path: Path | str, exc: ValidationError, model: type[Table]) -> str:
     error = exc.errors(include_url=False)[0]
     loc = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
@@ -331,7 +326,7 @@ def _shown(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _model_at(model: type[_Table], loc: tuple[Any, ...]) -> type[_Table]:
+def _model_at(model: type[Table], loc: tuple[Any, ...]) -> type[Table]:
     """The table model that ``loc`` (keys and list positions) leads to."""
     current: Any = model
     for step in loc:
@@ -343,8 +338,8 @@ def _model_at(model: type[_Table], loc: tuple[Any, ...]) -> type[_Table]:
 
 
 def _table_in(annotation: Any) -> Any:
-    """The _Table class inside ``X | None`` or ``list[X] | None``."""
-    if isinstance(annotation, type) and issubclass(annotation, _Table):
+    """The Table class inside ``X | None`` or ``list[X] | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, Table):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
         found = _table_in(arg)

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import create_model
+
 from monitor import config_schema
 from monitor.errors import ConfigError
 
@@ -53,6 +55,17 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 _KEYS = tuple(s.name for s in SETTINGS)
+# parkmon.toml: a [settings] table whose keys are exactly the settings above, each a text.
+_SettingsTable = create_model(
+    "_SettingsTable",
+    __base__=config_schema.Table,
+    **{s.name: (str | None, None) for s in SETTINGS},  # type: ignore[call-overload]
+)
+_SettingsFile = create_model(
+    "_SettingsFile",
+    __base__=config_schema.Table,
+    settings=(_SettingsTable | None, None),
+)
 
 
 def bundled_config_dir() -> Path:
@@ -93,7 +106,7 @@ class Settings:
 
 
 def _read_settings_file(path: Path) -> dict[str, str]:
-    data = config_schema.read(path, "settings", missing={})
+    data = config_schema.read(path, _SettingsFile, missing={})
     return {str(k): str(v) for k, v in data.get("settings", {}).items()}
 
 
