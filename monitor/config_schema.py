@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.errors import ConfigError
 
@@ -37,45 +37,48 @@ class Table(BaseModel):
 # --- city.toml ---------------------------------------------------------------------------------
 
 
-class _CityTable(Table):
+class CityTable(Table):
+    """[city]: adcode, name and bbox are required (the loader says so); the plan's years default
+    to the 14th Five-Year Plan with 2020 as its baseline."""
+
     adcode: Text = None
     name: Text = None
-    name_en: Text = None
+    name_en: str = ""
     bbox: list[float] | None = None
-    plan_start: Whole = None
-    plan_end: Whole = None
-    baseline_year: Whole = None
+    plan_start: int = 2021
+    plan_end: int = 2025
+    baseline_year: int = 2020
 
 
-class _District(Table):
+class DistrictTable(Table):
     adcode: Text = None
     name: Text = None
-    name_en: Text = None
+    name_en: str = ""
     seat: list[float] | None = None
 
 
-class _Geo(Table):
-    boundaries: Text = None
-    simplify_tolerance_m: Number = None
+class GeoTable(Table):
+    boundaries: str = ""
+    simplify_tolerance_m: float = 100.0
 
 
-class _ShorelineExclusion(Table):
+class ShorelineExclusion(Table):
     name: Text = None
-    bbox: list[float] | None = None
+    bbox: list[float] = []
 
 
-class _Belt(Table):
-    width_km: Number = None
-    river_neighbours: list[str] | None = None
-    zone_radius_km: Number = None
-    shoreline_exclude: list[_ShorelineExclusion] | None = None
+class BeltTable(Table):
+    width_km: float = Field(default=10.0, ge=0)
+    river_neighbours: list[str] = []
+    zone_radius_km: float = 3.0
+    shoreline_exclude: list[ShorelineExclusion] = []
 
 
 class CityFile(Table):
-    city: _CityTable | None = None
-    districts: list[_District] | None = None
-    geo: _Geo | None = None
-    belt: _Belt | None = None
+    city: CityTable | None = None
+    districts: list[DistrictTable] = []
+    geo: GeoTable = GeoTable()
+    belt: BeltTable = BeltTable()
 
 
 # --- goals.toml --------------------------------------------------------------------------------
@@ -309,6 +312,8 @@ def _one_line(path: Path | str, exc: ValidationError, model: type[Table]) -> str
     expected = _EXPECTED.get(str(error["type"]), str(error["msg"]).lower())
     if error["type"] == "literal_error":
         expected = f"one of {error.get('ctx', {}).get('expected', '')}"
+    if error["type"] == "greater_than_equal":
+        expected = f"a number ≥ {error.get('ctx', {}).get('ge')}"
     value = error.get("input")
     if isinstance(value, dict):
         return f"{path}: {_shown(loc)} is a table; expected {expected}"

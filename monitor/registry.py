@@ -61,13 +61,13 @@ class District:
 
 @dataclass(frozen=True)
 class GeoConfig:
-    """The [geo] and [belt] tables of city.toml."""
+    """The [geo] and [belt] tables of city.toml (defaults: the model's, stated once)."""
 
-    boundaries: str = ""
-    simplify_tolerance_m: float = 100.0
-    belt_width_km: float = 10.0
+    boundaries: str = config_schema.GeoTable().boundaries
+    simplify_tolerance_m: float = config_schema.GeoTable().simplify_tolerance_m
+    belt_width_km: float = config_schema.BeltTable().width_km
     river_neighbours: tuple[str, ...] = ()
-    zone_radius_km: float = 3.0
+    zone_radius_km: float = config_schema.BeltTable().zone_radius_km
     shoreline_exclude: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
 
 
@@ -114,64 +114,54 @@ def _cached_city(path: str, digest: str) -> City:
 
 
 def _parse_city(path: Path) -> City:
-    data = config_schema.read(path, "city")
-    try:
-        city = data["city"]
-        districts = tuple(
-            District(
-                adcode=str(d["adcode"]),
-                name=str(d["name"]),
-                name_en=str(d.get("name_en", "")),
-                seat=(float(d["seat"][0]), float(d["seat"][1])),
-            )
-            for d in data.get("districts", [])
-        )
-        bbox = tuple(float(v) for v in city["bbox"])
-        if len(bbox) != 4:
-            raise ValueError("bbox needs 4 numbers: lon_min, lat_min, lon_max, lat_max")
-        result = City(
-            adcode=str(city["adcode"]),
-            name=str(city["name"]),
-            name_en=str(city.get("name_en", "")),
-            bbox=(bbox[0], bbox[1], bbox[2], bbox[3]),
-            districts=districts,
-            plan_start=int(city.get("plan_start", 2021)),
-            plan_end=int(city.get("plan_end", 2025)),
-            baseline_year=int(city.get("baseline_year", 2020)),
-            geo=_geo_config(data, path),
-        )
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    model: config_schema.CityFile = config_schema.check(
+        path, config_schema.read(path, "city"), "city"
+    )
+    city = model.city
+    if city is None or city.adcode is None or city.name is None or city.bbox is None:
+        raise ConfigError(f"{path}: [city] needs adcode, name and bbox")
+    if len(city.bbox) != 4:
         raise ConfigError(
-            f"{path}: [city] needs adcode, name, bbox and each [[districts]] adcode, name and "
-            f"seat = [lon, lat]: {exc!r}"
-        ) from exc
+            f"{path}: [city] bbox needs 4 numbers (lon_min, lat_min, lon_max, lat_max), "
+            f"got {city.bbox!r}"
+        )
+    districts = []
+    for i, d in enumerate(model.districts):
+        if d.adcode is None or d.name is None or d.seat is None or len(d.seat) != 2:
+            raise ConfigError(f"{path}: districts[{i}] needs adcode, name and seat = [lon, lat]")
+        districts.append(District(d.adcode, d.name, d.name_en, (d.seat[0], d.seat[1])))
     if not districts:
         raise ConfigError(f"{path}: no [[districts]] listed; a city needs at least one")
-    return result
+    b = city.bbox
+    return City(
+        adcode=city.adcode,
+        name=city.name,
+        name_en=city.name_en,
+        bbox=(b[0], b[1], b[2], b[3]),
+        districts=tuple(districts),
+        plan_start=city.plan_start,
+        plan_end=city.plan_end,
+        baseline_year=city.baseline_year,
+        geo=_geo_config(model, path),
+    )
 
 
-def _geo_config(data: dict[str, Any], path: Path) -> GeoConfig:
-    geo = data.get("geo", {})
-    belt = data.get("belt", {})
+def _geo_config(model: config_schema.CityFile, path: Path) -> GeoConfig:
     exclusions = []
-    for i, item in enumerate(belt.get("shoreline_exclude", []), start=1):
-        bbox = item.get("bbox", [])
-        if len(bbox) != 4:
+    for i, item in enumerate(model.belt.shoreline_exclude, start=1):
+        if len(item.bbox) != 4:
             raise ConfigError(
                 f"{path}: [[belt.shoreline_exclude]] #{i}: bbox needs 4 numbers "
-                f"(lon_min, lat_min, lon_max, lat_max), got {bbox!r}"
+                f"(lon_min, lat_min, lon_max, lat_max), got {item.bbox!r}"
             )
-        b = tuple(float(v) for v in bbox)
-        exclusions.append((str(item.get("name", f"#{i}")), (b[0], b[1], b[2], b[3])))
-    width = float(belt.get("width_km", 10.0))
-    if width < 0:
-        raise ConfigError(f"{path}: [belt] width_km must be ≥ 0, got {width}")
+        b = item.bbox
+        exclusions.append((item.name or f"#{i}", (b[0], b[1], b[2], b[3])))
     return GeoConfig(
-        boundaries=str(geo.get("boundaries", "")),
-        simplify_tolerance_m=float(geo.get("simplify_tolerance_m", 100.0)),
-        belt_width_km=width,
-        river_neighbours=tuple(str(n) for n in belt.get("river_neighbours", [])),
-        zone_radius_km=float(belt.get("zone_radius_km", 3.0)),
+        boundaries=model.geo.boundaries,
+        simplify_tolerance_m=model.geo.simplify_tolerance_m,
+        belt_width_km=model.belt.width_km,
+        river_neighbours=tuple(model.belt.river_neighbours),
+        zone_radius_km=model.belt.zone_radius_km,
         shoreline_exclude=tuple(exclusions),
     )
 

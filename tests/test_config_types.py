@@ -160,3 +160,26 @@ def test_schedule_defaults_are_stated_once_and_a_bad_choice_names_the_choices(tm
         MonitorError, match="missed_runs = 'later'; expected one of 'run_once' or 'skip'"
     ):
         load_schedule_config(tmp_path)
+
+
+def test_city_requirements_and_bounds_are_one_line_each(config_copy):
+    path = config_copy / "city.toml"
+    original = path.read_text(encoding="utf-8")
+    document = tomllib.loads(original)
+    try:
+        without_bbox = copy.deepcopy(document)
+        del without_bbox["city"]["bbox"]
+        path.write_text(_dump(without_bbox), encoding="utf-8")
+        with pytest.raises(MonitorError, match=r"\[city\] needs adcode, name and bbox"):
+            load_city(config_copy)
+        negative = copy.deepcopy(document)
+        negative.setdefault("belt", {})["width_km"] = -1
+        path.write_text(_dump(negative), encoding="utf-8")
+        with pytest.raises(MonitorError, match=r"belt.width_km = -1; expected a number ≥ 0"):
+            load_city(config_copy)
+        bare = copy.deepcopy(document)
+        bare.pop("geo", None)
+        path.write_text(_dump(bare), encoding="utf-8")
+        assert load_city(config_copy).geo.simplify_tolerance_m == 100.0  # the model's default
+    finally:
+        path.write_text(original, encoding="utf-8")
