@@ -124,23 +124,26 @@ class GoalsFile(Table):
 # --- indicators.toml ---------------------------------------------------------------------------
 
 
-class _Indicator(Table):
+class IndicatorTable(Table):
+    """One [[indicator]]: code, both names, unit and direction are required (the loader says
+    so); a park indicator lists the kinds it applies to."""
+
     code: Text = None
     name_zh: Text = None
     name_en: Text = None
     unit: Text = None
-    direction: Text = None
-    kinds: list[str] | None = None
-    group: Text = None
+    direction: Literal["higher", "lower"] | None = None
+    kinds: list[str] = []
+    group: str = ""
     min: Number = None
     max: Number = None
-    scope: Text = None
-    description: Text = None
-    aliases: list[str] | None = None
+    scope: Literal["park", "region"] = "park"
+    description: str = ""
+    aliases: list[str] = []
 
 
 class IndicatorsFile(Table):
-    indicator: list[_Indicator] | None = None
+    indicator: list[IndicatorTable] = []
 
 
 # --- schedule.toml -----------------------------------------------------------------------------

@@ -17,39 +17,34 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
     """Read and check the catalogue; returns rows for the Indicator table."""
     path = config_dir / CATALOGUE_FILE
-    data = config_schema.read(path, "indicators")
-    items = data.get("indicator", [])
+    model: config_schema.IndicatorsFile = config_schema.check(
+        path, config_schema.read(path, "indicators"), "indicators"
+    )
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     names: dict[str, str] = {}
     kinds = {k.value for k in models.ParkKind}
-    for i, item in enumerate(items, start=1):
-        where = f"{path}, indicator #{i} ({item.get('code', '?')})"
+    for i, item in enumerate(model.indicator, start=1):
+        where = f"{path}, indicator #{i} ({item.code or '?'})"
         for key in ("code", "name_zh", "name_en", "unit", "direction"):
-            if not item.get(key):
+            if not getattr(item, key):
                 raise ConfigError(f"{where}: '{key}' is required")
-        code = str(item["code"])
+        code = str(item.code)
         if not _CODE.match(code):
             raise ConfigError(f"{where}: code {code!r} must be lowercase letters, digits and _")
         if code in seen:
             raise ConfigError(f"{where}: code {code!r} is listed twice")
         seen.add(code)
-        check_unit(str(item["unit"]), where)
-        if item["direction"] not in {d.value for d in models.Direction}:
-            raise ConfigError(f"{where}: direction {item['direction']!r}; expected higher or lower")
-        scope = str(item.get("scope", "park"))
-        if scope not in ("park", "region"):
-            raise ConfigError(f"{where}: scope {scope!r}; expected park or region")
-        bad_kinds = [k for k in item.get("kinds", []) if k not in kinds]
+        check_unit(str(item.unit), where)
+        bad_kinds = [k for k in item.kinds if k not in kinds]
         if bad_kinds:
             raise ConfigError(
                 f"{where}: unknown kind(s) {', '.join(bad_kinds)}; expected any of "
                 f"{', '.join(sorted(kinds))}"
             )
-        if scope == "park" and not item.get("kinds"):
+        if item.scope == "park" and not item.kinds:
             raise ConfigError(f"{where}: a park indicator must list the kinds it applies to")
-        aliases = [str(a) for a in item.get("aliases", [])]
-        for name in (str(item["name_zh"]), *aliases):
+        for name in (str(item.name_zh), *item.aliases):
             if name in names:
                 raise ConfigError(
                     f"{where}: the name {name!r} is already used by {names[name]!r}; each "
@@ -60,17 +55,17 @@ def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
         rows.append(
             {
                 "code": code,
-                "name_zh": str(item["name_zh"]),
-                "name_en": str(item["name_en"]),
-                "unit": str(item["unit"]),
-                "direction": str(item["direction"]),
-                "kinds": "|".join(item.get("kinds", [])),
-                "scope": scope,
-                "group": str(item.get("group", "")),
-                "minimum": None if item.get("min") is None else float(item["min"]),
-                "maximum": None if item.get("max") is None else float(item["max"]),
-                "description": str(item.get("description", "")),
-                "aliases": "|".join(aliases),
+                "name_zh": str(item.name_zh),
+                "name_en": str(item.name_en),
+                "unit": str(item.unit),
+                "direction": str(item.direction),
+                "kinds": "|".join(item.kinds),
+                "scope": item.scope,
+                "group": item.group,
+                "minimum": item.min,
+                "maximum": item.max,
+                "description": item.description,
+                "aliases": "|".join(item.aliases),
             }
         )
     if not rows:
