@@ -15,7 +15,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -84,41 +84,49 @@ class CityFile(Table):
 # --- goals.toml --------------------------------------------------------------------------------
 
 
-class _GoalDefaults(Table):
-    baseline_year: Whole = None
-    target_year: Whole = None
+GoalKind = Literal["level", "growth", "cumulative", "count", "ranking"]
+GOAL_KINDS: tuple[str, ...] = get_args(GoalKind)
 
 
-class _Split(Table):
-    district: Text = None
-    target: Number = None
+class GoalDefaults(Table):
+    """[defaults] of goals.toml: the plan's baseline and target years."""
+
+    baseline_year: int = 2020
+    target_year: int = 2025
 
 
-class _Goal(Table):
-    id: Text = None
+class SplitTable(Table):
+    district: str
+    target: float
+
+
+class GoalTable(Table):
+    """One [[goal]]: id, kind and target are required; the years default to [defaults]."""
+
+    id: str
     name_zh: Text = None
-    name_en: Text = None
-    kind: Text = None
-    indicator: Text = None
+    name_en: str = ""
+    kind: GoalKind
+    indicator: str = ""
     baseline: Number = None
     baseline_year: Whole = None
-    target: Number = None
+    target: float
     target_year: Whole = None
-    tolerance: Number = None
-    unit: Text = None
-    kinds: list[str] | None = None
-    levels: list[str] | None = None
-    ranking: Text = None
-    subject: Text = None
-    split: list[_Split] | None = None
-    split_source: Text = None
-    basis: Text = None
-    stock: dict[str, int] | None = None
+    tolerance: float = 0.0
+    unit: str = ""
+    kinds: list[str] = []
+    levels: list[str] = []
+    ranking: str = ""
+    subject: str = ""
+    split: list[SplitTable] = []
+    split_source: str = ""
+    basis: str = ""
+    stock: dict[str, int] = {}
 
 
 class GoalsFile(Table):
-    defaults: _GoalDefaults | None = None
-    goal: list[_Goal] | None = None
+    defaults: GoalDefaults = GoalDefaults()
+    goal: list[GoalTable] = []
 
 
 # --- indicators.toml ---------------------------------------------------------------------------
@@ -315,6 +323,8 @@ def _one_line(path: Path | str, exc: ValidationError, model: type[Table]) -> str
     expected = _EXPECTED.get(str(error["type"]), str(error["msg"]).lower())
     if error["type"] == "literal_error":
         expected = f"one of {error.get('ctx', {}).get('expected', '')}"
+    if error["type"] == "missing":
+        return f"{path}: {_shown(loc)} is required"
     if error["type"] == "greater_than_equal":
         expected = f"a number ≥ {error.get('ctx', {}).get('ge')}"
     value = error.get("input")

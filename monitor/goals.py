@@ -28,7 +28,7 @@ from monitor.indicators import load_indicators
 
 GOALS_FILE = "goals.toml"
 RANKINGS_FILE = "rankings.csv"
-KINDS = ("level", "growth", "cumulative", "count", "ranking")
+KINDS = config_schema.GOAL_KINDS
 ACHIEVED, ON_TRACK, MODERATE, LIMITED, AWAY, NO_DATA, NO_TARGET = (
     "achieved",
     "on_track",
@@ -161,43 +161,40 @@ def load_goals(config_dir: Path) -> list[GoalSpec]:
     data = config_schema.read(path, "goals", missing={})
     if not data:
         return []
-    defaults = data.get("defaults", {})
+    model: config_schema.GoalsFile = config_schema.check(path, data, "goals")
+    defaults = model.defaults
     goals = []
     names = _indicator_names(config_dir)
-    for i, g in enumerate(data.get("goal", []), 1):
-        where = f"{path}, goal #{i} ({g.get('id', '?')})"
-        if g.get("kind") not in KINDS:
-            raise ConfigError(
-                f"{where}: kind {g.get('kind')!r}; expected one of {', '.join(KINDS)}"
-            )
-        if g.get("target") is None:
-            raise ConfigError(f"{where}: 'target' is required")
-        if g["kind"] in ("level", "growth", "cumulative") and not g.get("indicator"):
-            raise ConfigError(f"{where}: a {g['kind']} goal needs an indicator")
-        indicator = _indicator_code(str(g["indicator"]), names, where) if g.get("indicator") else ""
-        if g["kind"] == "ranking" and not (g.get("ranking") and g.get("subject")):
+    for i, g in enumerate(model.goal, 1):
+        where = f"{path}, goal #{i} ({g.id})"
+        if g.kind in ("level", "growth", "cumulative") and not g.indicator:
+            raise ConfigError(f"{where}: a {g.kind} goal needs an indicator")
+        indicator = _indicator_code(g.indicator, names, where) if g.indicator else ""
+        if g.kind == "ranking" and not (g.ranking and g.subject):
             raise ConfigError(f"{where}: a ranking goal needs ranking and subject")
         goals.append(
             GoalSpec(
-                id=str(g["id"]),
-                name_zh=str(g.get("name_zh", g["id"])),
-                name_en=str(g.get("name_en", "")),
-                kind=str(g["kind"]),
-                target=float(g["target"]),
-                baseline_year=int(g.get("baseline_year", defaults.get("baseline_year", 2020))),
-                target_year=int(g.get("target_year", defaults.get("target_year", 2025))),
+                id=g.id,
+                name_zh=g.name_zh or g.id,
+                name_en=g.name_en,
+                kind=g.kind,
+                target=g.target,
+                baseline_year=defaults.baseline_year
+                if g.baseline_year is None
+                else g.baseline_year,
+                target_year=defaults.target_year if g.target_year is None else g.target_year,
                 indicator=indicator,
-                baseline=None if g.get("baseline") is None else float(g["baseline"]),
-                tolerance=float(g.get("tolerance", 0.0)),
-                unit=str(g.get("unit", "")),
-                kinds=tuple(g.get("kinds", [])),
-                levels=tuple(g.get("levels", [])),
-                ranking=str(g.get("ranking", "")),
-                subject=str(g.get("subject", "")),
-                splits=tuple((str(s["district"]), float(s["target"])) for s in g.get("split", [])),
-                split_source=str(g.get("split_source", "")),
-                basis=str(g.get("basis", "")),
-                stock=_stock(g.get("stock", {}), where),
+                baseline=g.baseline,
+                tolerance=g.tolerance,
+                unit=g.unit,
+                kinds=tuple(g.kinds),
+                levels=tuple(g.levels),
+                ranking=g.ranking,
+                subject=g.subject,
+                splits=tuple((s.district, s.target) for s in g.split),
+                split_source=g.split_source,
+                basis=g.basis,
+                stock=_stock(g.stock, where),
             )
         )
     return goals
