@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.errors import ConfigError
 
-__all__ = ["SCHEMAS", "Table", "check", "read"]
+__all__ = ["SCHEMAS", "Table", "check", "load", "read_toml"]
 
 Text = str | None
 Whole = int | None
@@ -278,27 +278,36 @@ _EXPECTED = {
 }
 
 
-def read(
-    path: Path, kind: str | type[Table], *, missing: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The one reader of parkmon's TOML files: the file parsed and checked against its model, or
-    ``missing`` when the file is absent and that is allowed (else one line saying so)."""
+def read_toml(
+    path: Path, *, missing_ok: bool = False, text: str | None = None
+) -> dict[str, Any] | None:
+    """The one reader of parkmon's TOML files (``text``: its content, already read). None when
+    the file is absent and ``missing_ok``; else one line for a missing, unreadable or invalid
+    file."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if missing_ok:
+                return None
+            raise ConfigError(f"{path}: file not found") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if missing is not None:
-            return missing
-        raise ConfigError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
-    try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    check(path, data, kind)
-    return data
+
+
+def load(
+    path: Path, kind: str | type[Table], *, missing_ok: bool = False, text: str | None = None
+) -> Any:
+    """A config file read once and checked once: its typed model (None when absent and
+    ``missing_ok``)."""
+    data = read_toml(path, missing_ok=missing_ok, text=text)
+    return None if data is None else check(path, data, kind)
 
 
 def check(path: Path | str, data: Mapping[str, Any], kind: str | type[Table]) -> Any:

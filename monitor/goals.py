@@ -158,10 +158,9 @@ def reported_number(value: float | None) -> str:
 
 def load_goals(config_dir: Path) -> list[GoalSpec]:
     path = config_dir / GOALS_FILE
-    data = config_schema.read(path, "goals", missing={})
-    if not data:
+    model: config_schema.GoalsFile | None = config_schema.load(path, "goals", missing_ok=True)
+    if model is None:
         return []
-    model: config_schema.GoalsFile = config_schema.check(path, data, "goals")
     defaults = model.defaults
     goals = []
     names = _indicator_names(config_dir)

@@ -17,9 +17,7 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 def load_indicators(config_dir: Path) -> list[dict[str, Any]]:
     """Read and check the catalogue; returns rows for the Indicator table."""
     path = config_dir / CATALOGUE_FILE
-    model: config_schema.IndicatorsFile = config_schema.check(
-        path, config_schema.read(path, "indicators"), "indicators"
-    )
+    model: config_schema.IndicatorsFile = config_schema.load(path, "indicators")
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     names: dict[str, str] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 import io
 import re
 from collections.abc import Callable
@@ -102,21 +101,19 @@ def load_city(config_dir: Path) -> City:
     content, not the file's time stamp, decides: two quick edits of equal size stay apart."""
     path = config_dir / CITY_FILE
     try:
-        content = path.read_bytes()
-    except OSError:
-        return _parse_city(path)  # the reader says what is wrong with the path
-    return _cached_city(str(path), hashlib.sha256(content).hexdigest())
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return _parse_city(path)  # the reader says what is wrong with the file
+    return _cached_city(str(path), text)
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_city(path: str, digest: str) -> City:
-    return _parse_city(Path(path))
+def _cached_city(path: str, text: str) -> City:
+    return _parse_city(Path(path), text)
 
 
-def _parse_city(path: Path) -> City:
-    model: config_schema.CityFile = config_schema.check(
-        path, config_schema.read(path, "city"), "city"
-    )
+def _parse_city(path: Path, text: str | None = None) -> City:
+    model: config_schema.CityFile = config_schema.load(path, "city", text=text)
     city = model.city
     if city is None or city.adcode is None or city.name is None or city.bbox is None:
         raise ConfigError(f"{path}: [city] needs adcode, name and bbox")

@@ -47,10 +47,11 @@ class SchedulerConfig:
 
 def load_schedule_config(config_dir: Path) -> SchedulerConfig:
     path = config_dir / SCHEDULE_FILE
-    if not path.exists():
+    model: config_schema.ScheduleFile | None = config_schema.load(path, "schedule", missing_ok=True)
+    if model is None:
         return SchedulerConfig()
-    data = config_schema.read(path, "schedule")
-    sched: config_schema.SchedulerTable = config_schema.check(path, data, "schedule").scheduler
+    sched = model.scheduler
+    data = model.model_dump(exclude_none=True)  # the jobs as written, keys left out stay out
     zone_info(sched.timezone, str(path))
     jobs = []
     for i, item in enumerate(data.get("job", []), start=1):

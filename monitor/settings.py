@@ -106,8 +106,10 @@ class Settings:
 
 
 def _read_settings_file(path: Path) -> dict[str, str]:
-    data = config_schema.read(path, _SettingsFile, missing={})
-    return {str(k): str(v) for k, v in data.get("settings", {}).items()}
+    model = config_schema.load(path, _SettingsFile, missing_ok=True)
+    if model is None or model.settings is None:
+        return {}
+    return {str(k): str(v) for k, v in model.settings.model_dump(exclude_unset=True).items()}
 
 
 def load_settings(

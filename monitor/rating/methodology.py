@@ -306,7 +306,9 @@ def parse_methodology(data: dict[str, Any], where: str) -> Methodology:
 
 
 def load_methodology(path: Path) -> Methodology:
-    return parse_methodology(config_schema.read(path, "methodology"), str(path))
+    data = config_schema.read_toml(path)
+    assert data is not None  # absent is an error unless missing_ok
+    return parse_methodology(data, str(path))
 
 
 def load_methodologies(config_dir: Path) -> list[Methodology]:
