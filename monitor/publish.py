@@ -123,7 +123,7 @@ def build_site(
         year = int(ratings["year"].max())
         runs = views.stored_rating_runs(engine, config_dir, year)
         districts = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
-        english = {r["code"]: r.get("name_en") or r["code"] for r in store.indicator_rows(engine)}
+        english = views.indicator_names_en(engine)
         site.write(
             out_dir / f"report-{year}.html",
             render_html(

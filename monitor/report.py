@@ -28,10 +28,6 @@ from monitor.rating.stability import stability
 from monitor.safe_io import save_workbook
 
 
-def _stars(value: Any, lang: str = "zh") -> str:
-    return stars_text(value, lang)
-
-
 def group_name(group: Group, lang: str) -> str:
     return (group.name_en or group.name_zh) if lang == "en" else group.name_zh
 
@@ -92,7 +88,7 @@ def _svg_distribution(counts: dict[int, int], lang: str = "zh") -> str:
     for i, (stars, count) in enumerate(bars):
         h = int(height * count / peak)
         x = 10 + i * (bar + 20)
-        label = _stars(stars, lang)
+        label = stars_text(stars, lang)
         parts.append(
             f'<rect x="{x}" y="{height - h}" width="{bar}" height="{h}" fill="#c8102e"></rect>'
         )
@@ -204,7 +200,7 @@ def _html_ranking(run: RatingRun, frame: pd.DataFrame, lang: str) -> list[str]:
             f"<tr><td>{_fmt(row['rank'], 0)}</td><td>{esc(str(row['name']))}</td>"
             f"<td>{esc(str(row['district']))}</td>{cells}<td>{_fmt(row['bonus'])}</td>"
             f"<td><b>{_fmt(row['score'])}</b></td>"
-            f"<td class='stars'>{_stars(row['stars'], lang)}</td>"
+            f"<td class='stars'>{stars_text(row['stars'], lang)}</td>"
             f"<td>{esc(t('rating.' + str(row['status']), lang))}</td></tr>"
         )
     parts.append("</table>")
@@ -389,7 +385,7 @@ def _rating_cells(
         ),
         round(float(row["bonus"]), 2),
         round(float(row["score"]), 2),
-        _stars(row["stars"], lang),
+        stars_text(row["stars"], lang),
         t(f"rating.{row['status']}", lang) + (f"：{review}" if review else ""),
         round(float(row["completeness"]), 3),
         p5,
@@ -411,7 +407,7 @@ def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
                     meth.name,
                     str(subject),
                     run.names.get(str(subject), ""),
-                    _stars(ex.stars, ctx.lang),
+                    stars_text(ex.stars, ctx.lang),
                     None if ex.target_stars is None else STAR * ex.target_stars,
                     None if ex.target_score is None else round(ex.target_score, 2),
                     "—" if option is None else _option_name(option, meth, ctx.lang, ctx.names_en),

@@ -41,6 +41,7 @@ __all__ = [
     "geo_check",
     "geo_layers",
     "goal_progress",
+    "indicator_names_en",
     "map_data",
     "stored_rating_runs",
     "stored_table",
@@ -488,3 +489,8 @@ def geo_layers(engine: Engine, lang: str = "zh") -> tuple[gpd.GeoDataFrame, gpd.
         gpd.GeoDataFrame(parks, geometry="geometry", crs=4326),
         gpd.GeoDataFrame(regions, geometry="geometry", crs=4326),
     )
+
+
+def indicator_names_en(engine: Engine) -> dict[str, str]:
+    """Each indicator's English name (its code where it has none), for English output."""
+    return {r["code"]: r.get("name_en") or r["code"] for r in store.indicator_rows(engine)}

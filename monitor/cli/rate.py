@@ -24,11 +24,6 @@ def _units(engine: Engine) -> dict[str, str]:
     return {r["code"]: r["unit"] for r in store.indicator_rows(engine)}
 
 
-def names_en(engine: Engine) -> dict[str, str]:
-    """Indicators' English names, for labels of English output."""
-    return {r["code"]: r.get("name_en") or r["code"] for r in store.indicator_rows(engine)}
-
-
 def rate_command(
     ctx: typer.Context,
     year: Annotated[int, typer.Argument(help="The year to rate, e.g. 2025.")],
@@ -147,7 +142,7 @@ def report_command(
         runs = views.stored_rating_runs(engine, settings.config_dir, year)
         demo = db.holds_demo_data(engine)
         units = _units(engine)
-        english = names_en(engine)
+        english = views.indicator_names_en(engine)
     finally:
         engine.dispose()
     if not runs:
