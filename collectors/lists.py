@@ -12,14 +12,14 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from collectors.mapping import ROW, Mapped, normalise_period
+from collectors.mapping import ROW, Mapped, normalise_period, resolve_or_reject
 from collectors.names import SubjectResolver
 from collectors.normalize import ValueProblem
 from collectors.sources import SourceSpec
 from collectors.tables import RawRow, find_column
 from monitor.errors import ConfigError, ParseError
 from monitor.goals import ranking_citation
-from monitor.messages import did_you_mean, msg
+from monitor.messages import msg
 
 LEVEL_WORDS = {
     "国家级": "national",
@@ -58,16 +58,8 @@ def map_recognitions(
         headers[find_column(headers, spec.fields["year"], where)] if "year" in spec.fields else None
     )
     for row in rows:
-        value = row.values.get(name_header)
-        sid = resolver.resolve(value, "auto") if value else None
+        sid = resolve_or_reject(row, name_header, resolver, "auto", "subject.unknown_listed", out)
         if sid is None:
-            hint = did_you_mean(resolver.near(value))
-            out.reject(
-                row,
-                name_header,
-                value,
-                msg("subject.unknown_listed", value=str(value).strip(), hint=hint),
-            )
             continue
         level_text = str(row.values.get(level_header, "")) if level_header else (spec.level or "")
         level = next((v for k, v in LEVEL_WORDS.items() if k in level_text), None)
@@ -164,16 +156,10 @@ def map_rankings(
         )
     year_col, out_of_col, series_col = column("year"), column("out_of"), column("ranking")
     for row in rows:
-        value = row.values.get(name_col)
-        sid = resolver.resolve(value, spec.subject_match) if value else None
+        sid = resolve_or_reject(
+            row, name_col, resolver, spec.subject_match, "subject.unknown_ranked", out
+        )
         if sid is None:
-            hint = did_you_mean(resolver.near(value))
-            out.reject(
-                row,
-                name_col,
-                value,
-                msg("subject.unknown_ranked", value=str(value).strip(), hint=hint),
-            )
             continue
         try:
             field_name = position_col

@@ -247,13 +247,20 @@ def _subject(row: RawRow, spec: SourceSpec, resolver: SubjectResolver, out: Mapp
             msg("subject.empty"),
         )
         return None
-    sid = resolver.resolve(value, spec.subject_match)
+    code = "subject.unknown_region" if spec.subject_type == "region" else "subject.unknown_carrier"
+    return resolve_or_reject(row, spec.subject_column, resolver, spec.subject_match, code, out)
+
+
+def resolve_or_reject(
+    row: RawRow, column: str, resolver: SubjectResolver, match: str, code: str, out: Mapped
+) -> str | None:
+    """The id the row's ``column`` names, or None with the row rejected under message ``code``
+    (which says what to do) and the likely carriers the sender meant."""
+    value = row.values.get(column)
+    sid = resolver.resolve(value, match) if value else None
     if sid is None:
-        code = (
-            "subject.unknown_region" if spec.subject_type == "region" else "subject.unknown_carrier"
-        )
         hint = did_you_mean(resolver.near(value))
-        out.reject(row, spec.subject_column, value, msg(code, value=str(value).strip(), hint=hint))
+        out.reject(row, column, value, msg(code, value=str(value).strip(), hint=hint))
     return sid
 
 
