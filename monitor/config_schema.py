@@ -192,70 +192,83 @@ class ScheduleFile(Table):
 # --- ratings/*.toml ----------------------------------------------------------------------------
 
 
-class _Group(Table):
-    id: Text = None
-    name_zh: Text = None
-    name_en: Text = None
-    points: Number = None
+Rule = Literal["linear", "tiers", "peer_ratio", "yes_no", "normalised"]
+Direction = Literal["higher", "lower"]
 
 
-class _Item(Table):
-    id: Text = None
-    group: Text = None
+class MethodologyGroup(Table):
+    """One [[group]]: its id and points are required; the Chinese name defaults to the id."""
+
+    id: str
     name_zh: Text = None
-    name_en: Text = None
+    name_en: str = ""
+    points: float
+
+
+class MethodologyItem(Table):
+    """One [[item]] (or [[bonus.item]]). The rule defaults by the methodology's type; which of
+    indicator / numerator+denominator, floor/cap or tiers a rule needs, the loader says."""
+
+    id: str
+    group: str = ""
+    name_zh: Text = None
+    name_en: str = ""
     indicator: Text = None
     numerator: Text = None
     denominator: Text = None
-    rule: Text = None
+    rule: Rule | None = None
     points: Number = None
-    weight: Number = None
+    weight: float = 1.0
     floor: Number = None
     cap: Number = None
-    threshold: Number = None
-    tiers: list[list[float]] | None = None
-    direction: Text = None
+    threshold: float = 1.0
+    tiers: list[list[float]] = []
+    direction: Direction = "higher"
     goalposts: list[float] | None = None
 
 
-class _Bonus(Table):
-    cap: Number = None
-    item: list[_Item] | None = None
+class MethodologyBonus(Table):
+    cap: float = 0.0
+    item: list[MethodologyItem] = []
 
 
-class _Veto(Table):
-    id: Text = None
+class MethodologyVeto(Table):
+    id: str
     name_zh: Text = None
-    indicator: Text = None
-    threshold: Number = None
+    indicator: str
+    threshold: float = 1.0
 
 
-class _Band(Table):
-    stars: Whole = None
-    min_score: Number = None
+class MethodologyBand(Table):
+    stars: int
+    min_score: float = 0.0
     top_share: Number = None
 
 
 class MethodologyFile(Table):
-    name: Text = None
-    version: Text = None
-    type: Text = None
+    """A ratings/*.toml file: name and version are required; everything else has its default
+    here (the minimum completeness, the treatment of missing values, normalisation and
+    aggregation of a composite)."""
+
+    name: str
+    version: str
+    type: Literal["stars", "composite"] = "stars"
     title_zh: Text = None
-    title_en: Text = None
-    subject: Text = None
+    title_en: str = ""
+    subject: str = "park"
     level: Text = None
-    normalisation: Text = None
-    aggregation: Text = None
-    min_completeness: Number = None
-    missing: Text = None
-    kinds: list[str] | None = None
-    peer_by: list[str] | None = None
-    sources: list[str] | None = None
-    group: list[_Group] | None = None
-    item: list[_Item] | None = None
-    bonus: _Bonus | None = None
-    veto: list[_Veto] | None = None
-    stars: list[_Band] | None = None
+    normalisation: Literal["minmax_all_years", "zscore", "goalpost"] = "minmax_all_years"
+    aggregation: Literal["arithmetic", "geometric"] = "arithmetic"
+    min_completeness: float = 0.0
+    missing: Literal["zero", "peer_median"] = "zero"
+    kinds: list[str] = []
+    peer_by: list[str] = []
+    sources: list[str] = []
+    group: list[MethodologyGroup] = []
+    item: list[MethodologyItem] = []
+    bonus: MethodologyBonus = MethodologyBonus()
+    veto: list[MethodologyVeto] = []
+    stars: list[MethodologyBand] = []
 
 
 SCHEMAS: dict[str, type[Table]] = {

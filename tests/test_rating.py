@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.errors import RatingError
+from monitor.errors import ConfigError, RatingError
 from monitor.rating import load_methodology, score
 from monitor.rating.engine import loo_median
 from monitor.rating.explain import explain
@@ -115,9 +116,27 @@ def test_changing_a_weight_changes_the_hash(small):
     assert parse_methodology(SMALL, "again").content_hash == small.content_hash
 
 
+# The content hash is stored with every rating: a change of the loader (not of a file) must never
+# change it, or every stored rating would look as if its methodology had changed.
+SHIPPED_HASHES = {
+    "district.toml": "946eb1f3d855f448bf9d759e866879c2bcee2d191d8e80eabe1cb8777c563a5d",
+    "incubator.toml": "63d796a2c5b743aa1551a119ede7d86bd8655e4636ff9c15e2557a38219a47d6",
+    "maker_space.toml": "670529a888a0d0ba0fcb6bc8450b337cf21519e8f20d6b051b689a6ea89ec915",
+    "zone.toml": "45799bb0b91da101488093c9b5132b9e77c194a7d9abb635df4b664e95189e32",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_HASHES))
+def test_shipped_methodology_hashes_are_stable(name):
+    path = Path(__file__).resolve().parents[1] / "config" / "ratings" / name
+    assert load_methodology(path).content_hash == SHIPPED_HASHES[name]
+
+
 def test_methodology_errors_name_the_problem():
     bad = {**SMALL, "item": [dict(SMALL["item"][0], rule="log")]}
-    with pytest.raises(RatingError, match="rule 'log'; expected one of linear"):
+    with pytest.raises(
+        ConfigError, match=r"m.toml: item\[0\].rule = 'log'; expected one of 'linear'"
+    ):
         parse_methodology(bad, "m.toml")
     bad = {**SMALL, "item": [dict(SMALL["item"][1], tiers=[[10, 10], [5, 20]])]}
     with pytest.raises(RatingError, match="rising thresholds"):

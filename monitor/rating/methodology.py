@@ -23,15 +23,13 @@ import itertools
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from monitor import config_schema
+from monitor.config_schema import MethodologyFile, MethodologyItem, Rule
 from monitor.errors import RatingError
 
-RULES = ("linear", "tiers", "peer_ratio", "yes_no", "normalised")
-MISSING = ("zero", "peer_median")
-NORMALISATIONS = ("minmax_all_years", "zscore", "goalpost")
-AGGREGATIONS = ("arithmetic", "geometric")
+RULES: tuple[str, ...] = get_args(Rule)
 RATINGS_DIR = "ratings"
 
 
@@ -142,27 +140,23 @@ class Methodology:
 
 
 def _item(
-    raw: dict[str, Any], where: str, kind: str, groups: set[str], bonus: bool = False
+    raw: MethodologyItem, where: str, kind: str, groups: set[str], bonus: bool = False
 ) -> Item:
-    rule = str(raw.get("rule", "normalised" if kind == "composite" else ""))
-    if rule not in RULES:
-        raise RatingError(f"{where}: rule {rule!r}; expected one of {', '.join(RULES)}")
-    has_ind = bool(raw.get("indicator"))
-    has_ratio = bool(raw.get("numerator")) and bool(raw.get("denominator"))
-    if has_ind == has_ratio:
+    rule = raw.rule or ("normalised" if kind == "composite" else None)
+    if rule is None:
+        raise RatingError(f"{where}: rule is required; expected one of {', '.join(RULES)}")
+    if bool(raw.indicator) == bool(raw.numerator and raw.denominator):
         raise RatingError(f"{where}: give either indicator, or numerator and denominator")
-    group = "" if bonus else str(raw.get("group", ""))
+    group = "" if bonus else raw.group
     if not bonus and group not in groups:
         raise RatingError(f"{where}: group {group!r} is not one of {', '.join(sorted(groups))}")
-    tiers = tuple((float(t[0]), float(t[1])) for t in raw.get("tiers", []))
-    points = float(raw.get("points", 0 if kind == "composite" else -1))
+    if any(len(t) != 2 for t in raw.tiers):
+        raise RatingError(f"{where}: tiers must be [[threshold, points], …]")
+    tiers = tuple((t[0], t[1]) for t in raw.tiers)
+    points = raw.points if raw.points is not None else (0.0 if kind == "composite" else -1.0)
     if kind != "composite" and points <= 0:
         raise RatingError(f"{where}: points must be positive")
-    if rule == "linear" and (
-        raw.get("floor") is None
-        or raw.get("cap") is None
-        or float(raw["floor"]) == float(raw["cap"])
-    ):
+    if rule == "linear" and (raw.floor is None or raw.cap is None or raw.floor == raw.cap):
         raise RatingError(f"{where}: a linear rule needs floor and cap (different values)")
     if rule == "tiers":
         if not tiers or any(b[0] <= a[0] or b[1] < a[1] for a, b in itertools.pairwise(tiers)):
@@ -173,134 +167,93 @@ def _item(
             raise RatingError(
                 f"{where}: the top tier gives {tiers[-1][1]} points, more than the item's {points}"
             )
-    if rule == "peer_ratio" and float(raw.get("cap", 0)) <= 0:
+    if rule == "peer_ratio" and (raw.cap or 0) <= 0:
         raise RatingError(
             f"{where}: peer_ratio needs cap > 0 (the ratio to the median that earns full points)"
         )
-    goalposts = raw.get("goalposts")
-    direction = str(raw.get("direction", "higher"))
-    if direction not in ("higher", "lower"):
-        raise RatingError(f"{where}: direction {direction!r}; expected higher or lower")
+    if raw.goalposts is not None and len(raw.goalposts) != 2:
+        raise RatingError(f"{where}: goalposts must be [low, high]")
     return Item(
-        id=str(raw["id"]),
+        id=raw.id,
         group=group,
-        name_zh=str(raw.get("name_zh", raw["id"])),
+        name_zh=raw.name_zh or raw.id,
         rule=rule,
         points=points,
-        indicator=raw.get("indicator"),
-        numerator=raw.get("numerator"),
-        denominator=raw.get("denominator"),
-        floor=None if raw.get("floor") is None else float(raw["floor"]),
-        cap=None if raw.get("cap") is None else float(raw["cap"]),
+        indicator=raw.indicator,
+        numerator=raw.numerator,
+        denominator=raw.denominator,
+        floor=raw.floor,
+        cap=raw.cap,
         tiers=tiers,
-        threshold=float(raw.get("threshold", 1.0)),
-        weight=float(raw.get("weight", 1.0)),
-        direction=direction,
-        goalposts=None if goalposts is None else (float(goalposts[0]), float(goalposts[1])),
-        name_en=str(raw.get("name_en", "")),
+        threshold=raw.threshold,
+        weight=raw.weight,
+        direction=raw.direction,
+        goalposts=None if raw.goalposts is None else (raw.goalposts[0], raw.goalposts[1]),
+        name_en=raw.name_en,
     )
 
 
 def parse_methodology(data: dict[str, Any], where: str) -> Methodology:
-    config_schema.check(where, data, "methodology")  # every key declared, every value typed
-    kind = str(data.get("type", "stars"))
-    if kind not in ("stars", "composite"):
-        raise RatingError(f"{where}: type {kind!r}; expected stars or composite")
+    """A methodology from its file's content, checked (its typed model first, then the rules
+    between its parts)."""
+    spec: MethodologyFile = config_schema.check(where, data, "methodology")
+    kind = spec.type
     for key in ("name", "version"):
-        if not data.get(key):
+        if not getattr(spec, key):
             raise RatingError(f"{where}: '{key}' is required")
-    groups = []
-    for g in data.get("group", []):
-        groups.append(
-            Group(
-                str(g["id"]),
-                str(g.get("name_zh", g["id"])),
-                str(g.get("name_en", "")),
-                float(g["points"]),
-            )
-        )
+    groups = tuple(Group(g.id, g.name_zh or g.id, g.name_en, g.points) for g in spec.group)
     if not groups:
         raise RatingError(f"{where}: at least one [[group]] is needed")
     ids = {g.id for g in groups}
     items = tuple(
-        _item(raw, f"{where}, item #{i} ({raw.get('id', '?')})", kind, ids)
-        for i, raw in enumerate(data.get("item", []), 1)
+        _item(raw, f"{where}, item #{i} ({raw.id})", kind, ids)
+        for i, raw in enumerate(spec.item, 1)
     )
     if not items:
         raise RatingError(f"{where}: at least one [[item]] is needed")
     item_ids = [it.id for it in items]
     if len(set(item_ids)) != len(item_ids):
         raise RatingError(f"{where}: item ids must be unique")
-    bonus = data.get("bonus", {})
     bonus_items = tuple(
         _item(raw, f"{where}, bonus item #{i}", kind, ids, bonus=True)
-        for i, raw in enumerate(bonus.get("item", []), 1)
+        for i, raw in enumerate(spec.bonus.item, 1)
     )
-    vetoes = []
-    for v in data.get("veto", []):
-        vetoes.append(
-            Veto(
-                str(v["id"]),
-                str(v.get("name_zh", v["id"])),
-                str(v["indicator"]),
-                float(v.get("threshold", 1.0)),
-            )
-        )
-    bands = []
-    for i, b in enumerate(data.get("stars", []), 1):
-        share = b.get("top_share")
-        if share is not None and not 0 < float(share) <= 1:
+    vetoes = tuple(Veto(v.id, v.name_zh or v.id, v.indicator, v.threshold) for v in spec.veto)
+    for i, b in enumerate(spec.stars, 1):
+        if b.top_share is not None and not 0 < b.top_share <= 1:
             raise RatingError(f"{where}, stars #{i}: top_share must be in (0, 1]")
-        bands.append(
-            Band(
-                int(b["stars"]),
-                float(b.get("min_score", 0)),
-                None if share is None else float(share),
-            )
-        )
-    bands.sort(key=lambda b: -b.stars)
-    missing = str(data.get("missing", "zero"))
-    if missing not in MISSING:
-        raise RatingError(f"{where}: missing = {missing!r}; expected one of {', '.join(MISSING)}")
-    normalisation = str(data.get("normalisation", "minmax_all_years"))
-    if normalisation not in NORMALISATIONS:
-        raise RatingError(
-            f"{where}: normalisation {normalisation!r}; expected one of {', '.join(NORMALISATIONS)}"
-        )
-    aggregation = str(data.get("aggregation", "arithmetic"))
-    if aggregation not in AGGREGATIONS:
-        raise RatingError(
-            f"{where}: aggregation {aggregation!r}; expected one of {', '.join(AGGREGATIONS)}"
-        )
+    bands = sorted(
+        (Band(b.stars, b.min_score, b.top_share) for b in spec.stars), key=lambda b: -b.stars
+    )
     if (
         kind == "composite"
-        and normalisation == "goalpost"
+        and spec.normalisation == "goalpost"
         and any(it.goalposts is None for it in items)
     ):
         raise RatingError(
             f"{where}: goalpost normalisation needs goalposts = [low, high] on every item"
         )
     return Methodology(
-        name=str(data["name"]),
-        version=str(data["version"]),
-        title_zh=str(data.get("title_zh", data["name"])),
-        title_en=str(data.get("title_en", "")),
+        name=spec.name,
+        version=spec.version,
+        title_zh=spec.title_zh or spec.name,
+        title_en=spec.title_en,
         type=kind,
-        kinds=tuple(data.get("kinds", [])),
-        subject=str(data.get("subject", "park")),
-        level=data.get("level"),
-        peer_by=tuple(data.get("peer_by", [])),
-        min_completeness=float(data.get("min_completeness", 0.0)),
-        missing=missing,
-        groups=tuple(groups),
+        kinds=tuple(spec.kinds),
+        subject=spec.subject,
+        level=spec.level,
+        peer_by=tuple(spec.peer_by),
+        min_completeness=spec.min_completeness,
+        missing=spec.missing,
+        groups=groups,
         items=items,
         bonus_items=bonus_items,
-        bonus_cap=float(bonus.get("cap", 0.0)),
-        vetoes=tuple(vetoes),
+        bonus_cap=spec.bonus.cap,
+        vetoes=vetoes,
         bands=tuple(bands),
-        normalisation=normalisation,
-        aggregation=aggregation,
-        sources=tuple(str(s) for s in data.get("sources", [])),
+        normalisation=spec.normalisation,
+        aggregation=spec.aggregation,
+        sources=tuple(spec.sources),
         path=where,
     )
 
