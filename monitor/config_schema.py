@@ -7,7 +7,8 @@ never a Python traceback. Every key a loader reads is declared here with its typ
 declared is refused wherever it appears, listing the keys allowed there. Which keys are
 *required*, and what values mean, the loaders say (with their own one-line messages).
 
-(``sources.toml`` is checked key by key in ``collectors.sources``, where each key is parsed.)
+Each ``[[source]]`` of ``sources.toml`` is checked on its own, so that an error names the source
+("sources.toml, source #3 'haimen-xlsx': header_rows = 'two'; expected a whole number").
 """
 
 from __future__ import annotations
@@ -271,13 +272,125 @@ class MethodologyFile(Table):
     stars: list[MethodologyBand] = []
 
 
+# --- sources.toml ------------------------------------------------------------------------------
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_ROWS = 200_000
+DEFAULT_MAX_COLUMNS = 1_000
+DEFAULT_MAX_CELLS = 1_000_000
+
+
+def _expect(text: str, **kwargs: Any) -> Any:
+    """A field whose wrong value is explained by ``text`` (what a clerk should write)."""
+    return Field(json_schema_extra={"expected": text}, **kwargs)
+
+
+class SubjectTable(Table):
+    column: str = ""
+    match: Literal["auto", "id", "name"] = "auto"
+    type: Literal["park", "region"] = "park"
+
+
+class ColumnTable(Table):
+    indicator: str
+    unit: Text = None
+
+
+class SourceSchedule(Table):
+    """A source's own schedule: exactly one of cron, interval_minutes, interval_hours (the
+    loader says so)."""
+
+    cron: Text = None
+    interval_minutes: Number = None
+    interval_hours: Number = None
+    timezone: Text = None  # the [scheduler]'s time zone
+
+
+class PaginationTable(Table):
+    style: Literal["none", "page", "offset", "cursor"] = "none"
+    param: str = "page"
+    size_param: Text = None
+    size: Whole = Field(default=None, gt=0)
+    total: Text = None
+    next: Text = None
+    start: int = 1
+    max_pages: int = Field(default=1000, gt=0)
+
+
+class SourceTable(Table):
+    """One [[source]] of sources.toml. What each collector and kind of record needs beyond its
+    type (a layout's columns, a period, a ranking series, allowed hosts, secrets only by
+    reference), the loader says."""
+
+    id: str = Field(min_length=1, max_length=64)
+    collector: Literal["file", "json_api", "html_table"]
+    location: str = Field(min_length=1)
+    records: Literal["observations", "recognitions", "rankings"] = "observations"
+    description: str = ""
+    format: Literal["auto", "csv", "xlsx", "xls", "json", "html"] = "auto"
+    encoding: str = "auto"
+    sheet: str | int | None = _expect("a sheet name or number", default=None)
+    header_rows: int = Field(default=1, gt=0)
+    skip_first_rows: int = 0
+    layout: Literal["wide", "long"] = "wide"
+    subject: str | SubjectTable = _expect('a column name or { column = "…" }', default="")
+    period: str | int | None = _expect('a year, e.g. "2024"', default=None)
+    period_column: Text = None
+    indicator_column: Text = None
+    value_column: Text = None
+    unit_column: Text = None
+    columns: dict[str, str | ColumnTable] = {}
+    unit: Text = None
+    aliases: dict[str, str] = {}
+    precedence: Whole = None
+    schedule: SourceSchedule | None = None
+    max_bytes: int = _expect(
+        "a whole number (bytes, e.g. 52428800 for 50 MB)", default=DEFAULT_MAX_BYTES, gt=0
+    )
+    max_rows: int = Field(default=DEFAULT_MAX_ROWS, gt=0)
+    max_columns: int = Field(default=DEFAULT_MAX_COLUMNS, gt=0)
+    max_cells: int = Field(default=DEFAULT_MAX_CELLS, gt=0)
+    allowed_hosts: list[str] = _expect('a list of texts, e.g. ["127.0.0.1"]', default=[])
+    token: str | dict[str, str] | None = _expect('a reference {"$env" = "NAME"}', default=None)
+    auth: str = "bearer"
+    headers: dict[str, str | dict[str, str]] = {}
+    timeout_s: float = Field(default=30.0, gt=0)
+    deadline_s: float = Field(default=120.0, gt=0)
+    run_deadline_s: float = Field(default=900.0, gt=0)
+    retries: int = 4
+    backoff_s: float = 0.5
+    items: str = ""
+    pagination: PaginationTable = PaginationTable()
+    table: int | str = _expect("a number or a text", default=0)
+    fields: dict[str, str] = {}
+    level: Text = None
+    year: Whole = None
+    issuer: str = ""
+    demo: bool = False
+    ranking: str = ""
+    document: str = ""
+    published: str = ""
+    citation_column: str = ""
+
+
+class SourcesFile(Table):
+    """sources.toml: [[source]] tables (each checked on its own, so that an error names its
+    source) and optionally data_root."""
+
+    data_root: Text = None
+    source: list[dict[str, Any]] = []
+
+
 SCHEMAS: dict[str, type[Table]] = {
     "city": CityFile,
     "goals": GoalsFile,
     "indicators": IndicatorsFile,
     "schedule": ScheduleFile,
     "methodology": MethodologyFile,
+    "sources": SourcesFile,
+    "source": SourceTable,
 }
+_TABLE_NAMES = {cls.__name__ for cls in Table.__subclasses__()}
 
 _EXPECTED = {
     "string_type": "a text in quotes",
@@ -335,8 +448,15 @@ def check(path: Path | str, data: Mapping[str, Any], kind: str | type[Table]) ->
 
 
 def _one_line(path: Path | str, exc: ValidationError, model: type[Table]) -> str:
-    error = exc.errors(include_url=False)[0]
-    loc = tuple(error["loc"])
+    # An unknown key first: a misspelt key also makes the key it meant "missing".
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+    error = errors[0]
+    loc = _clean(error["loc"])
+    if isinstance(error.get("input"), dict) and str(error["type"]).endswith("_type"):
+        # a table where a union also allows a text: what is wrong inside the table says more
+        inside = [e for e in errors if _within(e, loc)]
+        if inside:
+            error, loc = inside[0], _clean(inside[0]["loc"])
     if error["type"] == "extra_forbidden":
         allowed = ", ".join(sorted(_model_at(model, loc[:-1]).model_fields))
         if len(loc) == 1:
@@ -347,12 +467,53 @@ def _one_line(path: Path | str, exc: ValidationError, model: type[Table]) -> str
         expected = f"one of {error.get('ctx', {}).get('expected', '')}"
     if error["type"] == "missing":
         return f"{path}: {_shown(loc)} is required"
+    ctx = error.get("ctx", {})
     if error["type"] == "greater_than_equal":
-        expected = f"a number ≥ {error.get('ctx', {}).get('ge')}"
+        expected = f"a number ≥ {ctx.get('ge')}"
+    if error["type"] == "greater_than":
+        expected = f"a number above {ctx.get('gt')}"
+    if error["type"] == "string_too_short":
+        expected = "a text that is not empty"
+    if error["type"] == "string_too_long":
+        expected = f"a text of at most {ctx.get('max_length')} characters"
+    hint = _hint(model, loc)
+    if hint and error["type"].endswith("_type"):
+        expected = hint
     value = error.get("input")
     if isinstance(value, dict):
         return f"{path}: {_shown(loc)} is a table; expected {expected}"
     return f"{path}: {_shown(loc)} = {value!r}; expected {expected}"
+
+
+def _within(error: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether ``error`` lies strictly inside the table at ``loc``."""
+    inner = _clean(error["loc"])
+    return len(inner) > len(loc) and inner[: len(loc)] == loc
+
+
+def _clean(loc: Any) -> tuple[Any, ...]:
+    return tuple(step for step in loc if not _is_union_tag(step))
+
+
+def _is_union_tag(step: Any) -> bool:
+    """pydantic names the member of a union a value failed as a step of the error's location
+    ('str', 'list[float]', 'ColumnTable'); the clerk's file has no such key."""
+    if not isinstance(step, str):
+        return False
+    return step in {"str", "int", "float", "bool"} or "[" in step or step in _TABLE_NAMES
+
+
+def _hint(model: type[Table], loc: tuple[Any, ...]) -> str | None:
+    """The 'expected' text a field declares for a wrong value, if any."""
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    try:
+        owner = _model_at(model, loc[:-1])
+    except (KeyError, AttributeError):
+        return None
+    field = getattr(owner, "model_fields", {}).get(loc[-1])
+    extra = getattr(field, "json_schema_extra", None)
+    return extra.get("expected") if isinstance(extra, dict) else None
 
 
 def _shown(loc: tuple[Any, ...]) -> str:
@@ -370,8 +531,8 @@ def _model_at(model: type[Table], loc: tuple[Any, ...]) -> type[Table]:
     """The table model that ``loc`` (keys and list positions) leads to."""
     current: Any = model
     for step in loc:
-        if isinstance(step, int):
-            continue
+        if isinstance(step, int) or step not in current.model_fields:
+            continue  # a list position, or a key of a table of free keys (columns."销售收入")
         annotation = current.model_fields[step].annotation
         current = _table_in(annotation)
     return current  # type: ignore[no-any-return]

@@ -118,7 +118,8 @@ def make_trigger(
 
 
 def source_trigger(spec: SourceSpec, default_tz: str) -> CronTrigger | IntervalTrigger:
-    schedule = spec.schedule or ScheduleSpec()
+    """A source's own trigger; a schedule without a time zone runs in the scheduler's."""
+    schedule = spec.schedule or ScheduleSpec(cron=None, interval_minutes=None, timezone=None)
     return make_trigger(
         schedule.cron,
         schedule.interval_minutes,

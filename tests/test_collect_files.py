@@ -258,13 +258,14 @@ def test_a_crash_mid_run_leaves_the_store_as_it_was(collect_engine, tmp_path, mo
 
 
 def test_config_errors_list_what_is_allowed(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) colums; allowed: aliases"):
+    unknown = r"source #1 'x': unknown key or table 'colums'; expected: aliases"
+    with pytest.raises(ConfigError, match=unknown):
         parse_source(
             {"id": "x", "collector": "file", "location": "a.csv", "colums": {}},
             1,
             tmp_path / "sources.toml",
         )
-    with pytest.raises(ConfigError, match="collector = 'ftp'; expected one of file, json_api"):
+    with pytest.raises(ConfigError, match="collector = 'ftp'; expected one of 'file', 'json_api'"):
         parse_source(
             {"id": "x", "collector": "ftp", "location": "a.csv"}, 1, tmp_path / "sources.toml"
         )

@@ -493,8 +493,13 @@ def test_secrets_only_by_reference_and_urls_redacted(tmp_path, monkeypatch):
         ('precedence = "high"', "precedence = 'high'; expected a whole number"),
         ('max_bytes = "50MB"', "max_bytes = '50MB'; expected a whole number (bytes"),
         ('allowed_hosts = "127.0.0.1"', "allowed_hosts = '127.0.0.1'; expected a list of texts"),
-        ("timeout_s = -1", "timeout_s = -1.0; expected a number above 0"),
-        ('schedule = { interval_hours = "2" }', "interval_hours = '2'; expected a number"),
+        ("timeout_s = -1", "timeout_s = -1; expected a number above 0"),
+        ('schedule = { interval_hours = "2" }', "schedule.interval_hours = '2'; expected a number"),
+        ("sheet = 1.5", "sheet = 1.5; expected a sheet name or number"),
+        ("subject = 3", "subject = 3; expected a column name or"),
+        ('pagination = { style = "pages" }', "pagination.style = 'pages'; expected one of"),
+        ('token = "abc"', 'token must be a reference {"$env" = "NAME"}'),
+        ("demo = 1", "demo = 1; expected true or false"),
     ],
 )
 def test_wrong_typed_source_values_end_in_one_line(tmp_path, line, expected):
@@ -508,6 +513,29 @@ def test_wrong_typed_source_values_end_in_one_line(tmp_path, line, expected):
     message = str(info.value)
     assert "\n" not in message
     assert "sources.toml, source #1 's'" in message and expected in message
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ('id = ""\n[source.columns]\n"a" = "x"', "id = ''; expected a text that is not empty"),
+        ('id = "s"\n[source.columns]\n"b" = 7', "columns.b = 7; expected a text"),
+        (
+            'id = "s"\n[source.columns]\n"b" = { indicatr = "x" }',
+            "unknown key(s) indicatr in [columns.b]; allowed: indicator, unit",
+        ),
+    ],
+)
+def test_wrong_source_ids_and_columns_end_in_one_line(tmp_path, lines, expected):
+    (tmp_path / "sources.toml").write_text(
+        f'[[source]]\ncollector = "file"\nlocation = "in/*.csv"\nperiod = "2024"\n{lines}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_sources(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and "sources.toml, source #1" in message
+    assert expected in message
 
 
 # --- a read-only database, a full disk, demo and --db ---------------------------------------
