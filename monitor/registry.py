@@ -11,7 +11,7 @@ import csv
 import functools
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -200,9 +200,23 @@ def parse_registry(
     ``inside(lon, lat)`` tells whether a WGS-84 point lies in the city (its real outline when the
     boundaries are loaded); without it the plausibility box of city.toml is used.
     """
-    inside = inside or city.contains
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = _checked_header(reader.fieldnames or [], where)
+    rows = _RowChecker(city, Path(where).name, inside or city.contains)
+    parks: list[dict[str, Any]] = []
+    for row in reader:
+        raw = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if any(raw.values()):  # a blank line is not a carrier
+            parks.append(rows.check(raw, reader.line_num))
+    if rows.problems:
+        raise RegistryError(where, rows.problems)
+    if not parks:
+        raise RegistryError(where, ["no carriers listed"])
+    return parks
+
+
+def _checked_header(fieldnames: Sequence[str], where: str) -> list[str]:
+    header = [h.strip() for h in fieldnames]
     problems: list[str] = []
     unknown = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED if c not in header]
@@ -215,47 +229,32 @@ def parse_registry(
         problems.append(f"line 1: missing column(s) {', '.join(missing)}")
     if problems:
         raise RegistryError(where, problems)
-    reader.fieldnames = header
-    parks: list[dict[str, Any]] = []
-    seen_ids: dict[str, int] = {}
-    seen_names: dict[str, int] = {}
-    districts = ", ".join(f"{d.name} ({d.adcode})" for d in city.districts)
-    for row in reader:
-        line = reader.line_num
-        raw = {k: (v or "").strip() for k, v in row.items() if k is not None}
-        if not any(raw.values()):
-            continue  # a blank line is not a carrier
-        errs: list[str] = []
+    return header
 
-        def bad(
-            field: str, value: str, expected: str, errs: list[str] = errs, line: int = line
-        ) -> None:
-            errs.append(f"line {line}, field '{field}': got {value!r}, expected {expected}")
 
-        park: dict[str, Any] = {"origin": Path(where).name, "is_demo": False}
+class _RowChecker:
+    """Checks rows one by one, remembering ids and names seen and every problem found."""
+
+    def __init__(self, city: City, origin: str, inside: Callable[[float, float], bool]) -> None:
+        self.city, self.origin, self.inside = city, origin, inside
+        self.problems: list[str] = []
+        self.seen_ids: dict[str, int] = {}
+        self.seen_names: dict[str, int] = {}
+        self.districts = ", ".join(f"{d.name} ({d.adcode})" for d in city.districts)
+
+    def check(self, raw: dict[str, str], line: int) -> dict[str, Any]:
+        """The carrier of one row (its problems added to ``self.problems``)."""
+
+        def bad(field: str, value: str, expected: str) -> None:
+            self.problems.append(
+                f"line {line}, field '{field}': got {value!r}, expected {expected}"
+            )
+
+        park: dict[str, Any] = {"origin": self.origin, "is_demo": False}
         for field in REQUIRED:
             if not raw.get(field):
                 bad(field, "", "a value (required)")
-        pid = raw.get("id", "")
-        if pid and not _ID.match(pid):
-            bad("id", pid, "letters, digits, '-' or '_' (at most 32)")
-        elif pid in seen_ids:
-            bad("id", pid, f"a unique id (already used on line {seen_ids[pid]})")
-        seen_ids.setdefault(pid, line)
-        name = raw.get("name", "")
-        if len(name) > 128:
-            bad("name", name[:20] + "…", "a name of at most 128 characters")
-        if name and name in seen_names:
-            bad("name", name, f"a unique name (already used on line {seen_names[name]})")
-        seen_names.setdefault(name, line)
-        park.update(
-            id=pid,
-            name=name,
-            name_en=raw.get("name_en", ""),
-            aliases=raw.get("aliases", ""),
-            leading_industries=raw.get("leading_industries", ""),
-            note=raw.get("note", ""),
-        )
+        self._identity(raw, park, line, bad)
         for field, enum in (("kind", models.ParkKind), ("level", models.ParkLevel)):
             value = raw.get(field, "")
             if value and value not in {m.value for m in enum}:
@@ -265,9 +264,9 @@ def parse_registry(
         if role not in {m.value for m in models.BeltRole}:
             bad("belt_role", role, f"one of {_choices(models.BeltRole)} (empty = none)")
         park["belt_role"] = role
-        district = city.district(raw.get("district", "")) if raw.get("district") else None
+        district = self.city.district(raw["district"]) if raw.get("district") else None
         if raw.get("district") and district is None:
-            bad("district", raw["district"], f"a district of {city.name}: {districts}")
+            bad("district", raw["district"], f"a district of {self.city.name}: {self.districts}")
         park["district_id"] = district.adcode if district else ""
         code = raw.get("credit_code", "").upper()
         if code and not valid_credit_code(code):
@@ -278,7 +277,7 @@ def parse_registry(
                 "check character (GB 32100-2015)",
             )
         park["credit_code"] = code or None
-        _locate(raw, park, city, district, bad, inside)
+        _locate(raw, park, self.city, district, bad, self.inside)
         for field in ("opened", "closed"):
             value = raw.get(field, "")
             park[field] = None
@@ -289,13 +288,32 @@ def parse_registry(
                     bad(field, value, "a year such as 2016, or empty")
         if park["opened"] and park["closed"] and park["closed"] < park["opened"]:
             bad("closed", raw["closed"], f"a year not before opened ({park['opened']})")
-        problems.extend(errs)
-        parks.append(park)
-    if problems:
-        raise RegistryError(where, problems)
-    if not parks:
-        raise RegistryError(where, ["no carriers listed"])
-    return parks
+        return park
+
+    def _identity(
+        self, raw: dict[str, str], park: dict[str, Any], line: int, bad: Callable[..., None]
+    ) -> None:
+        """Id and name, each unique in the file; the free-text fields."""
+        pid = raw.get("id", "")
+        if pid and not _ID.match(pid):
+            bad("id", pid, "letters, digits, '-' or '_' (at most 32)")
+        elif pid in self.seen_ids:
+            bad("id", pid, f"a unique id (already used on line {self.seen_ids[pid]})")
+        self.seen_ids.setdefault(pid, line)
+        name = raw.get("name", "")
+        if len(name) > 128:
+            bad("name", name[:20] + "…", "a name of at most 128 characters")
+        if name and name in self.seen_names:
+            bad("name", name, f"a unique name (already used on line {self.seen_names[name]})")
+        self.seen_names.setdefault(name, line)
+        park.update(
+            id=pid,
+            name=name,
+            name_en=raw.get("name_en", ""),
+            aliases=raw.get("aliases", ""),
+            leading_industries=raw.get("leading_industries", ""),
+            note=raw.get("note", ""),
+        )
 
 
 def _locate(
