@@ -51,6 +51,13 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "msg.init_done": ("数据库已就绪：{db}", "Database ready: {db}"),
     "msg.demo_done": ("演示数据库已生成：{db}", "Demo database built: {db}"),
+    "msg.scale_demo_done": (
+        "规模演示已生成：演示省 {districts} 个区，{carriers} 个载体，"
+        "{first}–{last} 年 {observations} 个数值（配置文件夹、逐年报表文件和数据库）。接着运行：",
+        "Scale demo built: a demo province of {districts} districts, {carriers} carriers, "
+        "{observations} figures {first}–{last} (config folder, annual report files and database). "
+        "Next:",
+    ),
     "msg.config_copied": (
         "配置已复制到 {path}；用 --config {path} 或 PARKMON_CONFIG 使用它",
         "Config copied to {path}; use it with --config {path} or PARKMON_CONFIG",

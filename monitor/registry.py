@@ -23,6 +23,7 @@ from monitor import config_schema, models
 from monitor.errors import ConfigError, RegistryError
 
 REGISTRY_FILE = "parks.csv"
+DEMO_PREFIX = "DEMO-"
 CITY_FILE = "city.toml"
 COLUMNS = (
     "id",
@@ -250,7 +251,9 @@ class _RowChecker:
                 f"line {line}, field '{field}': got {value!r}, expected {expected}"
             )
 
-        park: dict[str, Any] = {"origin": self.origin, "is_demo": False}
+        # Ids starting DEMO- are reserved for generated demo carriers (parkmon demo --carriers).
+        demo = raw.get("id", "").startswith(DEMO_PREFIX)
+        park: dict[str, Any] = {"origin": self.origin, "is_demo": demo}
         for field in REQUIRED:
             if not raw.get(field):
                 bad(field, "", "a value (required)")

@@ -25,6 +25,7 @@ from monitor.cli.rate import rate_command, report_command
 from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
 from monitor.demo import DEMO_SEED, build_demo, write_demo_samples
+from monitor.demo.scale import build_scale_demo
 from monitor.errors import ConfigError, MonitorError, driver_message
 from monitor.i18n import label, t
 from monitor.registry import load_city
@@ -207,6 +208,15 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the generator (same seed, same data).")] = (
         DEMO_SEED
     ),
+    carriers: Annotated[
+        int | None,
+        typer.Option(
+            "--carriers",
+            min=10,
+            help="Instead of Nantong's demo, a synthetic province of N carriers with ten years "
+            "of annual report files and its own config folder (to measure parkmon at scale).",
+        ),
+    ] = None,
 ) -> None:
     """Build a fresh demo database from the registry and generated demo data, and summarise it.
 
@@ -215,6 +225,9 @@ def demo(
     """
     settings = settings_of(ctx)
     lang = settings.lang
+    if carriers is not None:
+        _scale_demo(out_dir, carriers, seed, lang)
+        return
     if settings.origin.get("database_url") == "cli":
         raise ConfigError(
             "`parkmon demo` does not use --db: it builds a fresh SQLite file in --out "
@@ -265,6 +278,31 @@ def demo(
     if summary.site is not None:
         out.print(f"[bold]{t('msg.open_site', lang)}[/bold] {summary.site}")
     out.print(f"parkmon --db {summary.database} parks list --kind incubator")
+
+
+def _scale_demo(out_dir: Path, carriers: int, seed: int, lang: str) -> None:
+    with err.status("parkmon demo …") as status:
+        built = build_scale_demo(
+            out_dir.resolve(),
+            carriers,
+            seed,
+            on_step=lambda s: status.update(f"parkmon demo: {s} …"),
+        )
+    out.print(f"[bold yellow]{t('msg.demo_banner', lang)}[/bold yellow]")
+    out.print(
+        t(
+            "msg.scale_demo_done",
+            lang,
+            carriers=f"{built.carriers:,}",
+            districts=built.districts,
+            observations=f"{built.observations:,}",
+            first=built.years[0],
+            last=built.years[-1],
+        )
+    )
+    here = f"parkmon --config {built.config_dir} --db {built.database}"
+    for command in (f"rate {built.years[-1]}", "site build", "collect --all"):
+        out.print(f"{here} {command}")
 
 
 @app.command("demo-samples", hidden=True)

@@ -121,7 +121,7 @@ def generate_demo(
         _carriers(plan, city, placement, rng, parks, recognitions, latent)
         by_kind = [p for p in parks if p["kind"] == plan.kind]
         _promotions(plan, by_kind, latent, city.baseline_year, recognitions)
-    observations = _observations(parks, latent, years, rng)
+    observations = observations_of(parks, latent, years, rng)
     return DemoData(parks, recognitions, observations, years)
 
 
@@ -303,12 +303,14 @@ def _recognition(park_id: str, level: str, year: int) -> dict[str, Any]:
     }
 
 
-def _observations(
+def observations_of(
     parks: list[dict[str, Any]],
     latent: dict[str, tuple[float, float]],
     years: tuple[int, ...],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
+    """Yearly figures of incubators and maker spaces (id, kind, level, opened, closed), following
+    each one's hidden quality and growth (``latent``), in long form."""
     rows = [
         (p["id"], p["kind"], p["level"], y)
         for p in parks
