@@ -97,6 +97,28 @@ def schema_exists(engine: Engine) -> bool:
         ) from exc
 
 
+# Indexes of earlier versions that a newer index replaced (table, index): dropped on upgrade.
+_REPLACED_INDEXES = (("observation", "ix_observation_indicator"),)
+
+
+def _upgrade_indexes(
+    conn: sa.Connection, inspector: Any, existing: set[str], changes: list[str]
+) -> None:
+    """Create the indexes newer versions declare on tables that already existed, and drop the
+    ones they replaced (each index costs every bulk insert)."""
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        have = {i["name"] for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in have:
+                index.create(conn)
+                changes.append(f"created index {index.name}")
+        for name in (n for t, n in _REPLACED_INDEXES if t == table.name and n in have):
+            conn.execute(sa.text(f'DROP INDEX "{name}"'))
+            changes.append(f"dropped index {name}")
+
+
 def init_schema(engine: Engine) -> list[str]:
     """Create missing tables and add missing columns; safe to run again. Returns what changed."""
     ensure_writable(engine)
@@ -128,6 +150,7 @@ def init_schema(engine: Engine) -> list[str]:
                         )
                     )
                     changes.append(f"added column {table.name}.{column.name}")
+            _upgrade_indexes(conn, inspector, existing, changes)
             set_meta(conn, "schema_version", str(models.SCHEMA_VERSION))
     except SQLAlchemyError as exc:
         raise StorageError(

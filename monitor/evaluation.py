@@ -22,10 +22,11 @@ __all__ = ["rate_year", "rating_inputs", "rating_rows", "score_year"]
 
 
 def rating_inputs(
-    engine: Engine, meth: Methodology, year: int | None
+    engine: Engine, meth: Methodology, year: int | None, observations: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Wide values (subject × indicator) of one year (None: every year, indexed by subject and
-    period), the subjects' peer attributes, and their names."""
+    period), the subjects' peer attributes, and their names. ``observations``: the year's
+    figures already read (``year_observations``), to read them once for every methodology."""
     if meth.subject == "region":
         regions = store.regions_frame(engine, levels=[meth.level or "district"])
         subjects = pd.DataFrame(
@@ -44,12 +45,19 @@ def rating_inputs(
             )
             parks = parks[open_then]
         subjects = parks[["id", "kind", "level", "district_id", "name"]]
-    obs = store.observations_frame(
-        engine,
-        indicators=list(meth.indicators),
-        subject_type=meth.subject,
-        periods=None if year is None else [str(year)],
-    )
+    if observations is None:
+        obs = store.observations_frame(
+            engine,
+            indicators=list(meth.indicators),
+            subject_type=meth.subject,
+            periods=None if year is None else [str(year)],
+            columns=(),
+        )
+    else:
+        obs = observations[
+            (observations["subject_type"] == meth.subject)
+            & observations["indicator"].isin(meth.indicators)
+        ]
     obs = obs[obs["subject_id"].isin(subjects["id"])]
     index = ["subject_id"] if year is not None else ["subject_id", "period"]
     wide = obs.pivot_table(index=index, columns="indicator", values="value", aggfunc="last")
@@ -81,26 +89,40 @@ def score_year(
 ) -> list[RatingRun]:
     """Score ``year`` under each methodology from the stored figures; reads only, stores nothing."""
     runs = []
-    for meth in load_methodologies(config_dir):
-        if kinds and not (set(kinds) & set(meth.kinds or (meth.level or meth.subject,))):
-            continue
-        values, peers, names = rating_inputs(engine, meth, year)
+    meths = [
+        m
+        for m in load_methodologies(config_dir)
+        if not kinds or set(kinds) & set(m.kinds or (m.level or m.subject,))
+    ]
+    observations = year_observations(engine, meths, year)
+    for meth in meths:
+        values, peers, names = rating_inputs(engine, meth, year, observations)
         if values.empty or not values.notna().to_numpy().any():  # no figures that year
             continue
         history = None
         if meth.type == "composite":
             history, _, _ = rating_inputs(engine, meth, None)
-        held = {} if meth.type == "composite" else _held(engine, values.index, year)
+        held = {} if meth.type == "composite" else _held(engine, values.index, observations)
         result = score(values, meth, peers=peers, history=history, held=held)
         runs.append(RatingRun(meth, year, result, values, peers, names, held))
     return runs
 
 
-def _held(engine: Engine, subjects: pd.Index, year: int) -> dict[str, str]:
+LOGIC_CODES = sorted({c for r in logic_checks.RULES for c in (r.left, r.right)})
+
+
+def year_observations(engine: Engine, meths: Sequence[Methodology], year: int) -> pd.DataFrame:
+    """The current figures of ``year`` that the methodologies and the logic checks read, in one
+    query (at scale the read is most of a rating's time)."""
+    codes = sorted({c for m in meths for c in m.indicators} | set(LOGIC_CODES))
+    return store.observations_frame(engine, indicators=codes, periods=[str(year)], columns=())
+
+
+def _held(engine: Engine, subjects: pd.Index, observations: pd.DataFrame) -> dict[str, str]:
     """Carriers whose figures of the year (from any source) break a Torch logic check."""
-    codes = sorted({c for r in logic_checks.RULES for c in (r.left, r.right)})
-    obs = store.observations_frame(engine, indicators=codes, periods=[str(year)])
-    obs = obs[obs["subject_id"].isin(subjects)]
+    obs = observations[
+        observations["indicator"].isin(LOGIC_CODES) & observations["subject_id"].isin(subjects)
+    ]
     if obs.empty:
         return {}
     wide = obs.pivot_table(index="subject_id", columns="indicator", values="value", aggfunc="last")
@@ -111,21 +133,21 @@ def _held(engine: Engine, subjects: pd.Index, year: int) -> dict[str, str]:
 def rating_rows(
     result: RatingResult, year: int, kinds_of: dict[Any, str] | None = None
 ) -> list[dict[str, Any]]:
+    """The rows to store: one per subject, with its breakdown as JSON."""
     meth = result.methodology
     content_hash = meth.content_hash  # a property that hashes the whole methodology: once
+    computed_at = models.utcnow()
+    kinds_of = kinds_of or {}
     rows = []
     points = result.points.to_dict("index")
     inputs = result.inputs.to_dict("index")
-    for subject, row in result.table.iterrows():
-        items = {
-            str(k): (None if pd.isna(v) else round(float(v), 4)) for k, v in points[subject].items()
-        }
+    table = result.table
+    records = table.to_dict("records")
+    for subject, row in zip(table.index, records, strict=True):
+        items = {str(k): _rounded(v) for k, v in points[subject].items()}
         reported = {str(k) for k, v in inputs[subject].items() if not pd.isna(v)}
         breakdown = {
-            "groups": {
-                g.id: round(float(row[f"g_{g.id}"]), 4) if not pd.isna(row[f"g_{g.id}"]) else None
-                for g in meth.groups
-            },
+            "groups": {g.id: _rounded(row[f"g_{g.id}"]) for g in meth.groups},
             "items": items,
             "bonus": round(float(row["bonus"]), 4),
             "completeness": round(float(row["completeness"]), 4),
@@ -139,17 +161,25 @@ def rating_rows(
                 "subject_type": meth.subject,
                 "park_id": str(subject),
                 "year": year,
-                "kind": (kinds_of or {}).get(subject) or meth.level or meth.subject,
+                "kind": kinds_of.get(subject) or meth.level or meth.subject,
                 "methodology": meth.name,
                 "methodology_version": meth.version,
                 "methodology_hash": content_hash,
-                "score": None if pd.isna(row["score"]) else round(float(row["score"]), 4),
-                "stars": None if pd.isna(row["stars"]) else int(row["stars"]),
-                "rank": None if pd.isna(row["rank"]) else int(row["rank"]),
-                "peer_size": None if pd.isna(row["peer_size"]) else int(row["peer_size"]),
+                "score": _rounded(row["score"]),
+                "stars": _whole(row["stars"]),
+                "rank": _whole(row["rank"]),
+                "peer_size": _whole(row["peer_size"]),
                 "status": str(row["status"]),
                 "breakdown": json.dumps(breakdown, ensure_ascii=False, sort_keys=True),
-                "computed_at": models.utcnow(),
+                "computed_at": computed_at,
             }
         )
     return rows
+
+
+def _rounded(value: Any) -> float | None:
+    return None if pd.isna(value) else round(float(value), 4)
+
+
+def _whole(value: Any) -> int | None:
+    return None if pd.isna(value) else int(value)

@@ -256,12 +256,13 @@ class Observation(SQLModel, table=True):
         ),
         # Few indexes on purpose: each one costs every bulk insert. The unique index (which
         # starts with source_id) serves the store's "latest revision of these facts" lookups;
-        # reads by indicator use the indicator index.
+        # reads by indicator, or by indicator and year (a rating, a comparison), use this one.
+        sa.Index("ix_observation_indicator_period", "indicator", "period"),
     )
     id: int | None = Field(default=None, primary_key=True)
     subject_type: SubjectType = Field(sa_column=enum_column(SubjectType))
     subject_id: str = Field(max_length=32)
-    indicator: str = Field(max_length=64, index=True)
+    indicator: str = Field(max_length=64)
     period: str = Field(max_length=16, description="'2023', '2023Q1' or '2023-05'")
     value: float
     raw_value: str = Field(default="", max_length=64)

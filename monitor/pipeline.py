@@ -205,9 +205,7 @@ def refresh_job(settings: Settings) -> None:
     rebuild the site (goal progress is computed when the site is built)."""
     engine = db.make_engine(settings.database_url)
     try:
-        years = sorted(
-            {int(p) for p in store.observations_frame(engine)["period"] if str(p).isdigit()}
-        )
+        years = sorted({int(p) for p in store.observed_periods(engine) if p.isdigit()})
         for year in years:
             rate_year(engine, settings.config_dir, year)
         index = build_site(engine, settings.config_dir, settings.output_dir, lang=settings.lang)

@@ -435,6 +435,12 @@ def recognitions_frame(engine: Engine) -> pd.DataFrame:
     return frame
 
 
+def observed_periods(engine: Engine) -> list[str]:
+    """Every period with a stored observation (one query, not a read of the observations)."""
+    with engine.connect() as conn:
+        return [str(p) for p in conn.execute(sa.select(T_OBS.c.period).distinct()).scalars()]
+
+
 def run_periods(engine: Engine, run_id: int) -> list[str]:
     """The periods a run wrote observations for (to know which years to re-rate)."""
     with engine.connect() as conn:

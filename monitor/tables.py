@@ -58,6 +58,8 @@ def frame_of(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
     """Rows to a frame column by column (pandas probing each SQLAlchemy Row is ~10× slower)."""
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    if isinstance(rows[0], tuple):  # plain driver rows: pandas reads them fastest itself
+        return pd.DataFrame.from_records(rows, columns=list(columns))
     return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
 
 

@@ -124,7 +124,7 @@ def goal_progress(
     specs = goals.load_goals(config_dir)
     city = load_city(config_dir)
     scope = district or city.adcode
-    obs = store.observations_frame(engine, subject_type="region")
+    obs = store.observations_frame(engine, subject_type="region", columns=())
     obs = obs[obs["subject_id"] == scope]
     obs = obs.assign(year=pd.to_numeric(obs["period"], errors="coerce")).dropna(subset=["year"])
     if year is not None:
@@ -135,7 +135,10 @@ def goal_progress(
     rankings = store.rankings_frame(engine)
     carrier_goals = [g for g in specs if g.subject and g.kind != "ranking"]
     carrier_obs = store.observations_frame(
-        engine, subject_type="park", indicators=sorted({g.indicator for g in carrier_goals})
+        engine,
+        subject_type="park",
+        indicators=sorted({g.indicator for g in carrier_goals}),
+        columns=(),
     )
     carrier_obs = carrier_obs.assign(
         year=pd.to_numeric(carrier_obs["period"], errors="coerce")
@@ -243,7 +246,11 @@ def compare_parks(
     codes = [c for c in indicators["code"] if c not in ("safety_incident", "falsified_statistics")]
     indicators = indicators[indicators["code"].isin(codes)]
     obs = store.observations_frame(
-        engine, indicators=codes, subject_type="park", periods=[str(year), str(year - 1)]
+        engine,
+        indicators=codes,
+        subject_type="park",
+        periods=[str(year), str(year - 1)],
+        columns=(),
     )
 
     def wide(period: int) -> pd.DataFrame:

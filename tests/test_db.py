@@ -37,3 +37,25 @@ def test_upgrade_adds_missing_columns_and_keeps_data(tmp_path):
         row = conn.execute(sa.text("SELECT id, precedence, config_hash FROM source")).one()
     assert tuple(row) == ("s", 5, "")
     engine.dispose()
+
+
+def test_upgrade_replaces_the_old_observation_index(tmp_path):
+    """A database of an earlier version (one index on indicator) gets the (indicator, period)
+    index ratings read by, and loses the one it replaces."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        db.init_schema(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP INDEX ix_observation_indicator_period"))
+            conn.execute(
+                sa.text("CREATE INDEX ix_observation_indicator ON observation (indicator)")
+            )
+        changes = db.init_schema(engine)
+        assert "created index ix_observation_indicator_period" in changes
+        assert "dropped index ix_observation_indicator" in changes
+        names = {i["name"] for i in sa.inspect(engine).get_indexes("observation")}
+        assert "ix_observation_indicator_period" in names
+        assert "ix_observation_indicator" not in names
+        assert db.init_schema(engine) == []
+    finally:
+        engine.dispose()
