@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor import models
 from monitor.errors import StorageError, driver_message
-from monitor.tables import T_OBS, T_SOURCE, bulk_insert, db_time, frame_of, table_of
+from monitor.tables import T_OBS, T_SOURCE, bulk_insert, db_time, read_frame, table_of
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _latest_for(conn: Connection, source_id: str, batch: pd.DataFrame) -> pd.Dat
         stmt = stmt.where(T_OBS.c.indicator.in_(indicators))
     if len(periods) <= 500:
         stmt = stmt.where(T_OBS.c.period.in_(periods))
-    latest = frame_of(conn.execute(stmt).all(), ["id", *FACT_KEY, "old_value", "old_revision"])
+    latest = read_frame(conn, stmt)
     for column in FACT_KEY:
         latest[column] = latest[column].astype(str)
     return latest
@@ -240,11 +240,7 @@ def observations_frame(
         stmt = stmt.where(T_OBS.c.is_latest.is_(True))
     try:
         with engine.connect() as conn:
-            result = conn.execute(stmt)
-            # Without recorded_at every column is plain text or a number as the driver gives
-            # it: skip SQLAlchemy's per-value processing (most of the time of a large read).
-            rows = result.all() if "recorded_at" in wanted else result.cursor.fetchall()
-            frame = frame_of(rows, [*wanted, "precedence"])
+            frame = read_frame(conn, stmt)
     except SQLAlchemyError as exc:
         raise StorageError(f"reading observations failed: {driver_message(exc)}") from exc
     frame["value"] = frame["value"].astype(float)

@@ -194,7 +194,7 @@ def _html_ranking(run: RatingRun, frame: pd.DataFrame, lang: str) -> list[str]:
         f"</th><th>{esc(t('report.stars', lang))}</th>"
         f"<th>{esc(t('report.status', lang))}</th></tr>"
     ]
-    for _, row in frame.iterrows():
+    for row in frame.to_dict("records"):
         cells = "".join(f"<td>{_fmt(row[f'g_{g.id}'])}</td>" for g in groups)
         parts.append(
             f"<tr><td>{_fmt(row['rank'], 0)}</td><td>{esc(str(row['name']))}</td>"

@@ -41,6 +41,7 @@ from monitor.tables import (
     T_SOURCE,
     connection,
     frame_of,
+    read_frame,
     table_of,
     upsert,
 )
@@ -393,17 +394,21 @@ def upsert_ratings(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def ratings_frame(
-    engine: Engine, year: int | None = None, methodology_hash: str | None = None
+    engine: Engine,
+    year: int | None = None,
+    methodology_hash: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
+    """Stored ratings (of a year, of a methodology); ``columns`` reads only those (the
+    breakdown JSON is most of a rating row)."""
     t = table_of(models.Rating)
-    stmt = sa.select(t)
+    stmt = sa.select(t) if columns is None else sa.select(*(t.c[c] for c in columns))
     if year is not None:
         stmt = stmt.where(t.c.year == year)
     if methodology_hash is not None:
         stmt = stmt.where(t.c.methodology_hash == methodology_hash)
     with engine.connect() as conn:
-        result = conn.execute(stmt.order_by(t.c.methodology, t.c.rank, t.c.park_id))
-        return frame_of(result.all(), list(result.keys()))
+        return read_frame(conn, stmt.order_by(t.c.methodology, t.c.rank, t.c.park_id))
 
 
 def upsert_rankings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel.sql.sqltypes import AutoString
 
 from monitor import models
 from monitor.errors import StorageError
@@ -52,6 +53,19 @@ def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     conn.execute(stmt, [dict(r) for r in rows])
+
+
+_PLAIN_TYPES = (sa.String, AutoString, sa.Integer, sa.Float, sa.Numeric, sa.Enum)
+
+
+def read_frame(conn: Connection, stmt: sa.Select[Any]) -> pd.DataFrame:
+    """The rows of ``stmt`` as a frame. When every column is text or a number (no times, no
+    booleans) the driver's rows are taken as they are, without SQLAlchemy's per-value
+    processing: for large reads that processing is most of the time."""
+    result = conn.execute(stmt)
+    names = list(result.keys())
+    plain = all(isinstance(c.type, _PLAIN_TYPES) for c in stmt.selected_columns)
+    return frame_of(result.cursor.fetchall() if plain else result.all(), names)
 
 
 def frame_of(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:

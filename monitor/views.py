@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 
+STORED_COLUMNS = ("park_id", "score", "stars", "rank", "peer_size", "status", "breakdown")
+
+
 def stored_rating_runs(
     engine: Engine, config_dir: Path, year: int, kinds: Sequence[str] | None = None
 ) -> list[RatingRun]:
@@ -56,7 +59,7 @@ def stored_rating_runs(
     of that year was rated: the reader is told to run ``parkmon rate YEAR``."""
     runs = []
     for run in score_year(engine, config_dir, year, kinds):
-        rows = store.ratings_frame(engine, year, run.methodology.content_hash)
+        rows = store.ratings_frame(engine, year, run.methodology.content_hash, STORED_COLUMNS)
         if rows.empty:
             continue
         table = stored_table(rows, run.methodology)
@@ -284,18 +287,25 @@ def map_data(
     parks = pd.DataFrame(store.parks_frame(engine))
     parks = parks[parks["lon"].notna() & parks["lat"].notna()]
     hashes = {m.content_hash for m in load_methodologies(config_dir)}
-    ratings = store.ratings_frame(engine)
+    ratings = store.ratings_frame(
+        engine, columns=["subject_type", "park_id", "year", "methodology_hash", "stars", "score"]
+    )
     ratings = ratings[
         ratings["methodology_hash"].isin(hashes) & (ratings["subject_type"] == "park")
     ]
     stars: dict[str, dict[str, int | None]] = {}
     scores: dict[str, dict[str, float | None]] = {}
-    for r in ratings.to_dict("records"):
-        pid, year = str(r["park_id"]), str(r["year"])
-        stars.setdefault(pid, {})[year] = None if pd.isna(r["stars"]) else int(r["stars"])
-        scores.setdefault(pid, {})[year] = (
-            None if pd.isna(r["score"]) else round(float(r["score"]), 2)
-        )
+    star_values = pd.to_numeric(ratings["stars"], errors="coerce").to_numpy(dtype=float)
+    score_values = pd.to_numeric(ratings["score"], errors="coerce").to_numpy(dtype=float).round(2)
+    for pid, year, star, score in zip(
+        ratings["park_id"].astype(str),
+        ratings["year"].astype(str),
+        star_values.tolist(),
+        score_values.tolist(),
+        strict=True,
+    ):
+        stars.setdefault(pid, {})[year] = None if math.isnan(star) else int(star)
+        scores.setdefault(pid, {})[year] = None if math.isnan(score) else score
     districts = {d.adcode: d.name if lang == "zh" else d.name_en for d in city.districts}
     records = []
     for p in parks.to_dict("records"):
