@@ -787,10 +787,10 @@ def test_two_real_collections_of_one_source_one_line_for_the_loser(collect_engin
 @pytest.mark.slow
 def test_a_database_of_an_older_parkmon_says_to_run_init(collect_engine):
     with collect_engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE observation DROP COLUMN citation")
+        conn.exec_driver_sql("ALTER TABLE rejection DROP COLUMN reason_data")
     database = str(collect_engine.url.database)
-    old = _parkmon(["--db", database, "goals"])
+    old = _parkmon(["--db", database, "rejects"])
     assert old.returncode == 1
     assert "run `parkmon init` to upgrade it" in old.stderr and "Traceback" not in old.stderr
     assert _parkmon(["--db", database, "init"]).returncode == 0
-    assert _cli("--db", database, "goals").exit_code == 0  # upgraded in place
+    assert _cli("--db", database, "rejects").exit_code == 0  # upgraded in place
