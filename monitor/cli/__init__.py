@@ -6,16 +6,14 @@ import logging
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from geo.errors import GeoError
-from monitor import __version__, db, pipeline, safe_io, views
+from monitor import __version__
 from monitor.cli.collect import collect_command, rejects_command, runs_command, summary_table
 from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
 from monitor.cli.geo import geo_app
@@ -24,12 +22,28 @@ from monitor.cli.maps import maps_app, site_app
 from monitor.cli.rate import rate_command, report_command
 from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
-from monitor.demo import DEMO_SEED, build_demo, write_demo_samples
-from monitor.demo.scale import build_scale_demo
+from monitor.demo.labels import DEMO_SEED
 from monitor.errors import ConfigError, MonitorError, driver_message
 from monitor.i18n import label, t
-from monitor.registry import load_city
+from monitor.lazy import LazyModule
 from monitor.settings import SETTINGS, Settings, bundled_config_dir, load_settings
+
+# The command line starts without pandas, SQLAlchemy, folium or geopandas: each command imports
+# what it uses when it runs (``parkmon --help`` in a fraction of a second).
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    import monitor.demo as demo_pkg
+    from monitor import db, pipeline, registry, safe_io, views
+    from monitor.demo import scale
+else:
+    db = LazyModule("monitor.db")
+    demo_pkg = LazyModule("monitor.demo")
+    pipeline = LazyModule("monitor.pipeline")
+    registry = LazyModule("monitor.registry")
+    safe_io = LazyModule("monitor.safe_io")
+    scale = LazyModule("monitor.demo.scale")
+    views = LazyModule("monitor.views")
 
 SECRET = {s.name for s in SETTINGS if s.secret}
 
@@ -241,13 +255,13 @@ def demo(
             "[/yellow]"
         )
     with err.status("parkmon demo …") as status:
-        summary = build_demo(
+        summary = demo_pkg.build_demo(
             out_dir.resolve(),
             settings.config_dir,
             seed,
             on_step=lambda s: status.update(f"parkmon demo: {s} …"),
         )
-    city = load_city(settings.config_dir)
+    city = registry.load_city(settings.config_dir)
     out.print(f"[bold yellow]{t('msg.demo_banner', lang)}[/bold yellow]")
     out.print(t("msg.demo_done", lang, db=summary.database))
     parks = summary.parks
@@ -282,7 +296,7 @@ def demo(
 
 def _scale_demo(out_dir: Path, carriers: int, seed: int, lang: str) -> None:
     with err.status("parkmon demo …") as status:
-        built = build_scale_demo(
+        built = scale.build_scale_demo(
             out_dir.resolve(),
             carriers,
             seed,
@@ -316,7 +330,7 @@ def demo_samples(
     """Regenerate the demo's sample source files from the demo generator (for developers)."""
     settings = settings_of(ctx)
     target = out_dir or settings.config_dir / "samples"
-    for path in write_demo_samples(settings.config_dir, target):
+    for path in demo_pkg.write_demo_samples(settings.config_dir, target):
         out.print(str(path))
 
 
@@ -351,7 +365,7 @@ def config_show(ctx: typer.Context) -> None:
 
 def _environment_error(exc: BaseException) -> str | None:
     """One line for what the machine refused (read-only database, full disk), or None."""
-    if isinstance(exc, OperationalError):
+    if "sqlalchemy" in sys.modules and isinstance(exc, _operational_error()):
         message = driver_message(exc)
         if message == "the database is read-only":
             return db.read_only_message()
@@ -363,6 +377,12 @@ def _environment_error(exc: BaseException) -> str | None:
     return None
 
 
+def _operational_error() -> type[Exception]:
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415 (only once SQLAlchemy is in use)
+
+    return OperationalError
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one clear line and a non-zero exit for any parkmon error.
     ``argv`` (default: the process's arguments) lets tests run the real entry point in-process."""
@@ -371,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
     except (MonitorError, GeoError) as exc:
         err.print(f"[red]错误 error:[/red] {escape(str(exc))}")
         sys.exit(1)
-    except (OperationalError, OSError) as exc:
+    except Exception as exc:  # a refused write or a full disk, else re-raised as it is
         message = _environment_error(exc)
         if message is None:
             raise

@@ -6,21 +6,34 @@ import json
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from collectors.run import RunSummary, check_aliases, collect_many
-from collectors.sources import SourceSpec, load_sources
-from monitor import db, safe_io, store
 from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
-from monitor.demo import sample_sources
 from monitor.errors import ConfigError
 from monitor.i18n import t
+from monitor.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    import collectors.run as collecting
+    import collectors.sources as source_config
+    from collectors.run import RunSummary
+    from collectors.sources import SourceSpec
+    from monitor import db, demo, safe_io, store
+else:
+    collecting = LazyModule("collectors.run")
+    db = LazyModule("monitor.db")
+    demo = LazyModule("monitor.demo")
+    sa = LazyModule("sqlalchemy")
+    safe_io = LazyModule("monitor.safe_io")
+    source_config = LazyModule("collectors.sources")
+    store = LazyModule("monitor.store")
 
 
 def summary_table(results: list[RunSummary], lang: str) -> Table:
@@ -66,7 +79,9 @@ def run_collection(
 ) -> list[RunSummary]:
     with Progress(console=err, transient=True, disable=not show_progress) as progress:
         task = progress.add_task(t("collect.progress", lang), total=len(specs))
-        return collect_many(engine, specs, force=force, on_done=lambda _r: progress.advance(task))
+        return collecting.collect_many(
+            engine, specs, force=force, on_done=lambda _r: progress.advance(task)
+        )
 
 
 def collect_command(
@@ -92,9 +107,9 @@ def collect_command(
     engine = db.open_existing(settings.database_url)
     with ExitStack() as stack:
         if samples:
-            specs = stack.enter_context(sample_sources(settings.config_dir))
+            specs = stack.enter_context(demo.sample_sources(settings.config_dir))
         else:
-            specs = load_sources(settings.config_dir)
+            specs = source_config.load_sources(settings.config_dir)
         if not specs:
             raise ConfigError(
                 f"no sources in {settings.config_dir / 'sources.toml'}; add "
@@ -114,7 +129,7 @@ def collect_command(
                 "name the sources to collect, or pass --all; configured: "
                 + ", ".join(sorted(known))
             )
-        check_aliases(engine, specs)
+        collecting.check_aliases(engine, specs)
         results = run_collection(engine, specs, lang, force=force)
     engine.dispose()
     out.print(summary_table(results, lang))

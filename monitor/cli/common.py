@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.console import Console
 
 from monitor.i18n import t
-from monitor.safe_io import frame_to_csv
+from monitor.lazy import LazyModule
 from monitor.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from monitor import safe_io
+else:
+    safe_io = LazyModule("monitor.safe_io")
+
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -43,6 +51,6 @@ def write_frame(frame: pd.DataFrame, fmt: OutputFormat) -> bool:
         )
         return True
     if fmt is OutputFormat.csv:
-        sys.stdout.write(frame_to_csv(frame))
+        sys.stdout.write(safe_io.frame_to_csv(frame))
         return True
     return False

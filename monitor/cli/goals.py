@@ -6,13 +6,12 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor import db, store, views
 from monitor.cli.common import (
     OutputFormat,
     demo_notice,
@@ -20,12 +19,22 @@ from monitor.cli.common import (
     settings_of,
     write_frame,
 )
-from monitor.compare import render_html as render_comparison
 from monitor.errors import ConfigError
-from monitor.goals import STATUS_ZH
 from monitor.i18n import label, stars_text, t
-from monitor.registry import load_city
-from monitor.safe_io import frame_to_csv, write_text
+from monitor.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import monitor.compare as comparing
+    from monitor import db, goals, registry, safe_io, store, views
+else:
+    comparing = LazyModule("monitor.compare")
+    db = LazyModule("monitor.db")
+    goals = LazyModule("monitor.goals")
+    registry = LazyModule("monitor.registry")
+    safe_io = LazyModule("monitor.safe_io")
+    store = LazyModule("monitor.store")
+    views = LazyModule("monitor.views")
+
 
 COLOURS = {
     "achieved": "green",
@@ -73,7 +82,7 @@ def goals_command(
     settings, engine = _open(ctx)
     code = None
     if district:
-        found = load_city(settings.config_dir).district(district)
+        found = registry.load_city(settings.config_dir).district(district)
         if found is None:
             raise ConfigError(f"--district {district!r}: not a district of the city")
         code = found.adcode
@@ -90,7 +99,7 @@ def goals_command(
     if fmt is OutputFormat.csv:
         import pandas as pd  # noqa: PLC0415
 
-        sys.stdout.write(frame_to_csv(pd.DataFrame(records).drop(columns=["numbers"])))
+        sys.stdout.write(safe_io.frame_to_csv(pd.DataFrame(records).drop(columns=["numbers"])))
         return
     zh = settings.lang == "zh"
     table = Table(title="“十四五”目标进展" if zh else "Progress toward the plan's goals")
@@ -105,7 +114,7 @@ def goals_command(
     ):
         table.add_column(c[0] if zh else c[1])
     for p in progress:
-        status = STATUS_ZH[p.status] if zh else p.status.replace("_", " ")
+        status = goals.STATUS_ZH[p.status] if zh else p.status.replace("_", " ")
         if zh:  # the plan's own line; the computed numbers are in --format json
             basis = p.basis
         else:
@@ -226,12 +235,14 @@ def compare_command(
         )
         return
     if fmt == "csv":
-        sys.stdout.write(frame_to_csv(table))
+        sys.stdout.write(safe_io.frame_to_csv(table))
         return
     if fmt == "html":
         path = out_path or settings.output_dir / f"compare-{'-'.join(parks)}-{year}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, render_comparison(comparison, names, year, demo=demo, lang=settings.lang))
+        safe_io.write_text(
+            path, comparing.render_html(comparison, names, year, demo=demo, lang=settings.lang)
+        )
         out.print(str(path))
         return
     grid = Table(title=f"{year}")

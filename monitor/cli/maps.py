@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from maps.page import tile_choice
-from maps.region import render_region_map
-from maps.site import write
-from monitor import db, publish, views
 from monitor.cli.common import err, out, settings_of
+from monitor.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import maps.page as map_page
+    from maps import region, site
+    from monitor import db, publish, views
+else:
+    db = LazyModule("monitor.db")
+    map_page = LazyModule("maps.page")
+    publish = LazyModule("monitor.publish")
+    region = LazyModule("maps.region")
+    site = LazyModule("maps.site")
+    views = LazyModule("monitor.views")
 
 maps_app = typer.Typer(
     help="Maps that draw offline (districts are the base map).", no_args_is_help=True
 )
+
 site_app = typer.Typer(help="The site: maps, report and an index page.", no_args_is_help=True)
 
 TilesOption = Annotated[
@@ -38,15 +48,15 @@ def maps_region(
 ) -> None:
     """The regional map: carriers by stars and kind, the belt, a year control."""
     settings = settings_of(ctx)
-    choice = tile_choice(tiles, settings.tianditu_key or None)
+    choice = map_page.tile_choice(tiles, settings.tianditu_key or None)
     engine = db.open_read_only(settings.database_url)
     try:
         data = views.map_data(engine, settings.config_dir, settings.lang, highlight or ())
     finally:
         engine.dispose()
-    path = write(
+    path = site.write(
         out_path or settings.output_dir / "region.html",
-        render_region_map(data, choice, settings.lang),
+        region.render_region_map(data, choice, settings.lang),
     )
     err.print(f"{len(data.parks)} carriers, years {data.years}")
     out.print(str(path))
@@ -60,13 +70,13 @@ def maps_progress(
 ) -> None:
     """The progress map: districts by progress toward their share of a goal; the city's goals."""
     settings = settings_of(ctx)
-    choice = tile_choice(tiles, settings.tianditu_key or None)
+    choice = map_page.tile_choice(tiles, settings.tianditu_key or None)
     engine = db.open_read_only(settings.database_url)
     try:
         page = publish.progress_map_html(engine, settings.config_dir, settings.lang, choice)
     finally:
         engine.dispose()
-    out.print(str(write(out_path or settings.output_dir / "progress.html", page)))
+    out.print(str(site.write(out_path or settings.output_dir / "progress.html", page)))
 
 
 @maps_app.command("compare")
@@ -79,7 +89,7 @@ def maps_compare(
 ) -> None:
     """The comparison map: the carriers highlighted, with their radar portraits."""
     settings = settings_of(ctx)
-    choice = tile_choice(tiles, settings.tianditu_key or None)
+    choice = map_page.tile_choice(tiles, settings.tianditu_key or None)
     engine = db.open_read_only(settings.database_url)
     try:
         page = publish.comparison_map_html(
@@ -87,7 +97,9 @@ def maps_compare(
         )
     finally:
         engine.dispose()
-    out.print(str(write(out_path or settings.output_dir / f"compare-{'-'.join(parks)}.html", page)))
+    out.print(
+        str(site.write(out_path or settings.output_dir / f"compare-{'-'.join(parks)}.html", page))
+    )
 
 
 @site_app.command("build")
@@ -98,7 +110,7 @@ def site_build(
 ) -> None:
     """Write the maps, the latest annual report and an index page."""
     settings = settings_of(ctx)
-    choice = tile_choice(tiles, settings.tianditu_key or None)
+    choice = map_page.tile_choice(tiles, settings.tianditu_key or None)
     engine = db.open_read_only(settings.database_url)
     try:
         index = publish.build_site(

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
-from monitor import db, evaluation, store, views
 from monitor.cli.common import demo_notice, err, out, settings_of
 from monitor.errors import ConfigError
 from monitor.i18n import STAR, stars_text, t
-from monitor.rating import RatingRun
-from monitor.rating.explain import explain
-from monitor.registry import load_city
-from monitor.report import render_html, write_xlsx
-from monitor.safe_io import write_text
+from monitor.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    import monitor.rating.explain as explaining
+    from monitor import db, evaluation, registry, report, safe_io, store, views
+    from monitor.rating import RatingRun
+else:
+    db = LazyModule("monitor.db")
+    evaluation = LazyModule("monitor.evaluation")
+    explaining = LazyModule("monitor.rating.explain")
+    registry = LazyModule("monitor.registry")
+    report = LazyModule("monitor.report")
+    safe_io = LazyModule("monitor.safe_io")
+    store = LazyModule("monitor.store")
+    views = LazyModule("monitor.views")
 
 
 def _units(engine: Engine) -> dict[str, str]:
@@ -38,7 +48,8 @@ def rate_command(
     explain_park: Annotated[
         str | None,
         typer.Option(
-            "--explain", help="Print one carrier's breakdown and what would lift it a star."
+            "--explain",
+            help="Print one carrier's breakdown and what would lift it a star.",
         ),
     ] = None,
 ) -> None:
@@ -90,7 +101,7 @@ def rate_command(
 
 
 def _print_explanation(run: RatingRun, subject: str, units: dict[str, str], lang: str) -> None:
-    ex = explain(run.result, subject, run.values, units, verify=True)
+    ex = explaining.explain(run.result, subject, run.values, units, verify=True)
     name = run.names.get(subject, subject)
     out.print(f"\n[bold]{name}[/bold] ({subject}) — {run.methodology.title_zh}")
     stars = stars_text(ex.stars, lang)
@@ -99,7 +110,12 @@ def _print_explanation(run: RatingRun, subject: str, units: dict[str, str], lang
         f"{t('report.status', lang)} {t('rating.' + ex.status, lang)}"
     )
     gaps = Table(title=t("explain.lost", lang))
-    for c in ("explain.item", "explain.value", "explain.points", "explain.lost_col"):
+    for c in (
+        "explain.item",
+        "explain.value",
+        "explain.points",
+        "explain.lost_col",
+    ):
         gaps.add_column(t(c, lang))
     for g in ex.gaps:
         gaps.add_row(
@@ -115,7 +131,12 @@ def _print_explanation(run: RatingRun, subject: str, units: dict[str, str], lang
     need = "—" if ex.target_score is None else f"{ex.target_score:.1f}"
     out.print(t("explain.next", lang, stars=STAR * ex.target_stars, score=need))
     ways = Table()
-    for c in ("explain.item", "explain.indicator", "explain.now", "explain.needed"):
+    for c in (
+        "explain.item",
+        "explain.indicator",
+        "explain.now",
+        "explain.needed",
+    ):
         ways.add_column(t(c, lang))
     for o in ex.options:
         ways.add_row(
@@ -147,19 +168,19 @@ def report_command(
         engine.dispose()
     if not runs:
         raise ConfigError(f"nothing to report for {year}: no rated carriers")
-    city = load_city(settings.config_dir)
+    city = registry.load_city(settings.config_dir)
     districts = {d.adcode: d.name if settings.lang == "zh" else d.name_en for d in city.districts}
     path = out_path or settings.output_dir / f"report-{year}.{fmt}"
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
-        write_text(
+        safe_io.write_text(
             path,
-            render_html(
+            report.render_html(
                 runs, year, districts=districts, demo=demo, lang=settings.lang, names_en=english
             ),
         )
     else:
-        write_xlsx(
+        report.write_xlsx(
             path,
             runs,
             year,

@@ -5,18 +5,26 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor import db, pipeline, store
 from monitor.cli.collect import summary_table
 from monitor.cli.common import err, out, settings_of
 from monitor.errors import ConfigError
-from monitor.indicators import load_indicators
-from monitor.models import ParkKind
-from monitor.registry import load_city
-from monitor.template import write_template
+from monitor.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from monitor import db, indicators, models, pipeline, registry, store, template
+else:
+    db = LazyModule("monitor.db")
+    indicators = LazyModule("monitor.indicators")
+    models = LazyModule("monitor.models")
+    pipeline = LazyModule("monitor.pipeline")
+    registry = LazyModule("monitor.registry")
+    store = LazyModule("monitor.store")
+    template = LazyModule("monitor.template")
+
 
 template_app = typer.Typer(help="Templates for park offices.", no_args_is_help=True)
 
@@ -71,16 +79,17 @@ def template_xlsx(
 ) -> None:
     """Write the annual-report workbook a park office fills in, and print its sources.toml entry."""
     settings = settings_of(ctx)
-    if kind not in {k.value for k in ParkKind} | {"region"}:
+    if kind not in {k.value for k in models.ParkKind} | {"region"}:
         raise ConfigError(
-            f"--kind {kind!r}: expected region or one of " + ", ".join(k.value for k in ParkKind)
+            f"--kind {kind!r}: expected region or one of "
+            + ", ".join(k.value for k in models.ParkKind)
         )
     year = year or datetime.now(UTC).year - 1
     carriers: list[str] = []
     engine = db.make_engine(settings.database_url, create_dir=False)
     try:
         if kind == "region":
-            city = load_city(settings.config_dir)
+            city = registry.load_city(settings.config_dir)
             carriers = [city.name, *(d.name for d in city.districts)]
         elif db.database_exists(engine) and db.schema_exists(engine):
             parks = store.parks_frame(engine, kinds=[kind], include_demo=False)
@@ -88,6 +97,8 @@ def template_xlsx(
     finally:
         engine.dispose()
     path = out_path or Path(f"{kind}-{year}-年报模板.xlsx")
-    entry = write_template(path, load_indicators(settings.config_dir), kind, carriers, year)
+    entry = template.write_template(
+        path, indicators.load_indicators(settings.config_dir), kind, carriers, year
+    )
     err.print(f"template: {path}; add this to sources.toml to collect the filled-in files:")
     sys.stdout.write(entry)

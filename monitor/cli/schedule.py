@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from monitor import schedule
 from monitor.cli.collect import summary_table
 from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
 from monitor.i18n import t
+from monitor.lazy import LazyModule
 
 
 def _blank(value: object) -> bool:
@@ -26,6 +25,14 @@ def _blank(value: object) -> bool:
 schedule_app = typer.Typer(
     help="The scheduler: collections and pipeline jobs on schedules.", no_args_is_help=True
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from monitor import schedule
+else:
+    pd = LazyModule("pandas")
+    schedule = LazyModule("monitor.schedule")
 
 
 @schedule_app.command("start")

@@ -20,15 +20,26 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.place import sample_points
 from monitor import models
+from monitor.demo.labels import DEMO_LABEL_EN, DEMO_LABEL_ZH, DEMO_SEED, DEMO_SOURCE
 from monitor.registry import City
+
+__all__ = [
+    "DEMO_LABEL_EN",
+    "DEMO_LABEL_ZH",
+    "DEMO_SEED",
+    "DEMO_SOURCE",
+    "PLANS",
+    "DemoData",
+    "KindPlan",
+    "Placement",
+    "generate_demo",
+    "observations_of",
+    "zone_observations",
+]
 
 # Per district adcode: (the district's polygon, the part of it inside the belt), WGS-84.
 Placement = Mapping[str, tuple[BaseGeometry, BaseGeometry]]
 
-DEMO_SEED = 20210401  # the day the riverside belt was announced
-DEMO_SOURCE = "demo-generator"
-DEMO_LABEL_ZH = "演示数据"
-DEMO_LABEL_EN = "demo data"
 
 # Share of carriers per district (by adcode); weights, not facts.
 _DISTRICT_WEIGHTS = {
