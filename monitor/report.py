@@ -22,8 +22,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from monitor import __version__
 from monitor.i18n import STAR, stars_text, t
 from monitor.rating.core import RatingRun
-from monitor.rating.explain import NextStarOption, explain
-from monitor.rating.methodology import Group, Item, Methodology, Veto
+from monitor.rating.methodology import Group, Item, Veto
+from monitor.rating.nextstar import next_star_frame, targets
 from monitor.rating.stability import stability
 from monitor.safe_io import save_workbook
 
@@ -394,28 +394,53 @@ def _rating_cells(
 
 
 def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
-    """Per carrier, up to three items that alone would earn the next star, and by how much."""
+    """Per carrier, up to three items that alone would earn the next star, and by how much
+    (computed for all carriers at once: ``monitor.rating.nextstar``)."""
     meth = run.methodology
-    for subject in run.result.table.index.intersection(run.values.index):
+    result = run.result
+    goal = targets(result)
+    options = next_star_frame(result, run.values, ctx.units, verify=3)
+    by_subject = {str(k): g for k, g in options.groupby("subject", sort=False)}
+    items = {i.id: i for i in (*meth.items, *meth.bonus_items)}
+    stars = result.table["stars"].to_dict()
+    for subject in result.table.index.intersection(run.values.index):
         if str(subject) in run.changed:  # today's figures would explain another rating
             continue
-        ex = explain(run.result, str(subject), run.values, ctx.units, verify=True)
-        reachable: list[NextStarOption | None] = [o for o in ex.options[:3] if o.reachable]
+        target_stars = _plain(goal["target_stars"].get(subject))
+        target_score = _plain(goal["target_score"].get(subject))
+        mine = by_subject.get(str(subject))
+        reachable: list[dict[Any, Any] | None] = (
+            [] if mine is None else list(mine.head(3).to_dict("records"))
+        )
         for option in reachable or [None]:
             ws.append(
                 [
                     meth.name,
                     str(subject),
                     run.names.get(str(subject), ""),
-                    stars_text(ex.stars, ctx.lang),
-                    None if ex.target_stars is None else STAR * ex.target_stars,
-                    None if ex.target_score is None else round(ex.target_score, 2),
-                    "—" if option is None else _option_name(option, meth, ctx.lang, ctx.names_en),
-                    None if option is None else option.indicator,
-                    None if option is None else option.current,
-                    None if option is None else option.needed,
+                    stars_text(stars.get(subject), ctx.lang),
+                    None if target_stars is None else STAR * int(target_stars),
+                    None if target_score is None else round(target_score, 2),
+                    "—"
+                    if option is None
+                    else _item_label(items[option["item"]], ctx.lang, ctx.names_en),
+                    None if option is None else option["indicator"],
+                    None if option is None else _plain(option["current"]),
+                    None if option is None else _plain(option["needed"]),
                 ]
             )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain(value: Any) -> float | None:
+    return None if _missing(value) else float(value)
+
+
+def _item_label(item: Item, lang: str, names_en: Mapping[str, str]) -> str:
+    return item.name_zh if lang != "en" else item_name(item, lang, names_en)
 
 
 def _methods_sheet(book: Any, runs: Sequence[RatingRun], ctx: _Book) -> None:
@@ -449,12 +474,3 @@ def _sheet_title(title: str, taken: Sequence[str]) -> str:
     while name in taken:
         name, n = f"{clean[:25]} ({n})", n + 1
     return name
-
-
-def _option_name(
-    option: NextStarOption, meth: Methodology, lang: str, names_en: Mapping[str, str]
-) -> str:
-    if lang != "en":
-        return option.name_zh
-    item = next((i for i in (*meth.items, *meth.bonus_items) if i.id == option.item), None)
-    return item_name(item, lang, names_en) if item is not None else option.name_zh

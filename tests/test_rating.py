@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from monitor.rating import load_methodology, score
 from monitor.rating.engine import loo_median
 from monitor.rating.explain import explain
 from monitor.rating.methodology import parse_methodology
+from monitor.rating.nextstar import next_star_frame, targets
 from monitor.rating.stability import stability
 
 SMALL = {
@@ -318,3 +320,48 @@ def test_reaching_a_peers_shown_score_is_a_tie_not_a_lost_rank(config_dir):
     assert after.loc["P3", "score"] == after.loc["P6", "score"]  # the same shown score …
     assert after.loc["P3", "rank"] == after.loc["P6", "rank"] == 1  # … is the same rank
     assert after.loc["P3", "stars"] == 4
+
+
+def _explained(res, values, units=None):
+    rows = []
+    for subject in res.table.index.intersection(values.index):
+        for option in explain(res, str(subject), values, units).options:
+            if option.reachable:
+                rows.append((str(subject), option.item, option.indicator, option.needed))
+    return sorted(rows)
+
+
+@pytest.mark.parametrize("seed", [1, 7, 42, 379, 2024])
+def test_next_star_for_all_carriers_at_once_is_explain_for_each(config_dir, seed):
+    """The vectorised answer (reports of 20,000 carriers) is the per-carrier one, item by item."""
+    rng = np.random.default_rng(seed)
+    n = 40
+    data = {c: rng.lognormal(3, 1.2, size=n).round(1) for c in INCUBATOR_COLUMNS}
+    values = pd.DataFrame(data, index=[f"P{i}" for i in range(n)])
+    values["incubatee_employees"] = values["incubatees"] * 10
+    values = values.mask(rng.random(values.shape) < 0.05)
+    peers = pd.DataFrame({"level": rng.choice(["national", "provincial"], size=n)}, values.index)
+    meth = load_methodology(config_dir / "ratings" / "incubator.toml")
+    meth = dataclasses.replace(meth, peer_by=("level",))
+    res = score(values, meth, peers=peers)
+    units = {"incubatees": "家", "ip_granted": "件"}
+    frame = next_star_frame(res, values, units)
+    got = sorted((r.subject, r.item, r.indicator, r.needed) for r in frame.itertuples(index=False))
+    assert got == _explained(res, values, units)
+    assert len(got) > 10  # the case is not empty
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames())
+def test_verified_next_star_answers_of_the_report_reach_the_star(config_dir, values):
+    meth = load_methodology(config_dir / "ratings" / "incubator.toml")
+    res = score(values, meth)
+    goal = targets(res)
+    frame = next_star_frame(res, values, verify=3)
+    for subject, rows in frame.groupby("subject"):
+        for row in rows.head(3).itertuples(index=False):
+            changed = values.copy()
+            changed.loc[subject, row.indicator] = row.needed
+            after = score(changed, meth).table.loc[subject]
+            assert after["stars"] >= goal.loc[subject, "target_stars"], (subject, row)

@@ -239,7 +239,8 @@ def _rescore_one(
         x = item_inputs(row, item)
         median = None
         if item.rule == "peer_ratio":
-            median = np.array([_cell(res.medians, subject, item.id) or np.nan])
+            known = _cell(res.medians, subject, item.id)
+            median = np.array([np.nan if known is None else known])  # 0 is a median too
             if np.isnan(median[0]) and not np.isnan(x[0]):
                 incomparable.add(item.id)  # no peers: as the engine, left out and rescaled
         points[item.id] = float(np.nan_to_num(rule_points(item, x, median), nan=0.0)[0])
@@ -278,7 +279,7 @@ def _confirm(
         if ok and verify:
             changed = values.copy()
             changed.loc[subject, driver] = candidate
-            full = score(changed, res.methodology, peers=_peers_of(res))
+            full = score(changed, res.methodology, peers=peers_of(res))
             got = _cell(full.table, subject, "stars")
             ok = got is not None and got >= target_stars
         if ok:
@@ -290,7 +291,7 @@ def _confirm(
     return None, "raising this figure alone does not get there (it also lowers another item)"
 
 
-def _peers_of(res: RatingResult) -> pd.DataFrame | None:
+def peers_of(res: RatingResult) -> pd.DataFrame | None:
     """Peer keys as a frame ``score`` understands (one column per peer_by key, joined); None
     when the result was scored without peer attributes (everyone one group)."""
     by = res.methodology.peer_by
