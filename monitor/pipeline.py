@@ -5,6 +5,7 @@ The CLI and (later) the scheduler call these functions; they never print.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,12 +19,19 @@ from sqlalchemy.engine import Engine
 
 from collectors.run import RunSummary, collect_many
 from collectors.sources import load_sources
-from monitor import belt, db, goals, models, runs, store
+from monitor import __version__, belt, db, goals, models, runs, store
 from monitor.belt import CityGeography
 from monitor.evaluation import rate_year
-from monitor.indicators import load_indicators
+from monitor.indicators import CATALOGUE_FILE, load_indicators
 from monitor.publish import build_site
-from monitor.registry import City, load_city, load_registry, regions_without_geometry
+from monitor.registry import (
+    CITY_FILE,
+    REGISTRY_FILE,
+    City,
+    load_city,
+    load_registry,
+    regions_without_geometry,
+)
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,23 @@ def refresh_locations(conn: sa.Connection, geo: CityGeography | None) -> None:
     store.update_park_locations(conn, belt.locate_parks(parks, geo))
 
 
+def registry_fingerprint(config_dir: Path) -> str:
+    """A hash of everything ``initialise`` loads (the city, its boundaries, the registry, the
+    indicators, the rankings) and of the schema the code expects: equal means nothing to do."""
+    city = load_city(config_dir)
+    digest = hashlib.sha256(f"{__version__}|{models.SCHEMA_VERSION}".encode())
+    for path in (
+        config_dir / CITY_FILE,
+        config_dir / REGISTRY_FILE,
+        config_dir / CATALOGUE_FILE,
+        config_dir / goals.RANKINGS_FILE,
+        belt.boundaries_path(city, config_dir),
+    ):
+        digest.update(f"|{path.name}|".encode())
+        digest.update(path.read_bytes() if path.exists() else b"(absent)")
+    return digest.hexdigest()
+
+
 def initialise(engine: Engine, config_dir: Path) -> InitSummary:
     """Create or upgrade the schema and load the city, boundaries, registry and indicators.
 
@@ -79,6 +104,7 @@ def initialise(engine: Engine, config_dir: Path) -> InitSummary:
         store.upsert(conn, store.table_of(models.Indicator), indicators, ["code"])
         store.upsert_rankings(conn, ranking_rows(config_dir))
         db.set_meta(conn, "city_adcode", city.adcode)
+        db.set_meta(conn, "registry_fingerprint", registry_fingerprint(config_dir))
         park_table = store.T_PARK
         listed = {p["id"] for p in parks}
         registered = conn.execute(
@@ -161,12 +187,21 @@ def run_cycle(
     step = on_step or (lambda _s: None)
     started = time.perf_counter()
     step("init")
-    initialise(engine, settings.config_dir)
+    unchanged = (
+        not force
+        and db.database_exists(engine)
+        and db.schema_exists(engine)
+        and db.get_meta(engine, "registry_fingerprint") == registry_fingerprint(settings.config_dir)
+    )
+    if unchanged:  # the registry and the schema as they were: nothing to reload
+        runs.mark_interrupted(engine)
+    else:
+        initialise(engine, settings.config_dir)
     step("collect")
     specs = load_sources(settings.config_dir)
-    runs = collect_many(engine, specs, force=force) if specs else []
+    collected = collect_many(engine, specs, force=force) if specs else []
     changed_years: set[int] = set()
-    for r in runs:
+    for r in collected:
         if r.changed_data:
             periods = store.run_periods(engine, r.run_id)
             changed_years |= {int(p[:4]) for p in periods if p[:4].isdigit()}
@@ -174,7 +209,7 @@ def run_cycle(
     if changed_years or force:
         step("rate")
         years = sorted(changed_years) or sorted(
-            {int(y) for y in store.ratings_frame(engine)["year"]}
+            {int(y) for y in store.ratings_frame(engine, columns=["year"])["year"]}
         )
         for year in years:
             rate_year(engine, settings.config_dir, year)
@@ -182,7 +217,7 @@ def run_cycle(
         site_index = build_site(
             engine, settings.config_dir, settings.output_dir, lang=settings.lang
         )
-    return RunCycle(runs, sorted(changed_years), site_index, time.perf_counter() - started)
+    return RunCycle(collected, sorted(changed_years), site_index, time.perf_counter() - started)
 
 
 def run_job(settings: Settings) -> None:

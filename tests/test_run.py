@@ -8,10 +8,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
 from collectors.run import collect
 from collectors.sources import parse_source
-from monitor import models, store
+from monitor import db, models, store
 from monitor.cli.reference import reference
 from monitor.indicators import load_indicators
 from monitor.template import write_template
@@ -41,9 +42,35 @@ def test_run_twice_collects_nothing_new_the_second_time(tmp_path, config_dir, co
     first = cli(*base, "run", cwd=tmp_path)
     assert "re-rated [2024]" in first.stdout
     assert (tmp_path / "site" / "index.html").exists()
-    second = cli(*base, "run", cwd=tmp_path)
-    assert "nothing changed" in second.stdout
-    assert "未更新" in second.stdout
+    # A registry left as it was is not reloaded: a name changed in the database behind its
+    # back (as a marker) survives the second run …
+    engine = db.make_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(store.T_PARK).where(store.T_PARK.c.id == "NT-Z01").values(note="marker")
+            )
+        second = cli(*base, "run", cwd=tmp_path)
+        assert "nothing changed" in second.stdout
+        assert "未更新" in second.stdout
+        assert _note(engine, "NT-Z01") == "marker"
+        # … and an edited registry is: the run reloads it (and the marker goes)
+        with (cfg / "parks.csv").open("a", encoding="utf-8") as handle:
+            handle.write("NT-X99,新登记的孵化器,,,,incubator,municipal,崇川区,,,,,,,,,\n")
+        cli(*base, "run", cwd=tmp_path)
+        assert _note(engine, "NT-Z01") != "marker"
+        assert "NT-X99" in set(store.parks_frame(engine)["id"])
+    finally:
+        engine.dispose()
+
+
+def _note(engine, park_id: str) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                sa.select(store.T_PARK.c.note).where(store.T_PARK.c.id == park_id)
+            ).scalar_one()
+        )
 
 
 def test_template_round_trip(collect_engine, tmp_path, config_dir):
