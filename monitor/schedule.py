@@ -25,7 +25,7 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -51,7 +51,7 @@ from monitor.schedule_config import (
     source_trigger,
     zone_info,
 )
-from monitor.scheduler_lock import SchedulerLock, aware_utc
+from monitor.scheduler_lock import SchedulerLock
 from monitor.settings import Settings
 
 __all__ = [
@@ -67,7 +67,6 @@ __all__ = [
     "run_now",
     "set_paused",
     "start",
-    "status_frame",
 ]
 
 log = logging.getLogger(__name__)
@@ -408,71 +407,3 @@ def run_now(settings: Settings, job_id: str) -> RunSummary | None:
     finally:
         _Active.context = None
         engine.dispose()
-
-
-def status_frame(settings: Settings, now: datetime | None = None) -> pd.DataFrame:
-    """Per source: last run, last success, consecutive failures, how stale its data is."""
-    now = now or datetime.now(UTC)
-    engine, specs, config = _setup(settings)
-    try:
-        runs = store.runs_frame(engine, limit=100_000, lang=settings.lang)
-    finally:
-        engine.dispose()
-    rows = []
-    for spec in specs:
-        mine = runs[runs["source_id"] == spec.id] if len(runs) else runs
-        statuses = list(mine["status"]) if len(mine) else []
-        failures = 0
-        for s in statuses:  # newest first
-            if s == "failed":
-                failures += 1
-            elif s in ("ok", "partial"):
-                break
-        good = mine[mine["status"].isin(["ok", "partial"])] if len(mine) else mine
-        last_ok = (
-            None
-            if good.empty
-            else aware_utc(pd.Timestamp(good["finished_at"].iloc[0]).to_pydatetime())
-        )
-        period = expected_period(spec, config)
-        age = None if last_ok is None else now - last_ok
-        if not statuses:
-            state = "never run"
-        elif failures:
-            state = "failing"
-        elif period is not None and age is not None and age > period * 1.5:
-            state = "stale"
-        else:
-            state = "ok"
-        rows.append(
-            {
-                "source": spec.id,
-                "state": state,
-                "last_run": None if mine.empty else mine["started_at"].iloc[0],
-                "last_status": None if mine.empty else mine["status"].iloc[0],
-                "last_success": last_ok,
-                "data_age_hours": None if age is None else round(age.total_seconds() / 3600, 1),
-                "expected_every_hours": None
-                if period is None
-                else round(period.total_seconds() / 3600, 1),
-                "consecutive_failures": failures,
-                "last_error": "" if mine.empty else mine["error"].iloc[0],
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def expected_period(spec: SourceSpec, config: SchedulerConfig) -> timedelta | None:
-    """How often the source should bring data: its interval, or the gap between cron firings."""
-    if spec.schedule is None:
-        return None
-    trigger = source_trigger(spec, config.timezone)
-    if isinstance(trigger, IntervalTrigger):
-        interval: timedelta = trigger.interval
-        return interval
-    first = trigger.get_next_fire_time(None, datetime.now(UTC))
-    if first is None:
-        return None
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
-    gap: timedelta | None = None if second is None else second - first
-    return gap

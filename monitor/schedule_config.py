@@ -45,7 +45,9 @@ class SchedulerConfig:
     jobs: tuple[PipelineJob, ...] = ()
 
 
-def load_schedule_config(config_dir: Path) -> SchedulerConfig:
+def load_schedule_config(config_dir: Path, *, resolve: bool = True) -> SchedulerConfig:
+    """schedule.toml, checked. ``resolve`` imports each job's function to prove it exists (the
+    scheduler does; ``parkmon status``, which only needs the time zone, need not)."""
     path = config_dir / SCHEDULE_FILE
     model: config_schema.ScheduleFile | None = config_schema.load(path, "schedule", missing_ok=True)
     if model is None:
@@ -58,7 +60,8 @@ def load_schedule_config(config_dir: Path) -> SchedulerConfig:
         where = f"{path}, job #{i} ({item.get('id', '?')})"
         func = str(item.get("func", ""))
         try:
-            ref_to_obj(func)
+            if resolve:
+                ref_to_obj(func)
         except (ValueError, LookupError, TypeError, ImportError) as exc:
             raise ConfigError(
                 f"{where}: func {func!r} is not an importable 'module:function' ({exc})"

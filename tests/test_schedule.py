@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor import db, models, schedule, store
+from monitor import db, freshness, models, schedule, store
 from monitor.settings import load_settings
 
 PARKMON = str(Path(sys.executable).with_name("parkmon"))
@@ -262,9 +262,9 @@ schedule = { interval_minutes = 0.0167 }
     # Freshness on an injected clock, never the wall clock: within 1.5 periods of its last
     # success the source is ok, after that stale.
     settings = load_settings({"config_dir": str(cfg), "database_url": str(database)})
-    last = schedule.status_frame(settings).set_index("source").loc["api", "last_success"]
+    last = freshness.status_frame(settings).set_index("source").loc["api", "last_success"]
     at = {
-        delay: schedule.status_frame(settings, now=last + timedelta(seconds=delay))
+        delay: freshness.status_frame(settings, now=last + timedelta(seconds=delay))
         .set_index("source")
         .loc["api", "state"]
         for delay in (0.5, 10)

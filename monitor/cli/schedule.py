@@ -29,9 +29,10 @@ schedule_app = typer.Typer(
 if TYPE_CHECKING:
     import pandas as pd
 
-    from monitor import schedule
+    from monitor import freshness, schedule
 else:
     pd = LazyModule("pandas")
+    freshness = LazyModule("monitor.freshness")
     schedule = LazyModule("monitor.schedule")
 
 
@@ -121,7 +122,7 @@ def status_command(
 ) -> None:
     """Sources: last run, freshness of their data, failures."""
     settings = settings_of(ctx)
-    frame = schedule.status_frame(settings)
+    frame = freshness.status_frame(settings)
     if write_frame(frame, fmt):
         return
     table = Table(title=t("status.title", settings.lang))
