@@ -17,7 +17,9 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from monitor import __version__
 from monitor.i18n import STAR, stars_text, t
@@ -25,7 +27,7 @@ from monitor.rating.core import RatingRun
 from monitor.rating.methodology import Group, Item, Veto
 from monitor.rating.nextstar import next_star_frame, targets
 from monitor.rating.stability import stability
-from monitor.safe_io import save_workbook
+from monitor.safe_io import safe_row, save_write_only
 
 
 def group_name(group: Group, lang: str) -> str:
@@ -250,6 +252,7 @@ class _Book:
     names_en: Mapping[str, str]
     districts: dict[str, str]
     units: dict[str, str]
+    demo: bool = False
     bold: Font = field(default_factory=lambda: Font(bold=True))
 
 
@@ -299,38 +302,54 @@ def write_xlsx(
     names_en: Mapping[str, str] | None = None,
 ) -> Path:
     """One sheet per methodology, one for explanations, one for the methodologies; every
-    label in ``lang``; every sheet of a workbook made from demo data says so on its first row."""
-    ctx = _Book(lang, names_en or {}, districts, units)
-    book = openpyxl.Workbook()
-    book.remove(book.active)
+    label in ``lang``; every sheet of a workbook made from demo data says so on its first row.
+
+    Written in openpyxl's write-only mode: each row once, memory flat at any number of rows."""
+    ctx = _Book(lang, names_en or {}, districts, units, demo)
+    book = openpyxl.Workbook(write_only=True)
     advice = None
     for run in runs:
         _ratings_sheet(book, run, ctx)
         if run.methodology.type == "stars":
             if advice is None:
-                advice = book.create_sheet(t("report.advice", lang))
-                _header(advice, 1, [t(k, lang) for k in _ADVICE_HEADERS], ctx)
+                advice = _new_sheet(book, t("report.advice", lang), ctx)
+                _header(advice, [t(k, lang) for k in _ADVICE_HEADERS], ctx)
             _advice_rows(advice, run, ctx)
     _methods_sheet(book, runs, ctx)
-    if demo:
-        banner_text = demo_xlsx_banner(lang)
-        for sheet in book.worksheets:
-            frozen = sheet.freeze_panes
-            sheet.insert_rows(1)
-            sheet.cell(1, 1, banner_text).fill = PatternFill("solid", fgColor="FFF3CD")
-            if frozen:  # the header stays frozen under the banner
-                below = sheet[frozen]
-                sheet.freeze_panes = sheet.cell(below.row + 1, below.column)
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                cell.alignment = Alignment(vertical="top")
-    return save_workbook(book, path)
+    return save_write_only(book, path)
 
 
-def _header(ws: Any, row: int, labels: Sequence[str], ctx: _Book) -> None:
-    for j, label in enumerate(labels, 1):
-        ws.cell(row, j, label).font = ctx.bold
+def _new_sheet(
+    book: Any,
+    title: str,
+    ctx: _Book,
+    *,
+    notes: int = 0,
+    freeze_column: int = 0,
+    widths: Sequence[float] = (),
+) -> Any:
+    """A sheet with the demo banner first (when the data are demo data), the header row after
+    ``notes`` rows of notes frozen (with ``freeze_column`` columns), and column widths."""
+    ws = book.create_sheet(_sheet_title(title, book.sheetnames))
+    header_row = 1 + notes + (1 if ctx.demo else 0)
+    if freeze_column:
+        ws.freeze_panes = f"{get_column_letter(freeze_column + 1)}{header_row + 1}"
+    for j, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(j)].width = width
+    if ctx.demo:
+        banner = WriteOnlyCell(ws, value=demo_xlsx_banner(ctx.lang))
+        banner.fill = PatternFill("solid", fgColor="FFF3CD")
+        ws.append([banner])
+    return ws
+
+
+def _header(ws: Any, labels: Sequence[str], ctx: _Book) -> None:
+    cells = []
+    for label in labels:
+        cell = WriteOnlyCell(ws, value=label)
+        cell.font = ctx.bold
+        cells.append(cell)
+    ws.append(cells)
 
 
 def _ratings_sheet(book: Any, run: RatingRun, ctx: _Book) -> None:
@@ -338,26 +357,28 @@ def _ratings_sheet(book: Any, run: RatingRun, ctx: _Book) -> None:
     meth, lang = run.methodology, ctx.lang
     frame = summary_frame(run, ctx.districts)
     title = (meth.title_en or meth.title_zh) if lang == "en" else meth.title_zh
-    ws = book.create_sheet(_sheet_title(title, book.sheetnames))
-    start = 1
+    ws = _new_sheet(
+        book,
+        title,
+        ctx,
+        notes=1 if run.changed else 0,
+        freeze_column=3,
+        widths=(6, 12, 30, 10),
+    )
     if run.changed:
-        ws.cell(start, 1, changed_note(run, lang)).font = ctx.bold
-        start += 1
+        note = WriteOnlyCell(ws, value=changed_note(run, lang))
+        note.font = ctx.bold
+        ws.append([note])
     _header(
         ws,
-        start,
         [t(k, lang) for k in ("report.rank", "report.id", "col.name", "col.district")]
         + [group_name(g, lang) for g in meth.groups]
         + [t(k, lang) for k in _RATING_TAIL],
         ctx,
     )
     stab = _stability(run) if len(frame) else {}
-    for i, (subject, row) in enumerate(frame.iterrows(), start + 1):
-        for j, value in enumerate(_rating_cells(str(subject), row, run, stab, lang), 1):
-            ws.cell(i, j, value)
-    ws.freeze_panes = ws.cell(start + 1, 4)
-    for col, width in zip("ABCD", (6, 12, 30, 10), strict=True):
-        ws.column_dimensions[col].width = width
+    for subject, row in zip(frame.index, frame.to_dict("records"), strict=True):
+        ws.append(safe_row(ws, _rating_cells(str(subject), row, run, stab, lang)))
 
 
 def _stability(run: RatingRun) -> dict[str, dict[str, Any]]:
@@ -366,7 +387,11 @@ def _stability(run: RatingRun) -> dict[str, dict[str, Any]]:
 
 
 def _rating_cells(
-    subject: str, row: pd.Series, run: RatingRun, stab: dict[str, dict[str, Any]], lang: str
+    subject: str,
+    row: Mapping[Any, Any],
+    run: RatingRun,
+    stab: dict[str, dict[str, Any]],
+    lang: str,
 ) -> list[Any]:
     rank_band, p5 = "", None
     st = stab.get(subject, {})
@@ -413,7 +438,8 @@ def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
             [] if mine is None else list(mine.head(3).to_dict("records"))
         )
         for option in reachable or [None]:
-            ws.append(
+            row = safe_row(
+                ws,
                 [
                     meth.name,
                     str(subject),
@@ -427,8 +453,9 @@ def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
                     None if option is None else option["indicator"],
                     None if option is None else _plain(option["current"]),
                     None if option is None else _plain(option["needed"]),
-                ]
+                ],
             )
+            ws.append(row)
 
 
 def _missing(value: Any) -> bool:
@@ -446,13 +473,14 @@ def _item_label(item: Item, lang: str, names_en: Mapping[str, str]) -> str:
 def _methods_sheet(book: Any, runs: Sequence[RatingRun], ctx: _Book) -> None:
     """Every item of every methodology: group, points or weight, rule and inputs."""
     lang = ctx.lang
-    ws = book.create_sheet(t("report.method", lang))
-    _header(ws, 1, [t(k, lang) for k in _METHOD_HEADERS], ctx)
+    ws = _new_sheet(book, t("report.method", lang), ctx)
+    _header(ws, [t(k, lang) for k in _METHOD_HEADERS], ctx)
     for run in runs:
         meth = run.methodology
         for item in (*meth.items, *meth.bonus_items):
             group = meth.group(item.group) if item.group else None
-            ws.append(
+            row = safe_row(
+                ws,
                 [
                     meth.name,
                     meth.version,
@@ -463,8 +491,9 @@ def _methods_sheet(book: Any, runs: Sequence[RatingRun], ctx: _Book) -> None:
                     t(f"rule.{item.rule}", lang),
                     item.points if meth.type == "stars" else item.weight,
                     " / ".join(item.inputs),
-                ]
+                ],
             )
+            ws.append(row)
 
 
 def _sheet_title(title: str, taken: Sequence[str]) -> str:

@@ -9,7 +9,9 @@ goes through this module:
   evaluates; genuine numbers (``-12.5``, ``+3``, ``1,234``) stay as they are.
 * XLSX: such a text is written as a string cell with Excel's "quote prefix" style, so it shows
   exactly as written and stays text even when someone edits the cell; numbers stay numbers.
-  ``save_workbook`` does this for every cell of a workbook just before it is saved.
+  ``save_workbook`` does this for every cell of a workbook just before it is saved;
+  ``safe_row`` does it row by row for a workbook written in openpyxl's write-only mode (each
+  row written once, memory flat however many rows), saved by ``save_write_only``.
 
 Files are written to a temporary file in the same folder and renamed into place, so a full disk
 or a crash never leaves a half-written report; a full disk ends with one line (``OutputError``).
@@ -27,6 +29,8 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
+
+from openpyxl.cell import WriteOnlyCell
 
 from monitor.errors import OutputError
 
@@ -105,6 +109,27 @@ def neutralise_workbook(book: Any) -> int:
                     cell.quotePrefix = True
                     changed += 1
     return changed
+
+
+def safe_row(ws: Any, values: Iterable[object]) -> list[object]:
+    """A row for a write-only sheet: formula-like texts as quoted string cells."""
+    row: list[object] = []
+    for value in values:
+        if is_formula_like(value):
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            row.append(cell)
+        else:
+            row.append(value)
+    return row
+
+
+def save_write_only(book: Any, path: Path) -> Path:
+    """Save a write-only workbook (its rows already made safe by ``safe_row``) atomically."""
+    with atomic_path(path) as temp:
+        book.save(temp)
+    return path
 
 
 def save_workbook(book: Any, path: Path) -> Path:

@@ -117,6 +117,10 @@ def test_cli_rate_explain_and_reports(demo_db, tmp_path):
         first_row = next(book[name].iter_rows(values_only=True))
         assert "演示数据" in str(first_row[0]), name
     book.close()
+    full = openpyxl.load_workbook(xlsx_path)
+    ratings = next(ws for ws in full.worksheets if "孵化器" in ws.title)
+    assert ratings.freeze_panes == "D3"  # the header stays in view, under the banner
+    assert ratings["A2"].font.bold and ratings["A2"].value == "排名"
     # (the terminal outputs' demo banner is checked in test_labels_speak_one_language)
 
 

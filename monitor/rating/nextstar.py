@@ -200,31 +200,35 @@ def _verified(
     """The first ``first`` answers of each carrier, those that could be wrong confirmed by
     re-rating the carrier's peer group (raised in steps, or dropped, as ``explain._confirm``)."""
     peers = res.table["peer"].astype(str)
+    members = {
+        key: index.intersection(values.index) for key, index in peers.groupby(peers).groups.items()
+    }
     keep = np.ones(len(frame), dtype=bool)
     needed = frame["needed"].to_numpy(dtype=float).copy()
     target_stars = goal["target_stars"].to_dict()
-    for subject, rows in frame.groupby("subject", sort=False):
-        group = peers.index[peers == peers[subject]].intersection(values.index)
-        stars = float(target_stars[subject])
-        kept = 0
-        for position, row in zip(rows.index, rows.to_dict("records"), strict=True):
-            if kept >= first:
-                break
-            if row["unsure"]:
-                value = _confirm_by_rerating(
-                    res,
-                    values.loc[group],
-                    str(subject),
-                    row["indicator"],
-                    row["needed"],
-                    stars,
-                    units,
-                )
-                if value is None:
-                    keep[position] = False
-                    continue
-                needed[position] = value
-            kept += 1
+    subjects = frame["subject"].to_numpy()
+    unsure = frame["unsure"].to_numpy(dtype=bool)
+    indicators = frame["indicator"].to_numpy()
+    kept: dict[str, int] = {}
+    for position in range(len(frame)):  # rows are in subject, item order
+        subject = str(subjects[position])
+        if kept.get(subject, 0) >= first:
+            continue
+        if unsure[position]:
+            value = _confirm_by_rerating(
+                res,
+                values.loc[members[peers[subject]]],
+                subject,
+                str(indicators[position]),
+                float(needed[position]),
+                float(target_stars[subject]),
+                units,
+            )
+            if value is None:
+                keep[position] = False
+                continue
+            needed[position] = value
+        kept[subject] = kept.get(subject, 0) + 1
     frame = frame.assign(needed=needed)
     return frame.loc[keep].reset_index(drop=True)
 
