@@ -425,7 +425,11 @@ def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
     result = run.result
     goal = targets(result)
     options = next_star_frame(result, run.values, ctx.units, verify=3)
-    by_subject = {str(k): g for k, g in options.groupby("subject", sort=False)}
+    by_subject: dict[str, list[dict[Any, Any] | None]] = {}
+    for record in options.to_dict("records"):  # in subject, item order
+        first = by_subject.setdefault(str(record["subject"]), [])
+        if len(first) < 3:
+            first.append(record)
     items = {i.id: i for i in (*meth.items, *meth.bonus_items)}
     stars = result.table["stars"].to_dict()
     for subject in result.table.index.intersection(run.values.index):
@@ -433,11 +437,7 @@ def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
             continue
         target_stars = _plain(goal["target_stars"].get(subject))
         target_score = _plain(goal["target_score"].get(subject))
-        mine = by_subject.get(str(subject))
-        reachable: list[dict[Any, Any] | None] = (
-            [] if mine is None else list(mine.head(3).to_dict("records"))
-        )
-        for option in reachable or [None]:
+        for option in by_subject.get(str(subject)) or [None]:
             row = safe_row(
                 ws,
                 [
