@@ -37,6 +37,10 @@ OBS_COLUMNS = [
     "revision",
     "recorded_at",
 ]
+# A batch of at most this many subjects reads only their latest facts (the IN list stays well
+# under SQLite's and PostgreSQL's parameter limits); a larger one reads the source's facts of
+# its indicators and periods.
+MAX_SUBJECTS_IN = 2_000
 # Two values closer than this (relative) are the same value re-reported, not a revision.
 SAME_VALUE_RTOL = 1e-9
 
@@ -112,6 +116,9 @@ def _latest_for(conn: Connection, source_id: str, batch: pd.DataFrame) -> pd.Dat
         stmt = stmt.where(T_OBS.c.indicator.in_(indicators))
     if len(periods) <= 500:
         stmt = stmt.where(T_OBS.c.period.in_(periods))
+    subjects = batch["subject_id"].unique()
+    if len(subjects) <= MAX_SUBJECTS_IN:  # the unique index (source, type, subject, …) finds them
+        stmt = stmt.where(T_OBS.c.subject_id.in_(sorted(subjects)))
     latest = read_frame(conn, stmt)
     for column in FACT_KEY:
         latest[column] = latest[column].astype(str)

@@ -41,7 +41,7 @@ from monitor.settings import bundled_config_dir
 
 PROVINCE_ADCODE = "990000"  # not a real code: 99 is no province
 PROVINCE_BBOX = (116.3, 30.8, 121.9, 35.1)  # about the size of Jiangsu
-CHUNK = 5_000  # carriers generated and written at a time
+CHUNK = 2_000  # carriers generated and written at a time (see store.MAX_SUBJECTS_IN)
 FIRST_YEAR, LAST_YEAR = 2016, 2025  # ten years of figures
 # Kinds and levels of the carriers: shares, not facts.
 _KINDS = (
@@ -317,8 +317,8 @@ def _chunks(parks: pd.DataFrame) -> Iterator[pd.DataFrame]:
 def chunk_observations(
     chunk: pd.DataFrame, years: tuple[int, ...], seed: int, index: int
 ) -> pd.DataFrame:
-    """The long observations of one chunk of carriers (its own random stream: the same figures
-    whatever the chunk size of a reader)."""
+    """The long observations of one chunk of carriers (its own random stream, seeded by the
+    chunk's number: generating and loading can go chunk by chunk and agree)."""
     rng = np.random.default_rng([seed, index])
     carriers = chunk[chunk["kind"].isin(["incubator", "maker_space"])]
     ids = [str(i) for i in carriers["id"]]
