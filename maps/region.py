@@ -4,7 +4,6 @@ with a small trend chart. Drawn client-side on a canvas from one compact JSON pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,6 +13,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.crs import from_wgs84
 from maps.page import TileChoice, add_script, client_js, new_page, render, safe_json
+from maps.payload import MapData
 
 STAR_COLOURS = {
     "0": "#6e7781",
@@ -34,23 +34,6 @@ KIND_RADIUS = {
     "accelerator": 5,
     "rd_institution": 5,
 }
-
-
-@dataclass
-class MapData:
-    """What a map shows, in WGS-84; built by ``monitor.pipeline`` from the store."""
-
-    parks: list[dict[str, Any]]  # id, name, kind, kind_label, level_label, district, role,
-    #                              role_label, lon, lat, approx, stars{year}, score{year}
-    districts: list[tuple[str, str, BaseGeometry]]  # adcode, name, polygon
-    belt: BaseGeometry | None
-    years: list[int]
-    labels: dict[str, str]
-    kinds: dict[str, str]  # kind -> label
-    roles: dict[str, str]  # role -> label
-    title: str = ""
-    demo: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def to_display(geometry: BaseGeometry, crs: str) -> BaseGeometry:

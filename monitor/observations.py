@@ -220,13 +220,15 @@ def observations_frame(
     periods: Sequence[str] | None = None,
     history: bool = False,
     columns: Sequence[str] | None = None,
+    subjects: Sequence[str] | sa.Select[Any] | None = None,
 ) -> pd.DataFrame:
     """Observations as a frame: by default the current value of each fact.
 
     ``as_of`` (a UTC time) or ``as_of_run`` (a run id) give the values as they stood then;
     ``history=True`` returns every revision from every source instead. ``columns`` limits what
     is read to what the caller needs (the fact, its value and its source always come): at scale
-    most of the time goes into converting columns nobody looks at.
+    most of the time goes into converting columns nobody looks at. ``subjects``: only these
+    subjects (ids, or a query selecting ids, e.g. the carriers of one kind and level).
     """
     wanted = OBS_COLUMNS if columns is None else _with_key(columns)
     stmt = sa.select(*(T_OBS.c[c] for c in wanted), T_SOURCE.c.precedence).select_from(
@@ -238,6 +240,9 @@ def observations_frame(
         stmt = stmt.where(T_OBS.c.subject_type == subject_type)
     if periods is not None:
         stmt = stmt.where(T_OBS.c.period.in_([str(p) for p in periods]))
+    if subjects is not None:
+        chosen = subjects if isinstance(subjects, sa.Select) else [str(s) for s in subjects]
+        stmt = stmt.where(T_OBS.c.subject_id.in_(chosen))
     point_in_time = as_of is not None or as_of_run is not None
     if as_of is not None:
         stmt = stmt.where(T_OBS.c.recorded_at <= as_of)

@@ -398,11 +398,14 @@ def ratings_frame(
     year: int | None = None,
     methodology_hash: str | None = None,
     columns: Sequence[str] | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Stored ratings (of a year, of a methodology); ``columns`` reads only those (the
-    breakdown JSON is most of a rating row)."""
+    """Stored ratings (of a year, of a methodology, of some subjects); ``columns`` reads only
+    those (the breakdown JSON is most of a rating row)."""
     t = table_of(models.Rating)
     stmt = sa.select(t) if columns is None else sa.select(*(t.c[c] for c in columns))
+    if subjects is not None:
+        stmt = stmt.where(t.c.park_id.in_(list(subjects)))
     if year is not None:
         stmt = stmt.where(t.c.year == year)
     if methodology_hash is not None:

@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from maps.region import MapData
+from maps.payload import MapData
 from monitor import belt, db, goals, store
 from monitor.compare import Comparison, compare
 from monitor.errors import ConfigError
@@ -248,26 +250,37 @@ def compare_parks(
     indicators = indicators[indicators["kinds"].map(lambda k: bool(set(k.split("|")) & kinds))]
     codes = [c for c in indicators["code"] if c not in ("safety_incident", "falsified_statistics")]
     indicators = indicators[indicators["code"].isin(codes)]
-    obs = store.observations_frame(
-        engine,
-        indicators=codes,
-        subject_type="park",
-        periods=[str(year), str(year - 1)],
-        columns=(),
-    )
+    # The year's figures of the groups compared against (the subjects' kinds, and levels,
+    # districts or the belt), and last year's of the subjects alone: not every carrier's.
+    chosen = parks[parks["id"].isin(subjects)]
+    park = store.T_PARK
+    group = sa.select(park.c.id).where(park.c.kind.in_(sorted(set(chosen["kind"]))))
+    if against == "district":
+        group = group.where(park.c.district_id.in_(sorted(set(chosen["district_id"]))))
+    elif against == "belt":
+        group = group.where(park.c.in_belt.is_(True))
+    else:
+        group = group.where(park.c.level.in_(sorted(set(chosen["level"]))))
 
-    def wide(period: int) -> pd.DataFrame:
-        part = obs[obs["period"] == str(period)]
+    def wide(period: int, among: Sequence[str] | sa.Select[Any]) -> pd.DataFrame:
+        part = store.observations_frame(
+            engine,
+            indicators=codes,
+            subject_type="park",
+            periods=[str(period)],
+            columns=(),
+            subjects=among,
+        )
         return part.pivot_table(
             index="subject_id", columns="indicator", values="value", aggfunc="last"
         ).reindex(columns=codes)
 
-    ratings = store.ratings_frame(engine, year)
+    ratings = store.ratings_frame(engine, year, subjects=list(subjects))
     return compare(
         list(subjects),
         year,
-        wide(year),
-        wide(year - 1),
+        wide(year, group),
+        wide(year - 1, list(subjects)),
         parks[["id", "kind", "level", "district_id", "in_belt"]],
         indicators,
         ratings,
