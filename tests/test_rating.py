@@ -218,7 +218,7 @@ def frames(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames())
 def test_next_star_answer_really_reaches_the_next_star(config_dir, values):
     meth = load_methodology(config_dir / "ratings" / "incubator.toml")
@@ -331,7 +331,7 @@ def _explained(res, values, units=None):
     return sorted(rows)
 
 
-@pytest.mark.parametrize("seed", [1, 7, 42, 379, 2024])
+@pytest.mark.parametrize("seed", [7, 379, 2024])
 def test_next_star_for_all_carriers_at_once_is_explain_for_each(config_dir, seed):
     """The vectorised answer (reports of 20,000 carriers) is the per-carrier one, item by item."""
     rng = np.random.default_rng(seed)
