@@ -140,12 +140,14 @@ def rating_rows(
     kinds_of = kinds_of or {}
     rows = []
     points = result.points.to_dict("index")
-    inputs = result.inputs.to_dict("index")
+    reported_of = result.inputs.notna().to_dict("index")
     table = result.table
     records = table.to_dict("records")
     for subject, row in zip(table.index, records, strict=True):
+        # Python's round, value by value: numpy's rounds some halves the other way, and the
+        # stored breakdown must not change with the code that writes it
         items = {str(k): _rounded(v) for k, v in points[subject].items()}
-        reported = {str(k) for k, v in inputs[subject].items() if not pd.isna(v)}
+        reported = {str(k) for k, v in reported_of[subject].items() if v}
         breakdown = {
             "groups": {g.id: _rounded(row[f"g_{g.id}"]) for g in meth.groups},
             "items": items,
