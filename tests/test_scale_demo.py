@@ -58,3 +58,11 @@ def test_the_same_seed_writes_the_same_files(tmp_path):
         assert (one.config_dir / name).read_bytes() == (two.config_dir / name).read_bytes(), name
     assert len([f for f in files if f.parts[0] == "data"]) == 20  # two groups × ten years
     assert models.ParkKind.incubator.value in (one.config_dir / "parks.csv").read_text("utf-8-sig")
+
+
+def test_the_scale_demo_never_writes_into_the_db_named(tmp_path, cli):
+    refused = cli(
+        "--db", str(tmp_path / "real.db"), "demo", "--carriers", "50", cwd=tmp_path, ok=False
+    )
+    assert refused.returncode == 1 and "does not use --db" in refused.stderr
+    assert not (tmp_path / "real.db").exists()

@@ -239,9 +239,6 @@ def demo(
     """
     settings = settings_of(ctx)
     lang = settings.lang
-    if carriers is not None:
-        _scale_demo(out_dir, carriers, seed, lang)
-        return
     if settings.origin.get("database_url") == "cli":
         raise ConfigError(
             "`parkmon demo` does not use --db: it builds a fresh SQLite file in --out "
@@ -254,6 +251,9 @@ def demo(
             f"{escape(settings.origin['database_url'])}): it builds {out_dir / 'parkmon.db'}"
             "[/yellow]"
         )
+    if carriers is not None:
+        _scale_demo(out_dir, carriers, seed, lang)
+        return
     with err.status("parkmon demo …") as status:
         summary = demo_pkg.build_demo(
             out_dir.resolve(),
