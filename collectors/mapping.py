@@ -122,12 +122,42 @@ class Mapped:
 
     def observations_frame(self, *, with_rows: bool = False) -> pd.DataFrame:
         columns = [*OBSERVATION_COLUMNS, ROW] if with_rows else OBSERVATION_COLUMNS
-        parts = [*self.frames]
-        if self.observations:
-            parts.append(pd.DataFrame(self.observations))
+        parts = self._parts()
         if not parts:
             return pd.DataFrame(columns=columns)
         return pd.concat(parts, ignore_index=True)[columns]
+
+    def observation_parts(self) -> list[pd.DataFrame]:
+        """The observations as they were mapped, part by part (a file, a page): a run writes
+        them one part at a time, so that no copy of the whole batch is ever made."""
+        return [part[OBSERVATION_COLUMNS] for part in self._parts() if len(part)]
+
+    def _parts(self) -> list[pd.DataFrame]:
+        if self.observations:  # rows mapped one by one join the frames once
+            self.frames.append(pd.DataFrame(self.observations))
+            self.observations = []
+        return self.frames
+
+    def _observation_clashes(self) -> pd.DataFrame:
+        """The rows (with their raw row) whose fact another row of the batch also reports. Found
+        on 64-bit hashes of the fact's key, part by part (a few bytes a row), then confirmed on
+        the keys themselves: the batch is never copied whole."""
+        parts = [p for p in self._parts() if len(p)]
+        if not parts:
+            return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, ROW])
+        hashes = [
+            pd.util.hash_pandas_object(p[FACT_COLUMNS], index=False).to_numpy() for p in parts
+        ]
+        every = np.concatenate(hashes)
+        repeated = pd.Series(every).duplicated(keep=False).to_numpy()
+        if not repeated.any():
+            return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, ROW])
+        suspects = set(every[repeated].tolist())
+        candidates = pd.concat(
+            [p.loc[np.isin(h, list(suspects))] for p, h in zip(parts, hashes, strict=True)],
+            ignore_index=True,
+        )
+        return candidates.loc[candidates.duplicated(FACT_COLUMNS, keep=False)]
 
     def hold_conflicts(self, names: Mapping[str, tuple[str, str]] | None = None) -> int:
         """Rows of one batch that report the same fact (subject, indicator, period — directly, or
@@ -135,11 +165,10 @@ class Mapped:
         whole and quarantined, naming the other rows and both values. ``names`` gives each
         indicator's (Chinese, English) name. Returns rows held."""
         names = names or {}
-        frame = self.observations_frame(with_rows=True)
-        clash = frame.duplicated(FACT_COLUMNS, keep=False).to_numpy()
+        clashes = self._observation_clashes()
         notes: dict[int, tuple[RawRow, list[Msg]]] = {}
-        if clash.any():
-            for key, group in frame.loc[clash].groupby(FACT_COLUMNS, sort=False):
+        if len(clashes):
+            for key, group in clashes.groupby(FACT_COLUMNS, sort=False):
                 _, subject, indicator, period = key
                 rows = list(group[ROW])
                 values = list(group["raw_value"])
@@ -176,9 +205,11 @@ class Mapped:
                     "raw": row.raw,
                 }
             )
-        keep = ~frame[ROW].map(id).isin(held).to_numpy() if len(frame) else None
-        self.frames = [frame.loc[keep]] if keep is not None else []
-        self.observations = []
+        if len(clashes):
+            self.frames = [
+                part.loc[~part[ROW].map(id).isin(held).to_numpy()] if len(part) else part
+                for part in self._parts()
+            ]
         self.recognitions = [r for r in self.recognitions if id(r[ROW]) not in held]
         self.rankings = [r for r in self.rankings if id(r[ROW]) not in held]
         return len(held)

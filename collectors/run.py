@@ -215,17 +215,15 @@ def collect(
         summary.documents = [w for w, _ in fetched.tables]
         rejections = fetched.failures + mapped.rejections
         with engine.begin() as conn:
-            observations = mapped.observations_frame()
-            if len(observations):
+            # part by part (a file, a page) in one transaction: the batch holds each fact once
+            # (conflicts are held above), so this stores exactly what one write of it would
+            for part in mapped.observation_parts():
                 result = store.upsert_observations(
-                    engine,
-                    observations,
-                    source_id=spec.id,
-                    run_id=run_id,
-                    conn=conn,
+                    engine, part, source_id=spec.id, run_id=run_id, conn=conn
                 )
-                summary.accepted, summary.revised = result.inserted, result.revised
-                summary.unchanged = result.unchanged
+                summary.accepted += result.inserted
+                summary.revised += result.revised
+                summary.unchanged += result.unchanged
             if mapped.recognitions:
                 new = store.upsert_recognitions(conn, mapped.recognition_records())
                 summary.accepted += new

@@ -97,6 +97,21 @@ def test_a_fact_reported_twice_through_an_alias_is_held_not_a_revision(collect_e
     assert '"载体名称": "甲孵化器"' in row2["raw"]
 
 
+def test_a_fact_reported_in_two_files_of_one_run_is_held_in_both(collect_engine, tmp_path):
+    """A run writes file by file; a fact two files report is still found and held in both."""
+    _csv(tmp_path, "a.csv", [["甲孵化器", 40, 400], ["乙孵化器", 12, 100]])
+    _csv(tmp_path, "b.csv", [["甲科技企业孵化器", 41, 400]])  # 甲 by its alias, another count
+    result = collect(collect_engine, _file_spec(tmp_path))
+    assert result.status is models.RunStatus.partial
+    values = _current(collect_engine)
+    # both rows held whole (neither file's count won), the other carrier's row landed
+    assert "T-I01" not in set(values.index.get_level_values(0))
+    assert values[("T-I02", "incubatees")] == 12
+    rejects = store.rejections_frame(collect_engine)
+    assert set(rejects["location"]) == {"a.csv, row 2", "b.csv, row 2"}
+    assert "b.csv, row 2: '41'" in rejects.set_index("location").loc["a.csv, row 2", "reason"]
+
+
 def test_an_alias_to_an_unknown_id_is_refused_with_near_ids(collect_engine, tmp_path):
     _csv(tmp_path, "a.csv", [["旧名称", 1, 10]])
     spec = _file_spec(tmp_path, aliases={"旧名称": "T-I09"})
