@@ -1,6 +1,7 @@
 """Benchmark: a regional map of 50,000 synthetic carriers — build time and HTML size as ratios
-against ``geopandas.GeoDataFrame.explore()`` on the same points, in the same run, and the time
-our page takes to draw in headless Chromium (network blocked).
+against ``geopandas.GeoDataFrame.explore()`` on the same points, in the same run, the time our
+page takes to draw in headless Chromium (network blocked), and three zoom steps against the same
+page drawing every point at every zoom (its viewport and cells switched off).
 
     python bench/bench_maps.py [CARRIERS]
 
@@ -67,7 +68,15 @@ def synthetic(n: int) -> tuple[MapData, gpd.GeoDataFrame]:
     return data, frame
 
 
-def draw_time(path: Path) -> float | None:
+ZOOM_STEP = """() => new Promise(resolve => {
+  var m = window.parkmon.map, t = performance.now();
+  m.once('moveend', () => requestAnimationFrame(() => resolve(performance.now() - t)));
+  m.setZoom(m.getZoom() + 1, {animate: false});
+})"""
+
+
+def draw_time(path: Path) -> tuple[float, list[float]] | None:
+    """Seconds until the page is drawn, and milliseconds of each of three zoom steps in."""
     chromium = shutil.which("chromium")
     if not chromium:
         return None
@@ -77,7 +86,7 @@ def draw_time(path: Path) -> float | None:
         browser = p.chromium.launch(
             executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
         )
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
         page.route(
             "**/*",
             lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort(),
@@ -85,12 +94,14 @@ def draw_time(path: Path) -> float | None:
         t0 = time.perf_counter()
         page.goto(path.as_uri())
         try:
-            page.wait_for_function("window.parkmon && window.parkmon.ready", timeout=60_000)
-            elapsed: float | None = time.perf_counter() - t0
+            page.wait_for_function("window.parkmon && window.parkmon.ready", timeout=120_000)
         except Exception:
-            elapsed = None
+            browser.close()
+            return None
+        elapsed = time.perf_counter() - t0
+        steps = [float(page.evaluate(ZOOM_STEP)) for _ in range(3)]
         browser.close()
-    return elapsed
+    return elapsed, steps
 
 
 def main() -> None:
@@ -107,6 +118,10 @@ def main() -> None:
         page = Path(tmp) / "ours.html"
         page.write_text(ours, encoding="utf-8")
         drawn = draw_time(page)
+        # the baseline: the same page drawing every carrier at every zoom (no viewport, no cells)
+        every = Path(tmp) / "every.html"
+        every.write_text(ours.replace("var DENSE = 4000", "var DENSE = 1e9"), encoding="utf-8")
+        baseline = draw_time(every)
     print(f"{n:,} carriers")
     print(
         f"build: ours {ours_s:.2f} s, explore() {theirs_s:.2f} s → {theirs_s / ours_s:.1f}x faster"
@@ -115,11 +130,18 @@ def main() -> None:
         f"size:  ours {len(ours) / 1e6:.1f} MB, explore() {len(theirs) / 1e6:.1f} MB → "
         f"{len(theirs) / len(ours):.1f}x smaller"
     )
-    print(
-        f"draw in Chromium, network blocked: ours {drawn:.2f} s"
-        if drawn is not None
-        else "draw: Chromium not available"
-    )
+    if drawn is None or baseline is None:
+        print("draw: Chromium not available")
+    else:
+        print(
+            f"draw in Chromium, network blocked: {drawn[0]:.2f} s "
+            f"(every point: {baseline[0]:.2f} s)"
+        )
+        for i, (ours_ms, every_ms) in enumerate(zip(drawn[1], baseline[1], strict=True), 1):
+            print(
+                f"zoom step {i}: {ours_ms:.0f} ms, drawing every point {every_ms:.0f} ms "
+                f"→ {every_ms / ours_ms:.1f}x"
+            )
     print(
         "explore()'s page needs Leaflet and its plugins from CDNs: with no network it does "
         "not draw at all"

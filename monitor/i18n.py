@@ -106,6 +106,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "map.vetoed": ("一票否决", "Vetoed"),
     "map.belt_band": ("沿江带（距岸线范围）", "Riverside band"),
     "map.size_note": ("圆点大小表示载体类型", "Dot size shows the kind"),
+    "map.cluster": ("个载体（放大查看）", " carriers (zoom in)"),
     "map.region_title": ("{city}创新载体分布与星级", "{city}: innovation carriers and their stars"),
     "map.progress_title": ("{city}“十四五”目标进展", "{city}: progress toward the plan's goals"),
     "map.site_title": ("{city}科创载体绩效监测", "{city} innovation carrier monitor"),

@@ -364,6 +364,7 @@ def map_data(
         "vetoed",
         "belt_band",
         "size_note",
+        "cluster",
     ]
     labels = {k: t(f"map.{k}", lang) for k in keys}
     labels["demo"] = t("msg.demo_banner", lang)

@@ -16,6 +16,7 @@ import pytest
 from geo.crs import wgs84_to_gcj02
 from geo.errors import GeoError
 from maps.page import tile_choice
+from maps.payload import MapData
 from maps.region import render_region_map
 from monitor import db, publish, store, views
 
@@ -235,4 +236,66 @@ def test_comparison_map(demo, browser, config_dir, tmp_path):
     assert outside == []
     assert errors == []
     page.screenshot(path=str(ARTIFACTS / "compare-map.png"))
+    page.close()
+
+
+def _dense_map(n: int) -> MapData:
+    """n synthetic carriers over Nantong (a province-sized registry drawn on one map)."""
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(120.3, 121.8, n), rng.uniform(31.7, 32.6, n)
+    parks = [
+        {
+            "id": f"S{i:05d}",
+            "name": f"示例载体{i:05d}",
+            "kind": "incubator" if i % 2 else "maker_space",
+            "kind_label": "孵化器" if i % 2 else "众创空间",
+            "level_label": "市级",
+            "district": "崇川区",
+            "role": "none",
+            "role_label": "—",
+            "lon": float(lon[i]),
+            "lat": float(lat[i]),
+            "approx": False,
+            "stars": {"2025": int(i % 6)},
+            "score": {"2025": float(i % 100)},
+        }
+        for i in range(n)
+    ]
+    return MapData(
+        parks=parks,
+        districts=[],
+        belt=None,
+        years=[2025],
+        labels={"cluster": "个载体（放大查看）"},
+        kinds={"incubator": "孵化器", "maker_space": "众创空间"},
+        roles={"none": "—"},
+        title="dense",
+    )
+
+
+def test_a_dense_map_draws_what_is_in_view(browser, tmp_path):
+    """At a national scale the map aggregates what is in view into cells and, zoomed in, draws
+    only the carriers in view — every carrier still counted, the popups still there."""
+    n = 12_000
+    path = tmp_path / "dense.html"
+    path.write_text(render_region_map(_dense_map(n), tile_choice(None)), encoding="utf-8")
+    page, outside, _dialogs, errors = _open(browser, path)
+    cells, counted = page.evaluate("window.parkmon.cells()")
+    assert page.evaluate("window.parkmon.drawn()") == 0
+    assert 0 < cells < n and counted == n  # aggregated, nobody lost
+    page.uncheck("input[data-group=kinds][data-key=incubator]")
+    assert page.evaluate("window.parkmon.cells()")[1] == n // 2  # the filters apply to cells
+    page.check("input[data-group=kinds][data-key=incubator]")
+    page.evaluate(
+        "id => { var m = window.parkmon.markers.find(x => x[1].id === id);"
+        " window.parkmon.map.setView(m[0].getLatLng(), 14); }",
+        "S00077",
+    )
+    drawn = page.evaluate("window.parkmon.drawn()")
+    assert 0 < drawn < n // 10 and page.evaluate("window.parkmon.cells()")[0] == 0
+    x, y = page.evaluate("id => window.parkmon.pointOf(id)", "S00077")
+    page.mouse.click(x, y)
+    popup = page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+    assert "示例载体00077" in popup.inner_text()
+    assert outside == [] and errors == []
     page.close()

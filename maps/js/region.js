@@ -77,15 +77,65 @@ PARKS.forEach(function (p) {
   m.parkId = p.id;
   markers.push([m, p]);
 });
+// At a national scale the map draws only the carriers in view (found through a grid index), and
+// where more than DENSE would be in view it draws one circle per screen cell with their count
+// instead: a zoom or a pan then costs what is on screen, not what is in the database.
+var DENSE = 4000, GRID = 0.05, grid = {};
+var clusters = L.layerGroup().addTo(map);
+markers.forEach(function (mp, i) {
+  var key = Math.floor(mp[1].lon / GRID) + ',' + Math.floor(mp[1].lat / GRID);
+  (grid[key] = grid[key] || []).push(i);
+});
+function passes(p) { return shown.kinds[p.kind] && shown.roles[p.role]; }
+function inView() {
+  var b = map.getBounds().pad(0.25), out = [];
+  var x0 = Math.floor(b.getWest() / GRID), x1 = Math.floor(b.getEast() / GRID);
+  var y0 = Math.floor(b.getSouth() / GRID), y1 = Math.floor(b.getNorth() / GRID);
+  var keys = (x1 - x0 + 1) * (y1 - y0 + 1) > Object.keys(grid).length ? Object.keys(grid) : null;
+  if (keys === null) {
+    keys = [];
+    for (var x = x0; x <= x1; x++) for (var y = y0; y <= y1; y++) keys.push(x + ',' + y);
+  }
+  keys.forEach(function (k) {
+    (grid[k] || []).forEach(function (i) { var p = markers[i][1]; if (passes(p) && b.contains([p.lat, p.lon])) out.push(i); });
+  });
+  return out;
+}
+function aggregate(indices) {
+  var size = 48 * 360 / (256 * Math.pow(2, map.getZoom())), cells = {};
+  indices.forEach(function (i) {
+    var p = markers[i][1], k = Math.floor(p.lon / size) + ',' + Math.floor(p.lat / size);
+    var c = cells[k] = cells[k] || {n: 0, lat: 0, lon: 0, stars: {}};
+    c.n += 1; c.lat += p.lat; c.lon += p.lon; var s = starsOf(p, year); c.stars[s] = (c.stars[s] || 0) + 1;
+  });
+  Object.keys(cells).forEach(function (k) {
+    var c = cells[k], at = [c.lat / c.n, c.lon / c.n];
+    var top = Object.keys(c.stars).sort(function (a, b) { return c.stars[b] - c.stars[a]; })[0];
+    var m = L.circleMarker(at, {renderer: renderer, radius: Math.min(28, 5 + 3 * Math.log2(c.n)), color: '#333', weight: 1,
+      fillColor: DATA.colours[top], fillOpacity: 0.75});
+    m.bindTooltip(function () { return el('span', c.n + L_.cluster); });
+    m.on('click', function () { map.setView(at, Math.min(map.getZoom() + 3, 18)); });
+    m.count = c.n;
+    clusters.addLayer(m);
+  });
+}
 function refresh() {
-  layer.clearLayers();
-  markers.forEach(function (mp) { var p = mp[1]; if (shown.kinds[p.kind] && shown.roles[p.role]) layer.addLayer(mp[0]); });
+  layer.clearLayers(); clusters.clearLayers();
+  if (markers.length <= DENSE) {
+    markers.forEach(function (mp) { if (passes(mp[1])) layer.addLayer(mp[0]); });
+    return;
+  }
+  var here = inView();
+  if (here.length > DENSE) { aggregate(here); return; }
+  here.forEach(function (i) { layer.addLayer(markers[i][0]); });
 }
 function setYear(y) {
   year = Number(y);
   markers.forEach(function (mp) { mp[0].setStyle({fillColor: colour(mp[1], year)}); });
+  if (markers.length > DENSE) refresh();  // the cells' colours follow the year
   if (window.parkmon) window.parkmon.year = year;
 }
+map.on('moveend', function () { if (markers.length > DENSE) refresh(); });
 refresh();
 var filters = L.control({position: 'topright'});
 filters.onAdd = function () {
@@ -142,6 +192,7 @@ if (DATA.portrait) {
 if (DATA.demo) { var banner = el('div', L_.demo, 'pm-banner'); map.getContainer().appendChild(banner); }
 window.parkmon = {map: map, markers: markers, layer: layer, setYear: setYear, year: year,
   drawn: function () { return layer.getLayers().length; },
+  cells: function () { var n = 0; clusters.eachLayer(function (l) { n += l.count; }); return [clusters.getLayers().length, n]; },
   fillOf: function (id) { for (var i = 0; i < markers.length; i++) { if (markers[i][1].id === id) return markers[i][0].options.fillColor; } return null; },
   pointOf: function (id) { for (var i = 0; i < markers.length; i++) { if (markers[i][1].id === id) { var pt = map.latLngToContainerPoint(markers[i][0].getLatLng()); return [pt.x, pt.y]; } } return null; },
   ready: true};
