@@ -5,10 +5,14 @@ first insert (new facts), a re-run of the same batch (all unchanged: the cost of
 and one ORM object per row (what the store avoids). Ratios, not absolute times, are the result.
 
     python bench/bench_store.py [ROWS]
+
+With ``PARKMON_TEST_PG_URL`` set it also compares the store's first insert on PostgreSQL (one COPY
+through the same transaction) with a raw COPY into a table with the same columns and indexes.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import tempfile
@@ -120,6 +124,49 @@ def bench_orm(path: Path, frame: pd.DataFrame) -> float:
     return elapsed
 
 
+def bench_postgres(url: str, frame: pd.DataFrame) -> tuple[float, float]:
+    """On PostgreSQL: raw COPY into a table with the store's columns and indexes (the floor), and
+    the store's first insert of the same facts (a fresh schema each, dropped afterwards)."""
+    import psycopg
+
+    engine = db.make_engine(url)
+    db.init_schema(engine)
+    now = models.utcnow()
+    rows = [
+        ("park", r.subject_id, r.indicator, r.period, r.value, "", "", "", "s", 1, 1, True, now)
+        for r in frame.itertuples(index=False)
+    ]
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as con:
+        con.execute("DROP TABLE IF EXISTS bench_obs")
+        con.execute("CREATE TABLE bench_obs (LIKE observation INCLUDING ALL)")
+        t0 = time.perf_counter()
+        with (
+            con.cursor() as cur,
+            cur.copy(
+                "COPY bench_obs (subject_type, subject_id, indicator, period, value, raw_value, "
+                "raw_unit, citation, source_id, run_id, revision, is_latest, recorded_at) "
+                "FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        con.commit()
+        raw = time.perf_counter() - t0
+        con.execute("DROP TABLE bench_obs")
+        con.commit()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM observation WHERE source_id = 'bench-pg'")
+        store.ensure_source(conn, "bench-pg", kind="bench")
+    t0 = time.perf_counter()
+    store.upsert_observations(engine, frame, source_id="bench-pg", run_id=1)
+    ours = time.perf_counter() - t0
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM observation WHERE source_id = 'bench-pg'")
+    engine.dispose()
+    return raw, ours
+
+
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     frame = make_frame(rows)
@@ -137,6 +184,16 @@ def main() -> None:
         f"ORM object per row      : {orm_rows / orm:>10,.0f} rows/s  "
         f"({(orm / orm_rows) / (raw / n):.1f}x raw time per row)"
     )
+    url = os.environ.get("PARKMON_TEST_PG_URL")
+    if url:
+        pg_raw, pg_store = bench_postgres(url, frame)
+        print(f"PostgreSQL raw COPY     : {n / pg_raw:>10,.0f} rows/s")
+        print(
+            f"PostgreSQL store, new   : {n / pg_store:>10,.0f} rows/s  "
+            f"({pg_store / pg_raw:.2f}x raw COPY time)"
+        )
+    else:
+        print("PostgreSQL: set PARKMON_TEST_PG_URL to compare the store with a raw COPY")
 
 
 if __name__ == "__main__":

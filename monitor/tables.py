@@ -85,7 +85,7 @@ def db_time(conn: Connection, moment: datetime) -> datetime | str:
 
 
 def bulk_insert(conn: Connection, table: sa.Table, columns: Mapping[str, list[Any]]) -> None:
-    """INSERT many rows as one driver-level executemany of tuples.
+    """INSERT many rows as one driver-level executemany of tuples (PostgreSQL: one COPY).
 
     For large batches SQLAlchemy's per-row parameter processing costs more than the insert itself
     (measured: 62k rows/s through ``insert(table)`` with dicts vs raw sqlite3's 440k). Values here
@@ -93,16 +93,22 @@ def bulk_insert(conn: Connection, table: sa.Table, columns: Mapping[str, list[An
     straight to the driver through the same connection and transaction.
     """
     names = list(columns)
-    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     preparer = conn.dialect.identifier_preparer
-    sql = (
-        f"INSERT INTO {preparer.format_table(table)} "
-        f"({', '.join(preparer.quote(n) for n in names)}) "
-        f"VALUES ({', '.join([placeholder] * len(names))})"
-    )
+    target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(n) for n in names)})"
     rows = list(zip(*(columns[n] for n in names), strict=True))
-    if rows:
-        conn.exec_driver_sql(sql, rows)
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        # PostgreSQL's COPY: several times an executemany, in the same transaction
+        driver: Any = conn.connection.dbapi_connection  # a psycopg connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO {target} VALUES ({', '.join([placeholder] * len(names))})", rows
+    )
 
 
 @contextmanager
