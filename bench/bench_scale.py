@@ -66,9 +66,20 @@ def measure(args: list[str], cwd: Path) -> Measure:
     return Measure(seconds, usage.ru_maxrss / 1024, child.returncode == 0, (text or [""])[-1])
 
 
+class Results(dict[str, Measure]):
+    """Measures by label, each printed the moment it is taken (a long run shows its progress,
+    and a run stopped half-way still leaves its figures)."""
+
+    def __setitem__(self, label: str, m: Measure) -> None:
+        super().__setitem__(label, m)
+        flag = "" if m.ok else f"   FAILED: {m.tail}"
+        print(f"  {label:34} {m.seconds:8.2f} s {m.peak_mb:8.0f} MB{flag}", file=sys.stderr)
+        sys.stderr.flush()
+
+
 def bench_size(carriers: int, folder: Path) -> dict[str, Measure]:
     folder.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Measure] = {}
+    results = Results()
     results["demo --carriers N (build)"] = measure(
         ["demo", "--carriers", str(carriers), "--out", str(folder)], folder
     )
@@ -135,9 +146,6 @@ def main() -> None:
         for n in sizes:
             print(f"… {n:,} carriers", file=sys.stderr, flush=True)
             runs[n] = bench_size(n, root / f"n{n}")
-            for label, m in runs[n].items():
-                flag = "" if m.ok else f"   FAILED: {m.tail}"
-                print(f"  {label:34} {m.seconds:8.2f} s {m.peak_mb:8.0f} MB{flag}", file=sys.stderr)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
