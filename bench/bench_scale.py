@@ -77,11 +77,11 @@ class Results(dict[str, Measure]):
         sys.stderr.flush()
 
 
-def bench_size(carriers: int, folder: Path) -> dict[str, Measure]:
+def bench_size(carriers: int, folder: Path, years: int = 10) -> dict[str, Measure]:
     folder.mkdir(parents=True, exist_ok=True)
     results = Results()
     results["demo --carriers N (build)"] = measure(
-        ["demo", "--carriers", str(carriers), "--out", str(folder)], folder
+        ["demo", "--carriers", str(carriers), "--years", str(years), "--out", str(folder)], folder
     )
     base = ["--config", str(folder / "config"), "--db", str(folder / "parkmon.db")]
     results["--help"] = measure(["--help"], folder)
@@ -136,6 +136,7 @@ def table(sizes: list[int], runs: dict[int, dict[str, Measure]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--carriers", default="2000,20000", help="comma-separated sizes")
+    parser.add_argument("--years", type=int, default=10, help="years of figures (default 10)")
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args()
@@ -145,7 +146,7 @@ def main() -> None:
     try:
         for n in sizes:
             print(f"… {n:,} carriers", file=sys.stderr, flush=True)
-            runs[n] = bench_size(n, root / f"n{n}")
+            runs[n] = bench_size(n, root / f"n{n}", args.years)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

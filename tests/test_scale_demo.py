@@ -66,3 +66,10 @@ def test_the_scale_demo_never_writes_into_the_db_named(tmp_path, cli):
     )
     assert refused.returncode == 1 and "does not use --db" in refused.stderr
     assert not (tmp_path / "real.db").exists()
+
+
+def test_fewer_years_end_in_2025(tmp_path):
+    built = build_scale_demo(tmp_path / "two", 60, years=2, load=False)
+    assert built.years == (2024, 2025)
+    names = sorted(p.name for p in (built.config_dir / "data").iterdir())
+    assert names == ["carriers-2024.csv", "carriers-2025.csv", "zones-2024.csv", "zones-2025.csv"]

@@ -231,6 +231,12 @@ def demo(
             "of annual report files and its own config folder (to measure parkmon at scale).",
         ),
     ] = None,
+    years: Annotated[
+        int,
+        typer.Option(
+            "--years", min=1, max=30, help="With --carriers: years of figures, up to 2025."
+        ),
+    ] = 10,
 ) -> None:
     """Build a fresh demo database from the registry and generated demo data, and summarise it.
 
@@ -252,7 +258,7 @@ def demo(
             "[/yellow]"
         )
     if carriers is not None:
-        _scale_demo(out_dir, carriers, seed, lang)
+        _scale_demo(out_dir, carriers, seed, lang, years)
         return
     with err.status("parkmon demo …") as status:
         summary = demo_pkg.build_demo(
@@ -280,12 +286,12 @@ def demo(
     out.print(table)
     if summary.runs:
         out.print(summary_table(summary.runs, lang))
-    years = summary.years
+    span = summary.years
     rejected = sum(r.rejected for r in summary.runs)
     out.print(
         f"{t('summary.observations', lang)}: {summary.observations}   "
         f"{t('summary.recognitions', lang)}: {summary.recognitions}   "
-        f"{t('summary.years', lang)}: {years[0]}–{years[-1]}   "
+        f"{t('summary.years', lang)}: {span[0]}–{span[-1]}   "
         f"{t('collect.rejected', lang)}: {rejected}"
     )
     out.print(f"parkmon --db {summary.database} rejects")
@@ -294,12 +300,13 @@ def demo(
     out.print(f"parkmon --db {summary.database} parks list --kind incubator")
 
 
-def _scale_demo(out_dir: Path, carriers: int, seed: int, lang: str) -> None:
+def _scale_demo(out_dir: Path, carriers: int, seed: int, lang: str, years: int) -> None:
     with err.status("parkmon demo …") as status:
         built = scale.build_scale_demo(
             out_dir.resolve(),
             carriers,
             seed,
+            years=years,
             on_step=lambda s: status.update(f"parkmon demo: {s} …"),
         )
     out.print(f"[bold yellow]{t('msg.demo_banner', lang)}[/bold yellow]")

@@ -6,7 +6,8 @@ It writes a complete, self-contained config folder and a database beside it:
   rectangles (``config/boundaries.geojson``), K growing with N (7 to 100);
 - ``config/parks.csv``: N carriers — incubators, maker spaces and some zones — with points inside
   their districts, every one labelled demo (ids ``DEMO-S…``, names ending （演示））;
-- ``config/data/carriers-YEAR.csv`` and ``zones-YEAR.csv``: one wide annual report per year, the
+- ``config/data/carriers-YEAR.csv`` and ``zones-YEAR.csv``: one wide annual report per year (ten
+  years to 2025 unless asked otherwise), the
   headers a park office writes (Chinese indicator names, a 年份 column), and ``sources.toml`` to
   collect them with the real collectors;
 - ``parkmon.db``: the registry initialised from that folder and the same figures loaded.
@@ -42,7 +43,8 @@ from monitor.settings import bundled_config_dir
 PROVINCE_ADCODE = "990000"  # not a real code: 99 is no province
 PROVINCE_BBOX = (116.3, 30.8, 121.9, 35.1)  # about the size of Jiangsu
 CHUNK = 2_000  # carriers generated and written at a time (see store.MAX_SUBJECTS_IN)
-FIRST_YEAR, LAST_YEAR = 2016, 2025  # ten years of figures
+LAST_YEAR = 2025
+YEARS = 10  # of figures, by default
 # Kinds and levels of the carriers: shares, not facts.
 _KINDS = (
     ("incubator", "孵化器", "incubator", 0.46),
@@ -75,6 +77,7 @@ def build_scale_demo(
     carriers: int,
     seed: int = demo.DEMO_SEED,
     *,
+    years: int = YEARS,
     load: bool = True,
     on_step: Callable[[str], None] | None = None,
 ) -> ScaleDemo:
@@ -87,7 +90,9 @@ def build_scale_demo(
         shutil.rmtree(config_dir)
     (config_dir / "data").mkdir(parents=True)
     rng = np.random.default_rng(seed)
-    years = tuple(range(FIRST_YEAR, LAST_YEAR + 1))
+    if not 1 <= years <= 30:
+        raise ValueError("a scale demo covers 1 to 30 years")
+    span = tuple(range(LAST_YEAR - years + 1, LAST_YEAR + 1))
     step("the synthetic province and its districts")
     cells = _districts(district_count(carriers))
     _write_city(config_dir, cells)
@@ -95,14 +100,14 @@ def build_scale_demo(
     step(f"{carriers:,} carriers")
     parks = _carriers(carriers, cells, rng)
     _write_registry(config_dir / "parks.csv", parks)
-    step("ten years of annual reports")
-    observations, codes = _write_reports(config_dir, parks, years, seed)
+    step(f"{years} years of annual reports")
+    observations, codes = _write_reports(config_dir, parks, span, seed)
     _write_sources(config_dir, carriers, codes)
     database = folder / "parkmon.db"
     if load:
         step("the database: registry and figures")
-        load_scale_demo(database, config_dir, parks, years, seed)
-    return ScaleDemo(folder, config_dir, database, carriers, len(cells), observations, years)
+        load_scale_demo(database, config_dir, parks, span, seed)
+    return ScaleDemo(folder, config_dir, database, carriers, len(cells), observations, span)
 
 
 # --- geography -----------------------------------------------------------------------------------
