@@ -42,6 +42,28 @@ class DemoSummary:
     site: Path | None = None
 
 
+def fresh_database(database: Path) -> Engine:
+    """A new SQLite file at ``database``: an earlier demo there (and its WAL) is replaced."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    return db.make_engine(f"sqlite:///{database}")
+
+
+def start_demo_run(engine: Engine, location: str) -> int:
+    """The demo generator as a source (labelled demo) and a run of it; its id."""
+    with engine.begin() as conn:
+        store.ensure_source(
+            conn,
+            demo.DEMO_SOURCE,
+            kind="demo",
+            location=location,
+            precedence=1000,
+            is_demo=True,
+            description=f"{demo.DEMO_LABEL_ZH} / {demo.DEMO_LABEL_EN}",
+        )
+    return store.start_run(engine, demo.DEMO_SOURCE, host=socket.gethostname(), pid=os.getpid())
+
+
 def demo_placement(conn: sa.Connection, geo: CityGeography | None) -> demo.Placement | None:
     """Per district: its polygon and the part of it in the belt (band + member zones' circles)."""
     if geo is None:
@@ -72,17 +94,7 @@ def load_demo(
         pd.concat([data.observations, zones], ignore_index=True),
         data.years,
     )
-    with engine.begin() as conn:
-        store.ensure_source(
-            conn,
-            demo.DEMO_SOURCE,
-            kind="demo",
-            location=f"seed={seed}",
-            precedence=1000,
-            is_demo=True,
-            description=f"{demo.DEMO_LABEL_ZH} / {demo.DEMO_LABEL_EN}",
-        )
-    run_id = store.start_run(engine, demo.DEMO_SOURCE, host=socket.gethostname(), pid=os.getpid())
+    run_id = start_demo_run(engine, f"seed={seed}")
     with engine.begin() as conn:
         store.upsert_parks(conn, data.parks)
         store.upsert(
@@ -137,9 +149,7 @@ def build_demo(
     sample sources collected through the real collectors."""
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / "parkmon.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    engine = db.make_engine(f"sqlite:///{database}")
+    engine = fresh_database(database)
     step = on_step or (lambda _s: None)
     try:
         step("database, boundaries, registry")

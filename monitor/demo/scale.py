@@ -22,9 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import shutil
-import socket
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,8 +34,10 @@ import pandas as pd
 
 from monitor import db, models, store
 from monitor.demo import generate as demo
+from monitor.demo.build import fresh_database, start_demo_run
 from monitor.indicators import load_indicators
 from monitor.pipeline import initialise
+from monitor.registry import COLUMNS as REGISTRY_COLUMNS
 from monitor.settings import bundled_config_dir
 
 PROVINCE_ADCODE = "990000"  # not a real code: 99 is no province
@@ -272,42 +272,27 @@ def _carriers(count: int, cells: list[Cell], rng: np.random.Generator) -> pd.Dat
 
 
 def _write_registry(path: Path, parks: pd.DataFrame) -> None:
+    note = f"{demo.DEMO_LABEL_ZH} / {demo.DEMO_LABEL_EN}"
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "id",
-                "name",
-                "name_en",
-                "kind",
-                "level",
-                "district",
-                "lon",
-                "lat",
-                "crs",
-                "location_quality",
-                "opened",
-                "closed",
-                "note",
-            ]
-        )
+        writer = csv.DictWriter(handle, fieldnames=REGISTRY_COLUMNS, restval="")
+        writer.writeheader()
         for row in parks.itertuples(index=False):
             writer.writerow(
-                [
-                    row.id,
-                    row.name,
-                    row.name_en,
-                    row.kind,
-                    row.level,
-                    row.district,
-                    f"{row.lon:.6f}",
-                    f"{row.lat:.6f}",
-                    "wgs84",
-                    "approximate",
-                    row.opened,
-                    row.closed or "",
-                    f"{demo.DEMO_LABEL_ZH} / {demo.DEMO_LABEL_EN}",
-                ]
+                {
+                    "id": row.id,
+                    "name": row.name,
+                    "name_en": row.name_en,
+                    "kind": row.kind,
+                    "level": row.level,
+                    "district": row.district,
+                    "lon": f"{row.lon:.6f}",
+                    "lat": f"{row.lat:.6f}",
+                    "crs": "wgs84",
+                    "location_quality": "approximate",
+                    "opened": row.opened,
+                    "closed": row.closed or "",
+                    "note": note,
+                }
             )
 
 
@@ -423,25 +408,12 @@ def load_scale_demo(
     seed: int,
 ) -> None:
     """A fresh database: the registry from the config folder, the figures chunk by chunk."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    engine = db.make_engine(f"sqlite:///{database}")
+    engine = fresh_database(database)
     try:
         initialise(engine, config_dir)
         with engine.begin() as conn:
-            store.ensure_source(
-                conn,
-                demo.DEMO_SOURCE,
-                kind="demo",
-                location=f"seed={seed}, carriers={len(parks)}",
-                precedence=1000,
-                is_demo=True,
-                description=f"{demo.DEMO_LABEL_ZH} / {demo.DEMO_LABEL_EN}",
-            )
             db.set_meta(conn, "contains_demo_data", "true")
-        run_id = store.start_run(
-            engine, demo.DEMO_SOURCE, host=socket.gethostname(), pid=os.getpid()
-        )
+        run_id = start_demo_run(engine, f"seed={seed}, carriers={len(parks)}")
         written = 0
         for index, chunk in enumerate(_chunks(parks)):
             long = chunk_observations(chunk, years, seed, index)
