@@ -2,7 +2,8 @@
 same value again adds nothing, a changed value adds revision n+1 and keeps the old row. When
 several sources report the same fact, the lowest ``precedence`` is current.
 
-Bulk writes go through SQLAlchemy Core executemany (about 20× faster than one ORM object per row).
+Bulk writes go to the driver directly (``tables.bulk_insert``: one executemany, or one COPY on
+PostgreSQL), never one ORM object per row.
 """
 
 from __future__ import annotations
