@@ -38,7 +38,7 @@ def rating_inputs(
             }
         )
     else:
-        parks = pd.DataFrame(store.parks_frame(engine, kinds=list(meth.kinds) or None))
+        parks = store.park_table(engine, kinds=list(meth.kinds) or None)
         if year is not None:
             open_then = (parks["opened"].isna() | (parks["opened"] <= year)) & (
                 parks["closed"].isna() | (parks["closed"] > year)

@@ -59,13 +59,25 @@ _PLAIN_TYPES = (sa.String, AutoString, sa.Integer, sa.Float, sa.Numeric, sa.Enum
 
 
 def read_frame(conn: Connection, stmt: sa.Select[Any]) -> pd.DataFrame:
-    """The rows of ``stmt`` as a frame. When every column is text or a number (no times, no
-    booleans) the driver's rows are taken as they are, without SQLAlchemy's per-value
-    processing: for large reads that processing is most of the time."""
+    """The rows of ``stmt`` as a frame. When every column is text, a number or a boolean (no
+    times) the driver's rows are taken as they are, without SQLAlchemy's per-value processing:
+    for large reads that processing is most of the time. Booleans (SQLite hands back 0/1) are
+    made booleans column-wise afterwards."""
     result = conn.execute(stmt)
     names = list(result.keys())
-    plain = all(isinstance(c.type, _PLAIN_TYPES) for c in stmt.selected_columns)
-    return frame_of(result.cursor.fetchall() if plain else result.all(), names)
+    types = [c.type for c in stmt.selected_columns]
+    plain = all(isinstance(t, (*_PLAIN_TYPES, sa.Boolean)) for t in types)
+    frame = frame_of(result.cursor.fetchall() if plain else result.all(), names)
+    if plain:
+        for name, kind in zip(names, types, strict=True):
+            if isinstance(kind, sa.Boolean) and len(frame):
+                values = frame[name]
+                frame[name] = (
+                    values.map(lambda v: None if v is None else bool(v))
+                    if values.isna().any()
+                    else values.astype(bool)
+                )
+    return frame
 
 
 def frame_of(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:

@@ -135,7 +135,7 @@ def goal_progress(
     if year is not None:
         obs = obs[obs["year"] <= year]
     now = year or datetime.now(UTC).year
-    parks = pd.DataFrame(store.parks_frame(engine))
+    parks = store.park_table(engine)
     recognitions = store.recognitions_frame(engine)
     rankings = store.rankings_frame(engine)
     carrier_goals = [g for g in specs if g.subject and g.kind != "ranking"]
@@ -240,7 +240,7 @@ def compare_parks(
     engine: Engine, subjects: Sequence[str], year: int, against: str = "peers"
 ) -> Comparison:
     """Gather what ``monitor.compare`` needs from the store and compare the carriers."""
-    parks = pd.DataFrame(store.parks_frame(engine))
+    parks = store.park_table(engine, columns=["kind", "level", "district_id", "in_belt"])
     unknown = [s for s in subjects if s not in set(parks["id"])]
     if unknown:
         raise ConfigError(f"unknown carrier id(s) {', '.join(unknown)}; see `parkmon parks list`")
@@ -297,7 +297,7 @@ def map_data(
     """Everything the regional map shows, from the store (stars of each year under the current
     methodology of each kind)."""
     city = load_city(config_dir)
-    parks = pd.DataFrame(store.parks_frame(engine))
+    parks = store.park_table(engine)
     parks = parks[parks["lon"].notna() & parks["lat"].notna()]
     hashes = {m.content_hash for m in load_methodologies(config_dir)}
     ratings = store.ratings_frame(
@@ -429,7 +429,7 @@ def carriers(
             )
         codes.append(found.adcode)
     if engine is not None:
-        frame = pd.DataFrame(store.parks_frame(engine).drop(columns="geometry"))
+        frame = store.park_table(engine)
     else:
         frame = pd.DataFrame(load_registry(config_dir))
     if kinds:

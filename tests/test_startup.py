@@ -44,3 +44,24 @@ def test_every_lazy_module_of_the_command_line_exists():
                 importlib.import_module(value._name)
                 seen += 1
     assert seen > 20
+
+
+def test_status_reads_the_database_without_the_map_and_workbook_libraries(tmp_path):
+    """``status`` is the command run most often by hand: it loads the store, not geopandas,
+    folium, openpyxl or httpx."""
+    db = tmp_path / "status.db"
+    subprocess.run(
+        [sys.executable, "-c", "from monitor.cli import main; main()", "--db", str(db), "init"],
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    code = (
+        "from monitor.cli import main\n"
+        f"try:\n    main(['--db', {str(db)!r}, 'status'])\nexcept SystemExit as e:\n"
+        "    assert not e.code, e.code"
+    )
+    loaded = _imported_after(code)
+    assert "sqlalchemy" in loaded  # it did read the database
+    unwanted = {"geopandas", "folium", "openpyxl", "httpx"}
+    assert not loaded & unwanted, sorted(loaded & unwanted)

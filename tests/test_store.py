@@ -218,6 +218,15 @@ def test_regions_and_parks_read_back_as_geoframes(engine):
     assert parks.geometry.iloc[1] is None
     assert parks.within(regions.geometry.iloc[0]).tolist() == [True, False]
     assert store.parks_frame(engine, kinds=["maker_space"])["id"].tolist() == ["X2"]
+    # The plain registry read: only the columns asked for (id always), enums as their text,
+    # booleans as booleans whichever driver answered (SQLite hands back 0/1).
+    table = store.park_table(engine, columns=["kind", "in_belt", "is_demo"])
+    assert list(table.columns) == ["id", "kind", "in_belt", "is_demo"]
+    assert table["kind"].tolist() == ["incubator", "maker_space"]
+    assert table["in_belt"].tolist() == [False, False]
+    assert all(type(v) in (bool, np.bool_) for v in table["in_belt"])
+    with pytest.raises(ValueError, match="boundary"):
+        store.park_table(engine, columns=["boundary"])
     # Upserting again updates in place rather than duplicating.
     with engine.begin() as conn:
         store.upsert_parks(

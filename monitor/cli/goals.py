@@ -203,7 +203,7 @@ def compare_command(
     settings, engine = _open(ctx)
     try:
         comparison = views.compare_parks(engine, parks, year, against)
-        frame = store.parks_frame(engine)
+        frame = store.park_table(engine, columns=["name", "name_en"])
         # proper names in the output's language where the registry has them
         english = settings.lang == "en"
         names = {

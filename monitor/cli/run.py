@@ -92,7 +92,7 @@ def template_xlsx(
             city = registry.load_city(settings.config_dir)
             carriers = [city.name, *(d.name for d in city.districts)]
         elif db.database_exists(engine) and db.schema_exists(engine):
-            parks = store.parks_frame(engine, kinds=[kind], include_demo=False)
+            parks = store.park_table(engine, columns=["name"], kinds=[kind], include_demo=False)
             carriers = parks["name"].tolist()
     finally:
         engine.dispose()

@@ -82,7 +82,7 @@ def load_demo(
     with engine.connect() as conn:
         placement = demo_placement(conn, geo)
     data = demo.generate_demo(city, seed, placement)
-    registry = store.parks_frame(engine, include_demo=False)
+    registry = store.park_table(engine, columns=["kind", "level"], include_demo=False)
     zones = demo.zone_observations(
         list(zip(registry["id"], registry["kind"], registry["level"], strict=True)),
         data.years,
@@ -164,7 +164,7 @@ def build_demo(
             rate_year(engine, config_dir, year)
         step("maps, report and the site")
         site_index = build_site(engine, config_dir, out_dir / "site")
-        parks = store.parks_frame(engine)
+        parks = store.park_table(engine)
         observations = store.count_rows(engine, models.Observation)
     finally:
         engine.dispose()
