@@ -96,6 +96,20 @@ def test_source_precedence_decides_the_current_value(engine):
     assert store.observations_frame(engine, as_of_run=1)["source_id"].tolist() == [
         "district-office"
     ]
+    # Precedence, not the order of the source ids ("a-late" sorts first), decides; and a read
+    # filtered to one period and subject type fills those columns in rather than reading them.
+    _source(engine, "a-late", precedence=90)
+    other = ("P2", "incubatees", "2023")
+    store.upsert_observations(engine, _obs({fact: 39.0, other: 7.0}), source_id="a-late", run_id=3)
+    store.upsert_observations(engine, _obs({other: 8.0}), source_id="district-office", run_id=4)
+    narrow = store.observations_frame(engine, periods=["2023"], subject_type="park")
+    assert narrow[["subject_id", "source_id", "value"]].values.tolist() == [
+        ["P1", "torch", 40.0],
+        ["P2", "district-office", 8.0],
+    ]
+    assert narrow["period"].tolist() == ["2023", "2023"]
+    assert narrow["subject_type"].tolist() == ["park", "park"]
+    pd.testing.assert_frame_equal(narrow, store.observations_frame(engine))
 
 
 def test_batch_is_one_transaction(engine):
