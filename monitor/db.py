@@ -11,9 +11,8 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlmodel import SQLModel
 
-from monitor import models, runs
+from monitor import models, runs, schema
 from monitor.errors import StorageError, driver_message
 
 log = logging.getLogger(__name__)
@@ -97,83 +96,54 @@ def schema_exists(engine: Engine) -> bool:
         ) from exc
 
 
-# Indexes of earlier versions that a newer index replaced (table, index): dropped on upgrade.
-_REPLACED_INDEXES = (("observation", "ix_observation_indicator"),)
-
-
-def _upgrade_indexes(
-    conn: sa.Connection, inspector: Any, existing: set[str], changes: list[str]
-) -> None:
-    """Create the indexes newer versions declare on tables that already existed, and drop the
-    ones they replaced (each index costs every bulk insert)."""
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name not in existing:
-            continue
-        have = {i["name"] for i in inspector.get_indexes(table.name)}
-        for index in table.indexes:
-            if index.name not in have:
-                index.create(conn)
-                changes.append(f"created index {index.name}")
-        for name in (n for t, n in _REPLACED_INDEXES if t == table.name and n in have):
-            conn.execute(sa.text(f'DROP INDEX "{name}"'))
-            changes.append(f"dropped index {name}")
-
-
 def init_schema(engine: Engine) -> list[str]:
-    """Create missing tables and add missing columns; safe to run again. Returns what changed."""
+    """Create the schema, or bring an older one to this code's revision (``monitor.schema``);
+    safe to run again. Returns what changed: the copy kept, one line per revision applied."""
+    kept, steps = upgrade_schema(engine)
+    return ([f"kept a copy of the database as it was: {kept}"] if kept else []) + [
+        str(step) for step in steps
+    ]
+
+
+def upgrade_schema(engine: Engine) -> tuple[Path | None, list[schema.Step]]:
+    """The migrations still to apply, applied; a SQLite file with a schema is copied first."""
     ensure_writable(engine)
-    changes: list[str] = []
+    found = schema.state(engine)
+    kept = None
+    if not found.empty and not found.current:
+        kept = keep_copy_before_upgrade(engine, found)
+        if kept is not None:
+            log.warning("schema: kept a copy of the database before upgrading: %s", kept)
+    return kept, schema.upgrade(engine)
+
+
+def keep_copy_before_upgrade(engine: Engine, found: schema.SchemaState) -> Path | None:
+    """A SQLite file about to be upgraded is first copied beside itself (``NAME.before-REV``),
+    through SQLite's online backup: SQLite cannot undo a half-done ALTER on a crash. PostgreSQL
+    upgrades in one transaction and keeps no copy here (``parkmon db backup`` does)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    path = Path(engine.url.database or "").expanduser()
+    target = path.with_name(f"{path.name}.before-{found.revision or 'migrations'}")
+    backup_sqlite(engine, target)
+    return target
+
+
+def backup_sqlite(engine: Engine, target: Path) -> None:
+    """A consistent copy of a SQLite database while others may be writing (its backup API)."""
+    import sqlite3  # noqa: PLC0415
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    raw = engine.raw_connection()
     try:
-        inspector = sa.inspect(engine)
-        existing = set(inspector.get_table_names())
-        metadata = SQLModel.metadata
-        for table in metadata.sorted_tables:
-            if table.name not in existing:
-                changes.append(f"created table {table.name}")
-        metadata.create_all(engine)
-        # Upgrade: add columns that newer versions introduced. New columns are nullable or have a
-        # server default, so this never rewrites data.
-        with engine.begin() as conn:
-            for table in metadata.sorted_tables:
-                if table.name not in existing:
-                    continue
-                have = {c["name"] for c in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name in have:
-                        continue
-                    ddl_type = column.type.compile(dialect=engine.dialect)
-                    default = _default_sql(column)
-                    conn.execute(
-                        sa.text(
-                            f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl_type}'
-                            f"{default}"
-                        )
-                    )
-                    changes.append(f"added column {table.name}.{column.name}")
-            _upgrade_indexes(conn, inspector, existing, changes)
-            set_meta(conn, "schema_version", str(models.SCHEMA_VERSION))
-    except SQLAlchemyError as exc:
-        raise StorageError(
-            f"cannot create the schema in {describe(engine)}: {driver_message(exc)}"
-        ) from exc
-    for change in changes:
-        log.info("schema: %s", change)
-    return changes
-
-
-def _default_sql(column: sa.Column[Any]) -> str:
-    default = column.default
-    if default is None or not getattr(default, "is_scalar", False):
-        return ""
-    value = default.arg  # type: ignore[attr-defined]
-    if isinstance(value, bool):
-        return f" DEFAULT {'TRUE' if value else 'FALSE'}"
-    if isinstance(value, int | float):
-        return f" DEFAULT {value}"
-    if isinstance(value, str):
-        escaped = value.replace("'", "''")
-        return f" DEFAULT '{escaped}'"
-    return ""
+        with sqlite3.connect(partial) as copy:
+            raw.driver_connection.backup(copy)  # type: ignore[union-attr]
+        copy.close()
+    finally:
+        raw.close()
+    partial.replace(target)
 
 
 def set_meta(conn: sa.Connection, key: str, value: str) -> None:
@@ -196,10 +166,8 @@ def holds_demo_data(engine: Engine) -> bool:
 
 
 def require_schema(engine: Engine) -> None:
-    if not schema_exists(engine):
-        raise StorageError(
-            f"database {describe(engine)} has no parkmon schema yet; run `parkmon init` first"
-        )
+    """Refuse a database without parkmon's schema or at another revision than this code's."""
+    schema.require_current(engine)
 
 
 def open_existing(url: str) -> Engine:

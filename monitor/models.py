@@ -320,4 +320,5 @@ class RankingEntry(SQLModel, table=True):
     note: str = ""
 
 
-SCHEMA_VERSION = 1
+# The Alembic revision this code expects (monitor/migrations/versions; a test keeps it the head).
+SCHEMA_VERSION = "0001_baseline"

@@ -42,9 +42,9 @@ def test_parks_list_zones_without_a_database_reads_the_registry(tmp_path, cli):
 
 def test_init_twice_then_list_from_the_database(tmp_path, cli):
     first = cli("init", cwd=tmp_path)
-    assert "created table park" in first.stderr
+    assert "upgraded to 0001_baseline" in first.stderr
     second = cli("init", cwd=tmp_path)
-    assert "created table" not in second.stderr
+    assert "upgraded" not in second.stderr
     engine = db.make_engine(f"sqlite:///{tmp_path / 'parkmon.db'}")
     assert store.count_rows(engine, models.Park) == 12
     assert store.count_rows(engine, models.Region) == 9  # city, 7 districts, the belt band

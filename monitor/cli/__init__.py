@@ -16,6 +16,7 @@ from geo.errors import GeoError
 from monitor import __version__
 from monitor.cli.collect import collect_command, rejects_command, runs_command, summary_table
 from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
+from monitor.cli.database import db_app
 from monitor.cli.geo import geo_app
 from monitor.cli.goals import compare_command, goals_command, rankings_command
 from monitor.cli.maps import maps_app, site_app
@@ -65,6 +66,7 @@ app.command("run")(run_command)
 app.add_typer(maps_app, name="maps")
 app.add_typer(site_app, name="site")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(db_app, name="db")
 app.command("status")(status_command)
 app.command("collect")(collect_command)
 app.command("rate")(rate_command)
