@@ -20,6 +20,15 @@ if ! PGBIN=$(pg_bin_dir); then
   PGBIN=$(pg_bin_dir) || { echo "postgres.sh: PostgreSQL install failed" >&2; return 1; }
 fi
 
+# PostGIS for the spatial columns (Debian's package for this server's major version).
+PG_MAJOR=$("$PGBIN/postgres" --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')
+if [ ! -f "/usr/share/postgresql/$PG_MAJOR/extension/postgis.control" ]; then
+  echo "postgres.sh: installing Debian's postgresql-$PG_MAJOR-postgis-3" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq "postgresql-$PG_MAJOR-postgis-3" >/dev/null \
+    || { echo "postgres.sh: PostGIS install failed" >&2; return 1; }
+fi
+
 PG_TMP=$(mktemp -d -t parkmon-pg.XXXXXX)
 as_pg=()
 if [ "$(id -u)" = "0" ]; then
@@ -33,6 +42,10 @@ fi
   -o "-k $PG_TMP -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
   start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
 "${as_pg[@]}" "$PGBIN/createdb" -h "$PG_TMP" -U postgres parkmon_test
+# parkmon_test has PostGIS (the tests' main database); parkmon_plain is PostgreSQL without it.
+"${as_pg[@]}" "$PGBIN/psql" -q -h "$PG_TMP" -U postgres -d parkmon_test \
+  -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+"${as_pg[@]}" "$PGBIN/createdb" -h "$PG_TMP" -U postgres parkmon_plain
 
 pg_stop_throwaway() {
   "${as_pg[@]}" "$PGBIN/pg_ctl" -D "$PG_TMP/data" -m fast -w stop >/dev/null 2>&1 || true

@@ -201,9 +201,13 @@ def open_read_only(url: str) -> Engine:
     if probe.dialect.name != "sqlite" or probe.url.database in (None, "", ":memory:"):
         if probe.dialect.name == "postgresql":
             probe.dispose()
+            # added to the URL's own options (a search_path, say), which a bare connect_args
+            # value would replace
+            given = probe.url.query.get("options", "")
+            given = " ".join(given) if isinstance(given, tuple) else given
             engine = sa.create_engine(
                 probe.url,
-                connect_args={"options": "-c default_transaction_read_only=on"},
+                connect_args={"options": f"{given} -c default_transaction_read_only=on".strip()},
             )
             require_schema(engine)
             return engine

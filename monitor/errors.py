@@ -131,7 +131,7 @@ def driver_message(exc: BaseException) -> str:
         return "the disk is full"
     if "no such column" in lowered or ("column" in lowered and "does not exist" in lowered):
         return (
-            f"{text}: the database was made by an older parkmon; run `parkmon init` to upgrade "
-            "it (nothing is lost)"
+            f"{text}: the database's tables are not those of its schema revision (changed by "
+            "hand?); `parkmon db current` says where it stands"
         )
     return text

@@ -321,4 +321,4 @@ class RankingEntry(SQLModel, table=True):
 
 
 # The Alembic revision this code expects (monitor/migrations/versions; a test keeps it the head).
-SCHEMA_VERSION = "0001_baseline"
+SCHEMA_VERSION = "0002_postgis_columns"

@@ -122,6 +122,12 @@ def upgrade(engine: Engine) -> list[Step]:
             steps = _between(found.revision)
             if steps:
                 command.upgrade(_config(conn), "head")
+            if conn.dialect.name == "postgresql":
+                from monitor import spatial  # noqa: PLC0415  (PostGIS only)
+
+                added = spatial.add_columns(conn)  # PostGIS installed after its revision ran
+                if added:
+                    steps.append(Step("postgis", f"geometry columns {', '.join(added)}"))
     except SQLAlchemyError as exc:
         raise StorageError(
             f"upgrading the schema of {_url(engine)} failed: {driver_message(exc)}"

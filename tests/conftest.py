@@ -42,12 +42,21 @@ def pg_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def pg_plain_url(pg_url: str) -> str:
+    """The same server's database without PostGIS (.ci/postgres.sh creates parkmon_plain)."""
+    return sa.engine.make_url(pg_url).set(database="parkmon_plain").render_as_string(False)
+
+
 def _pg_schema_engine(pg_url: str) -> Iterator[Engine]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = db.make_engine(pg_url)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    # public stays on the path for PostGIS's types and functions (installed there)
+    url = sa.engine.make_url(pg_url).update_query_dict(
+        {"options": f"-csearch_path={schema},public"}
+    )
     engine = db.make_engine(url.render_as_string(hide_password=False))
     try:
         yield engine
@@ -72,6 +81,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         db.init_schema(eng)
         yield eng
         gen.close()
+
+
+@pytest.fixture
+def pg_empty(pg_url: str) -> Iterator[Engine]:
+    """An engine on a fresh, empty schema of the PostGIS test database (no parkmon schema)."""
+    yield from _pg_schema_engine(pg_url)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from collectors.names import SubjectResolver
 from collectors.run import check_aliases, collect, short_error
 from collectors.secrets import redact_url
 from collectors.sources import load_sources, parse_source
-from monitor import db, models, runs, safe_io, store
+from monitor import db, models, pipeline, runs, safe_io, store
 from monitor.errors import ConfigError
 
 HOSTILE = ['=HYPERLINK("http://x.invalid","a")', "=cmd|' /C calc'!A0", "@SUM(A1)", "+1+2"]
@@ -720,11 +720,19 @@ def test_a_full_disk_ends_in_one_line_and_leaves_no_half_file(collect_engine, tm
     assert store.count_rows(collect_engine, models.Observation) == before
 
 
-def test_demo_refuses_a_database_it_would_not_use(tmp_path):
-    result = _cli("--db", "postgresql://u@h/db", "demo", "--out", str(tmp_path))
+def test_demo_never_writes_into_a_database_holding_real_data(tmp_path, config_dir):
+    real = tmp_path / "real.db"
+    engine = db.make_engine(f"sqlite:///{real}")
+    pipeline.initialise(engine, config_dir)  # the registry: real data, not demo
+    before = store.count_rows(engine, models.Park)
+    engine.dispose()
+    result = _cli("--db", str(real), "demo", "--out", str(tmp_path / "out"))
     assert isinstance(result.exception, ConfigError)
-    assert "`parkmon demo` does not use --db" in str(result.exception)
-    assert not (tmp_path / "parkmon.db").exists()
+    assert "not demo data" in str(result.exception)
+    engine = db.make_engine(f"sqlite:///{real}")
+    assert store.count_rows(engine, models.Park) == before
+    assert not db.holds_demo_data(engine)
+    engine.dispose()
 
 
 class Gate(Server):
@@ -800,12 +808,14 @@ def test_two_real_collections_of_one_source_one_line_for_the_loser(collect_engin
 
 
 @pytest.mark.slow
-def test_a_database_of_an_older_parkmon_says_to_run_init(collect_engine):
+def test_a_database_of_an_older_parkmon_says_to_upgrade_it(collect_engine):
+    """A database of a development build before 0.1.0: no revision, and a column it lacked."""
     with collect_engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE rejection DROP COLUMN reason_data")
+        conn.exec_driver_sql("DROP TABLE alembic_version")
     database = str(collect_engine.url.database)
     old = _parkmon(["--db", database, "rejects"])
     assert old.returncode == 1
-    assert "run `parkmon init` to upgrade it" in old.stderr and "Traceback" not in old.stderr
+    assert "run `parkmon db upgrade`" in old.stderr and "Traceback" not in old.stderr
     assert _parkmon(["--db", database, "init"]).returncode == 0
     assert _cli("--db", database, "rejects").exit_code == 0  # upgraded in place

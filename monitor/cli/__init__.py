@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -242,22 +243,23 @@ def demo(
 ) -> None:
     """Build a fresh demo database from the registry and generated demo data, and summarise it.
 
-    The demo always builds its own SQLite file in --out (replacing an earlier demo there); it never
-    writes demo data into the database named by --db.
+    The demo builds its own SQLite file in --out (replacing an earlier demo there). Given --db
+    (e.g. a PostgreSQL server), it builds there instead — only in an empty database or an
+    earlier demo, never in one holding real data. The site is written to --out either way.
     """
     settings = settings_of(ctx)
     lang = settings.lang
-    if settings.origin.get("database_url") == "cli":
+    named = settings.origin.get("database_url") == "cli"
+    if named and carriers is not None:
         raise ConfigError(
-            "`parkmon demo` does not use --db: it builds a fresh SQLite file in --out "
-            f"({out_dir / 'parkmon.db'}) so that demo data never mixes with real data; drop "
-            "--db, and choose the folder with --out"
+            "`parkmon demo --carriers` does not use --db: it builds a fresh SQLite file in --out "
+            f"({out_dir / 'parkmon.db'}) beside its own config folder; drop --db"
         )
-    if settings.origin.get("database_url") not in (None, "default"):
+    if not named and settings.origin.get("database_url") not in (None, "default"):
         err.print(
             f"[yellow]parkmon demo ignores database_url (from "
-            f"{escape(settings.origin['database_url'])}): it builds {out_dir / 'parkmon.db'}"
-            "[/yellow]"
+            f"{escape(settings.origin['database_url'])}): it builds {out_dir / 'parkmon.db'}; "
+            "name a database with --db to build there[/yellow]"
         )
     if carriers is not None:
         _scale_demo(out_dir, carriers, seed, lang, years)
@@ -268,6 +270,7 @@ def demo(
             settings.config_dir,
             seed,
             on_step=lambda s: status.update(f"parkmon demo: {s} …"),
+            database_url=settings.database_url if named else None,
         )
     city = registry.load_city(settings.config_dir)
     out.print(f"[bold yellow]{t('msg.demo_banner', lang)}[/bold yellow]")
@@ -296,10 +299,11 @@ def demo(
         f"{t('summary.years', lang)}: {span[0]}–{span[-1]}   "
         f"{t('collect.rejected', lang)}: {rejected}"
     )
-    out.print(f"parkmon --db {summary.database} rejects")
+    again = shlex.quote(str(summary.database))
+    out.print(f"parkmon --db {again} rejects")
     if summary.site is not None:
         out.print(f"[bold]{t('msg.open_site', lang)}[/bold] {summary.site}")
-    out.print(f"parkmon --db {summary.database} parks list --kind incubator")
+    out.print(f"parkmon --db {again} parks list --kind incubator")
 
 
 def _scale_demo(out_dir: Path, carriers: int, seed: int, lang: str, years: int) -> None:

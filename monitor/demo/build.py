@@ -1,6 +1,7 @@
-"""The demo build: a fresh SQLite database with the registry, generated demo carriers and their
-figures (labelled as demo data everywhere), the bundled sample sources collected through the real
-collectors, ratings of every demo year, and the site.
+"""The demo build: a fresh database (a SQLite file, or a server named with --db) with the
+registry, generated demo carriers and their figures (labelled as demo data everywhere), the
+bundled sample sources collected through the real collectors, ratings of every demo year, and
+the site.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 
 from collectors.run import RunSummary, collect_many
 from collectors.sources import SourceSpec, load_sources
-from monitor import belt, db, models, store
+from monitor import belt, db, models, schema, store
 from monitor.belt import CityGeography
 from monitor.demo import generate as demo
 from monitor.demo.samples import write_samples
 from monitor.demo.server import serve_samples
+from monitor.errors import ConfigError
 from monitor.evaluation import rate_year
 from monitor.pipeline import InitSummary, city_geography, initialise, refresh_locations
 from monitor.publish import build_site
@@ -32,7 +35,7 @@ from monitor.registry import City, load_city
 
 @dataclass(frozen=True)
 class DemoSummary:
-    database: Path
+    database: Path | str  # the SQLite file, or the server's URL (without its password)
     parks: pd.DataFrame
     observations: int
     recognitions: int
@@ -47,6 +50,32 @@ def fresh_database(database: Path) -> Engine:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     return db.make_engine(f"sqlite:///{database}")
+
+
+def fresh_named_database(url: str) -> Engine:
+    """The database ``url`` names, emptied for the demo — only when it holds no parkmon schema
+    or an earlier demo: demo data never mixes with real data, and real data is never dropped."""
+    engine = db.make_engine(url)
+    try:
+        found = schema.state(engine)
+        if not found.empty:
+            if db.get_meta(engine, "contains_demo_data") != "true":
+                raise ConfigError(
+                    f"database {db.describe(engine)} holds parkmon data that is not demo data; "
+                    "`parkmon demo` writes only into an empty database or an earlier demo "
+                    "(choose another database, or drop --db for a SQLite file in --out)"
+                )
+            db.ensure_writable(engine)
+            ours = [*SQLModel.metadata.tables, schema.VERSION_TABLE]
+            with engine.begin() as conn:
+                inspector = sa.inspect(conn)
+                for name in ours:
+                    if inspector.has_table(name):
+                        conn.execute(sa.text(f'DROP TABLE "{name}"'))
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def start_demo_run(engine: Engine, location: str) -> int:
@@ -144,12 +173,19 @@ def build_demo(
     *,
     with_samples: bool = True,
     on_step: Callable[[str], None] | None = None,
+    database_url: str | None = None,
 ) -> DemoSummary:
-    """Build a fresh demo SQLite database in ``out_dir``: registry, generated demo data, and the
-    sample sources collected through the real collectors."""
+    """Build a fresh demo database: registry, generated demo data, and the sample sources
+    collected through the real collectors; the site in ``out_dir``. The database is a new
+    SQLite file in ``out_dir``, or ``database_url`` when given (empty, or an earlier demo)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    database = out_dir / "parkmon.db"
-    engine = fresh_database(database)
+    database: Path | str
+    if database_url is None:
+        database = out_dir / "parkmon.db"
+        engine = fresh_database(database)
+    else:
+        engine = fresh_named_database(database_url)
+        database = db.describe(engine)
     step = on_step or (lambda _s: None)
     try:
         step("database, boundaries, registry")
