@@ -123,27 +123,11 @@ def keep_copy_before_upgrade(engine: Engine, found: schema.SchemaState) -> Path 
     upgrades in one transaction and keeps no copy here (``parkmon db backup`` does)."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return None
+    from monitor import backup  # noqa: PLC0415  (only when upgrading)
+
     path = Path(engine.url.database or "").expanduser()
     target = path.with_name(f"{path.name}.before-{found.revision or 'migrations'}")
-    backup_sqlite(engine, target)
-    return target
-
-
-def backup_sqlite(engine: Engine, target: Path) -> None:
-    """A consistent copy of a SQLite database while others may be writing (its backup API)."""
-    import sqlite3  # noqa: PLC0415
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    raw = engine.raw_connection()
-    try:
-        with sqlite3.connect(partial) as copy:
-            raw.driver_connection.backup(copy)  # type: ignore[union-attr]
-        copy.close()
-    finally:
-        raw.close()
-    partial.replace(target)
+    return backup.backup(engine, target).path
 
 
 def set_meta(conn: sa.Connection, key: str, value: str) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,8 +12,9 @@ from monitor.errors import StorageError
 from monitor.lazy import LazyModule
 
 if TYPE_CHECKING:
-    from monitor import db, models, schema
+    from monitor import backup, db, models, schema
 else:
+    backup = LazyModule("monitor.backup")
     db = LazyModule("monitor.db")
     models = LazyModule("monitor.models")
     schema = LazyModule("monitor.schema")
@@ -69,3 +71,55 @@ def db_upgrade(ctx: typer.Context) -> None:
         out.print(f"{db.describe(engine)}: already at {models.SCHEMA_VERSION}")
     for step in steps:
         out.print(str(step))
+
+
+@db_app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(help="File to write (replaced when complete).")],
+) -> None:
+    """Copy the database to FILE: SQLite through its online backup (safe while the scheduler
+    writes), PostgreSQL through pg_dump (custom format)."""
+    settings = settings_of(ctx)
+    engine = db.make_engine(settings.database_url, create_dir=False)
+    try:
+        if not db.database_exists(engine):
+            raise StorageError(f"database {db.describe(engine)} does not exist")
+        copy = backup.backup(engine, target)
+    finally:
+        engine.dispose()
+    _say(f"backed up {db.describe(engine)} to {copy.path} ({copy.kind})", copy)
+
+
+@db_app.command("restore")
+def db_restore(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A file written by `parkmon db backup`.")],
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Replace a database that holds a parkmon schema."),
+    ] = False,
+) -> None:
+    """Put a backup in place of the database (all or nothing; --replace for one in use)."""
+    settings = settings_of(ctx)
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.ensure_writable(engine)
+        copy = backup.restore(engine, source, replace=replace)
+        behind = not schema.state(engine).current
+    finally:
+        engine.dispose()
+    _say(f"restored {db.describe(engine)} from {copy.path}", copy)
+    if behind:
+        err.print(
+            f"the restored schema is {copy.revision}; run `parkmon db upgrade` to use it with "
+            "this parkmon",
+            markup=False,
+        )
+
+
+def _say(headline: str, copy: backup.Copy) -> None:
+    out.print(headline, markup=False)
+    out.print(f"  schema {copy.revision}", markup=False)
+    for table, rows in copy.rows.items():
+        out.print(f"  {table}: {rows:,} rows", markup=False)
