@@ -154,6 +154,19 @@ class Park(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class ParkDistrict(SQLModel, table=True):
+    """The districts a carrier lies in: one row per district, the principal one (where it is
+    registered, ``park.district_id``) marked. Most carriers have one; a park built across a
+    district border (the plan's 南通国际家纺产业园) has two. District totals count a carrier
+    once, in its principal district; maps, filters and ``geo check`` use them all."""
+
+    __tablename__ = "park_district"
+    park_id: str = Field(primary_key=True, max_length=32)
+    district_id: str = Field(primary_key=True, max_length=32, index=True)
+    principal: bool = Field(default=False)
+    basis: str = Field(default="declared", max_length=16, description="declared (the registry)")
+
+
 class Recognition(SQLModel, table=True):
     """When a carrier was recognised at a level (e.g. provincial incubator in 2022)."""
 
@@ -321,4 +334,4 @@ class RankingEntry(SQLModel, table=True):
 
 
 # The Alembic revision this code expects (monitor/migrations/versions; a test keeps it the head).
-SCHEMA_VERSION = "0002_postgis_columns"
+SCHEMA_VERSION = "0003_park_district"

@@ -45,6 +45,7 @@ COLUMNS = (
     "note",
 )
 REQUIRED = ("id", "name", "kind", "level", "district")
+DISTRICT_SEPARATORS = re.compile(r"[|、]")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # GB 32100-2015 unified social credit code: 18 characters, last one a check character.
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -267,10 +268,10 @@ class _RowChecker:
         if role not in {m.value for m in models.BeltRole}:
             bad("belt_role", role, f"one of {_choices(models.BeltRole)} (empty = none)")
         park["belt_role"] = role
-        district = self.city.district(raw["district"]) if raw.get("district") else None
-        if raw.get("district") and district is None:
-            bad("district", raw["district"], f"a district of {self.city.name}: {self.districts}")
+        found = self._districts(raw.get("district", ""), bad)
+        district = found[0] if found else None
         park["district_id"] = district.adcode if district else ""
+        park["districts"] = [d.adcode for d in found]
         code = raw.get("credit_code", "").upper()
         if code and not valid_credit_code(code):
             bad(
@@ -292,6 +293,24 @@ class _RowChecker:
         if park["opened"] and park["closed"] and park["closed"] < park["opened"]:
             bad("closed", raw["closed"], f"a year not before opened ({park['opened']})")
         return park
+
+    def _districts(self, value: str, bad: Callable[..., None]) -> list[District]:
+        """One district, or several separated by | or 、 (a carrier across a border): the
+        first is where it is registered."""
+        names = [n.strip() for n in DISTRICT_SEPARATORS.split(value)] if value else []
+        found: list[District] = []
+        for name in names:
+            district = self.city.district(name) if name else None
+            if district is None or district in found:
+                bad(
+                    "district",
+                    value,
+                    f"a district of {self.city.name}, or several different ones separated by "
+                    f"| (the first where it is registered): {self.districts}",
+                )
+                return [d for d in found if d is not None]
+            found.append(district)
+        return found
 
     def _identity(
         self, raw: dict[str, str], park: dict[str, Any], line: int, bad: Callable[..., None]

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from monitor import messages, models
 from monitor.observations import (
     FACT_KEY,
+    MAX_SUBJECTS_IN,
     OBS_COLUMNS,
     SAME_VALUE_RTOL,
     UpsertResult,
@@ -33,10 +34,12 @@ from monitor.observations import (
 from monitor.tables import (
     T_OBS,
     T_PARK,
+    T_PARK_DISTRICT,
     T_REGION,
     T_REJECTION,
     T_RUN,
     T_SOURCE,
+    bulk_insert,
     connection,
     frame_of,
     read_frame,
@@ -197,8 +200,51 @@ def update_park_locations(conn: Connection, located: pd.DataFrame) -> None:
 
 
 def upsert_parks(conn: Connection, parks: Sequence[Mapping[str, Any]]) -> None:
-    rows = [{**p, "updated_at": models.utcnow()} for p in parks]
+    """Insert or update carriers. A row's ``districts`` (adcodes, principal first; default: its
+    ``district_id`` alone) replaces the districts the registry declared for it."""
+    now = models.utcnow()
+    rows = [{k: v for k, v in p.items() if k != "districts"} | {"updated_at": now} for p in parks]
     upsert(conn, T_PARK, rows, ["id"])
+    declared = {
+        str(p["id"]): [str(d) for d in (p.get("districts") or [p["district_id"]]) if d]
+        for p in parks
+        if "district_id" in p or "districts" in p
+    }
+    if not declared:
+        return
+    t = T_PARK_DISTRICT
+    ids = list(declared)
+    for start in range(0, len(ids), MAX_SUBJECTS_IN):
+        part = ids[start : start + MAX_SUBJECTS_IN]
+        conn.execute(sa.delete(t).where(t.c.park_id.in_(part), t.c.basis == "declared"))
+    links = [
+        (pid, code, i == 0)
+        for pid, codes in declared.items()
+        for i, code in enumerate(dict.fromkeys(codes))
+    ]
+    bulk_insert(
+        conn,
+        t,
+        {
+            "park_id": [link[0] for link in links],
+            "district_id": [link[1] for link in links],
+            "principal": [link[2] for link in links],
+            "basis": ["declared"] * len(links),
+        },
+    )
+
+
+def park_districts(engine: Engine | Connection) -> dict[str, list[str]]:
+    """Each carrier's districts, principal first."""
+    t = T_PARK_DISTRICT
+    stmt = sa.select(t.c.park_id, t.c.district_id).order_by(
+        t.c.park_id, t.c.principal.desc(), t.c.district_id
+    )
+    found: dict[str, list[str]] = {}
+    with connection(engine) as conn:
+        for pid, code in conn.execute(stmt):
+            found.setdefault(pid, []).append(code)
+    return found
 
 
 def upsert_regions(conn: Connection, regions: Sequence[Mapping[str, Any]]) -> None:

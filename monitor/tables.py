@@ -27,6 +27,7 @@ T_SOURCE = table_of(models.Source)
 T_RUN = table_of(models.CollectionRun)
 T_REJECTION = table_of(models.Rejection)
 T_PARK = table_of(models.Park)
+T_PARK_DISTRICT = table_of(models.ParkDistrict)
 T_REGION = table_of(models.Region)
 
 

@@ -430,19 +430,25 @@ def carriers(
         codes.append(found.adcode)
     if engine is not None:
         frame = store.park_table(engine)
+        spans = store.park_districts(engine)
+        frame["districts"] = [
+            spans.get(pid) or [code]
+            for pid, code in zip(frame["id"], frame["district_id"], strict=True)
+        ]
     else:
         frame = pd.DataFrame(load_registry(config_dir))
     if kinds:
         frame = frame[frame["kind"].isin(kinds)]
-    if codes:
-        frame = frame[frame["district_id"].isin(codes)]
+    if codes:  # a carrier across a border is listed under each of its districts
+        frame = frame[frame["districts"].map(lambda ds: bool(set(ds) & set(codes)))]
     if belt_roles:
         frame = frame[frame["belt_role"].isin(belt_roles)]
     if not include_demo:
         frame = frame[~frame["is_demo"].astype(bool)]
     names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
+    joiner = "、" if lang == "zh" else ", "
     frame = frame.assign(
-        district=frame["district_id"].map(lambda code: names.get(code, code)),
+        district=frame["districts"].map(lambda ds: joiner.join(names.get(c, c) for c in ds)),
         lon=pd.to_numeric(frame["lon"], errors="coerce"),
         lat=pd.to_numeric(frame["lat"], errors="coerce"),
         is_demo=frame["is_demo"].astype(bool),
@@ -488,7 +494,15 @@ def geo_check(engine: Engine, config_dir: Path, lang: str = "zh") -> GeoCheck:
             }
         )
     located = parks.geometry.notna()
-    disagree = parks[located & (parks["geo_district_id"] != parks["district_id"])]
+    spans = store.park_districts(engine)
+    # a point in any of a carrier's districts agrees (one across a border has two)
+    agrees = [
+        geo in (spans.get(pid) or [code])
+        for pid, code, geo in zip(
+            parks["id"], parks["district_id"], parks["geo_district_id"], strict=True
+        )
+    ]
+    disagree = parks[located & ~pd.Series(agrees, index=parks.index, dtype=bool)]
     return GeoCheck(
         city=city.name if lang == "zh" else city.name_en,
         band_width_km=city.geo.belt_width_km,

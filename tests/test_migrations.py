@@ -93,6 +93,8 @@ def test_a_database_of_0_1_0_upgrades_with_every_row(tmp_path):
         assert after[table] >= rows, (table, rows, after[table])
     assert after["observation"] == before["observation"]
     assert after["rating"] == before["rating"]
+    # every 0.1.0 carrier had one district: now its principal row in park_district
+    assert after["park_district"] == before["park"]
     # the copy kept before upgrading is the 0.1.0 database as it was
     kept = path.with_name("parkmon.db.before-migrations")
     assert _counts(kept) == before

@@ -78,6 +78,9 @@ def test_city_has_seven_districts(city):
             "location_quality",
             "surveyed or approximate",
         ),
+        ("Q1,甲,incubator,provincial,崇川区|崇川区,none,,,,", "district", "several different"),
+        ("Q1,甲,incubator,provincial,崇川区|浦东新区,none,,,,", "district", "separated by |"),
+        ("Q1,甲,incubator,provincial,崇川区|,none,,,,", "district", "a district of 南通市"),
         ("Q 1,甲,incubator,provincial,崇川区,none,,,,", "id", "letters, digits"),
         (",甲,incubator,provincial,崇川区,none,,,,", "id", "required"),
     ],
@@ -157,3 +160,18 @@ def test_city_file_errors_are_config_errors(tmp_path):
         load_city(tmp_path)
     with pytest.raises(ConfigError, match="file not found"):
         load_city(Path(tmp_path / "nowhere"))
+
+
+def test_a_carrier_across_a_district_border_lists_both(config_dir, city):
+    """The plan's home-textile park lies across 通州区 and 海门区: registered in the first."""
+    parks = {p["id"]: p for p in load_registry(config_dir, city)}
+    textile = parks["NT-P05"]
+    assert textile["district_id"] == "320612"
+    assert textile["districts"] == ["320612", "320614"]
+    assert parks["NT-Z01"]["districts"] == [parks["NT-Z01"]["district_id"]]
+    text = HEADER + "A,甲,incubator,provincial,海门区、通州区,none,,,,\n"
+    (row,) = parse_registry(text, city, "p.csv")
+    assert row["districts"] == ["320614", "320612"]
+    assert row["district_id"] == "320614"
+    # known only by its districts: placed at the principal district's seat, approximate
+    assert (row["lon"], row["lat"]) == city.district("320614").seat

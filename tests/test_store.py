@@ -297,3 +297,28 @@ def test_runs_and_rejections_are_recorded(engine):
     assert run["finished_at"] is not None
     assert rej["location"] == "a.xlsx, sheet 1, row 7"
     assert '"在孵企业数": "约50"' in rej["raw"]
+
+
+def test_a_carriers_districts_follow_the_registry(engine):
+    park = {
+        "id": "X1",
+        "name": "甲",
+        "kind": "industrial_park",
+        "level": "provincial",
+        "district_id": "320612",
+        "districts": ["320612", "320614"],
+        "belt_role": "none",
+        "location_quality": "approximate",
+    }
+    with engine.begin() as conn:
+        store.upsert_parks(conn, [park, {**park, "id": "X2", "districts": []}])
+    assert store.park_districts(engine) == {"X1": ["320612", "320614"], "X2": ["320612"]}
+    with engine.connect() as conn:
+        principal = conn.execute(
+            sa.text("SELECT district_id FROM park_district WHERE principal ORDER BY park_id")
+        ).scalars()
+        assert list(principal) == ["320612", "320612"]
+    # the registry changed: the carrier now lies in one district, registered elsewhere
+    with engine.begin() as conn:
+        store.upsert_parks(conn, [{**park, "district_id": "320614", "districts": ["320614"]}])
+    assert store.park_districts(engine)["X1"] == ["320614"]
