@@ -119,7 +119,7 @@ def compare(
         ordered = sorted(deviations, key=lambda c: deviations[c])
         weaknesses[subject] = [names.get(c, c) for c in ordered[:3] if deviations[c] < 0]
         strengths[subject] = [names.get(c, c) for c in ordered[::-1][:3] if deviations[c] > 0]
-    rated = ratings[ratings["park_id"].isin(subjects)] if len(ratings) else ratings
+    rated = ratings[ratings["subject_id"].isin(subjects)] if len(ratings) else ratings
     return Comparison(year, subjects, pd.DataFrame(rows), rated, strengths, weaknesses)
 
 

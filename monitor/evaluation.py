@@ -161,7 +161,7 @@ def rating_rows(
         rows.append(
             {
                 "subject_type": meth.subject,
-                "park_id": str(subject),
+                "subject_id": str(subject),
                 "year": year,
                 "kind": kinds_of.get(subject) or meth.level or meth.subject,
                 "methodology": meth.name,

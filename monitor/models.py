@@ -294,10 +294,12 @@ class Rating(SQLModel, table=True):
     """A computed rating of one park for one year under one exact methodology."""
 
     __tablename__ = "rating"
-    __table_args__ = (sa.UniqueConstraint("park_id", "year", "methodology_hash", name="uq_rating"),)
+    __table_args__ = (
+        sa.UniqueConstraint("subject_id", "year", "methodology_hash", name="uq_rating"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     subject_type: str = Field(default="park", max_length=16, description="park | region")
-    park_id: str = Field(max_length=32, index=True, description="park id, or region adcode")
+    subject_id: str = Field(max_length=32, index=True, description="park id, or region adcode")
     year: int = Field(index=True)
     kind: str = Field(max_length=32)
     methodology: str = Field(max_length=64)
@@ -334,4 +336,4 @@ class RankingEntry(SQLModel, table=True):
 
 
 # The Alembic revision this code expects (monitor/migrations/versions; a test keeps it the head).
-SCHEMA_VERSION = "0003_park_district"
+SCHEMA_VERSION = "0004_rating_subject_id"

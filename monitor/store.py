@@ -331,21 +331,23 @@ def regions_frame(
 
 
 def latest_ratings(engine: Engine | Connection) -> pd.DataFrame:
-    """Each park's most recent rating: park_id, year, stars, score, methodology."""
+    """Each park's most recent rating: subject_id, year, stars, score, methodology."""
     t = table_of(models.Rating)
     latest = (
-        sa.select(t.c.park_id, sa.func.max(t.c.year).label("year")).group_by(t.c.park_id).subquery()
+        sa.select(t.c.subject_id, sa.func.max(t.c.year).label("year"))
+        .group_by(t.c.subject_id)
+        .subquery()
     )
     stmt = (
-        sa.select(t.c.park_id, t.c.year, t.c.stars, t.c.score, t.c.methodology)
-        .join(latest, sa.and_(t.c.park_id == latest.c.park_id, t.c.year == latest.c.year))
-        .order_by(t.c.park_id, t.c.computed_at)
+        sa.select(t.c.subject_id, t.c.year, t.c.stars, t.c.score, t.c.methodology)
+        .join(latest, sa.and_(t.c.subject_id == latest.c.subject_id, t.c.year == latest.c.year))
+        .order_by(t.c.subject_id, t.c.computed_at)
     )
     with connection(engine) as conn:
         frame = frame_of(
-            conn.execute(stmt).all(), ["park_id", "year", "stars", "score", "methodology"]
+            conn.execute(stmt).all(), ["subject_id", "year", "stars", "score", "methodology"]
         )
-    return frame.drop_duplicates("park_id", keep="last").reset_index(drop=True)
+    return frame.drop_duplicates("subject_id", keep="last").reset_index(drop=True)
 
 
 def last_run_state(engine: Engine, source_id: str) -> dict[str, Any]:
@@ -466,7 +468,7 @@ def upsert_ratings(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
     (its first computation time is kept, so an identical re-run leaves identical rows)."""
     if not rows:
         return
-    keys = ["park_id", "year", "methodology_hash"]
+    keys = ["subject_id", "year", "methodology_hash"]
     update = [c for c in rows[0] if c not in (*keys, "computed_at")]
     with engine.begin() as conn:
         upsert(conn, table_of(models.Rating), rows, keys, update)
@@ -484,13 +486,13 @@ def ratings_frame(
     t = table_of(models.Rating)
     stmt = sa.select(t) if columns is None else sa.select(*(t.c[c] for c in columns))
     if subjects is not None:
-        stmt = stmt.where(t.c.park_id.in_(list(subjects)))
+        stmt = stmt.where(t.c.subject_id.in_(list(subjects)))
     if year is not None:
         stmt = stmt.where(t.c.year == year)
     if methodology_hash is not None:
         stmt = stmt.where(t.c.methodology_hash == methodology_hash)
     with engine.connect() as conn:
-        return read_frame(conn, stmt.order_by(t.c.methodology, t.c.rank, t.c.park_id))
+        return read_frame(conn, stmt.order_by(t.c.methodology, t.c.rank, t.c.subject_id))
 
 
 def upsert_rankings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:

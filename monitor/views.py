@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-STORED_COLUMNS = ("park_id", "score", "stars", "rank", "peer_size", "status", "breakdown")
+STORED_COLUMNS = ("subject_id", "score", "stars", "rank", "peer_size", "status", "breakdown")
 
 
 def stored_rating_runs(
@@ -86,7 +86,7 @@ def stored_table(rows: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     """Stored rating rows as the engine's table: score, stars, rank, peer size, status, group
     points, bonus, completeness and review, indexed by subject."""
     breakdown = [json.loads(b) if b else {} for b in rows["breakdown"]]
-    table = pd.DataFrame(index=pd.Index(rows["park_id"].astype(str), name=None))
+    table = pd.DataFrame(index=pd.Index(rows["subject_id"].astype(str), name=None))
     for column in ("score", "stars", "rank", "peer_size"):
         table[column] = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float)
     table["status"] = rows["status"].astype(str).to_numpy()
@@ -301,7 +301,7 @@ def map_data(
     parks = parks[parks["lon"].notna() & parks["lat"].notna()]
     hashes = {m.content_hash for m in load_methodologies(config_dir)}
     ratings = store.ratings_frame(
-        engine, columns=["subject_type", "park_id", "year", "methodology_hash", "stars", "score"]
+        engine, columns=["subject_type", "subject_id", "year", "methodology_hash", "stars", "score"]
     )
     ratings = ratings[
         ratings["methodology_hash"].isin(hashes) & (ratings["subject_type"] == "park")
@@ -311,7 +311,7 @@ def map_data(
     star_values = pd.to_numeric(ratings["stars"], errors="coerce").to_numpy(dtype=float)
     score_values = pd.to_numeric(ratings["score"], errors="coerce").to_numpy(dtype=float).round(2)
     for pid, year, star, score in zip(
-        ratings["park_id"].astype(str),
+        ratings["subject_id"].astype(str),
         ratings["year"].astype(str),
         star_values.tolist(),
         score_values.tolist(),
@@ -526,8 +526,8 @@ def geo_layers(engine: Engine, lang: str = "zh") -> tuple[gpd.GeoDataFrame, gpd.
     parks = store.parks_frame(engine)
     ratings = store.latest_ratings(engine).rename(columns={"year": "rating_year"})
     regions = store.regions_frame(engine)
-    parks = parks.merge(ratings, left_on="id", right_on="park_id", how="left").drop(
-        columns=["park_id", "updated_at"]
+    parks = parks.merge(ratings, left_on="id", right_on="subject_id", how="left").drop(
+        columns=["subject_id", "updated_at"]
     )
     parks["kind_label"] = parks["kind"].map(lambda k: label("kind", k, lang))
     return (

@@ -239,7 +239,7 @@ def test_percentiles_and_strengths_on_a_small_peer_group():
         {"n": [8.0, np.nan, 30.0, 40.0], "cost": [5.0, 5.0, 1.0, 9.0]}, index=["A", "B", "C", "D"]
     )
     result = compare(
-        ["A", "C"], 2025, current, previous, parks, indicators, pd.DataFrame(columns=["park_id"])
+        ["A", "C"], 2025, current, previous, parks, indicators, pd.DataFrame(columns=["subject_id"])
     )
     t = result.table.set_index(["subject", "indicator"])
     # A's n=10 in (10, 20, 30, 40): below 0 others, equal to itself → (0 + 0.5)/4 = 12.5
@@ -258,7 +258,7 @@ def test_percentiles_and_strengths_on_a_small_peer_group():
         previous,
         parks,
         indicators,
-        pd.DataFrame(columns=["park_id"]),
+        pd.DataFrame(columns=["subject_id"]),
         against="belt",
     )
     assert belt.table.set_index("indicator").loc["n", "group_size"] == 3

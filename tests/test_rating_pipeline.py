@@ -33,7 +33,7 @@ def test_rerunning_a_year_gives_identical_stored_results(demo_db, config_dir, tm
             "district-capability",
         }
         zones = first[first["methodology"] == "zone-capability"]
-        assert set(zones["park_id"]) >= {"NT-Z01", "NT-Z02", "NT-Z03", "NT-Z04"}
+        assert set(zones["subject_id"]) >= {"NT-Z01", "NT-Z02", "NT-Z03", "NT-Z04"}
         districts = first[first["methodology"] == "district-capability"]
         assert len(districts) == 7
         assert set(districts["subject_type"]) == {"region"}
@@ -268,7 +268,7 @@ def test_contradicting_figures_are_held_for_review_not_rated(collect_engine, con
     assert pd.isna(table.loc["T-I01", "stars"]) and pd.isna(table.loc["T-I01", "rank"])
     assert "在孵企业R&D投入 9000 > 在孵企业总收入 5000" in table.loc["T-I01", "review"]
     assert table.loc["T-I02", "status"] != "held"
-    stored = store.ratings_frame(collect_engine, 2025).set_index("park_id")
+    stored = store.ratings_frame(collect_engine, 2025).set_index("subject_id")
     assert stored.loc["T-I01", "status"] == "held"
     assert "在孵企业研发投入超过其总收入" in json.loads(stored.loc["T-I01", "breakdown"])["review"]
 
@@ -434,7 +434,7 @@ def test_the_report_shows_stored_ratings_and_never_writes(copy_demo, tmp_path):
         assert "数据在评定后有变化" not in page
         # A figure behind a stored rating changes: the report still shows the stored rating
         # and names the carrier whose figures moved.
-        stored = before[(before["park_id"] == "DEMO-I004") & (before["year"] == 2025)]
+        stored = before[(before["subject_id"] == "DEMO-I004") & (before["year"] == 2025)]
         with engine.begin() as conn:
             conn.execute(
                 sa.text(

@@ -268,7 +268,7 @@ def compare_command(
         grid.add_row(escape(str(part[label_column].iloc[0])), *cells)
     rated = comparison.ratings
     for p in parks:
-        mine = rated[rated["park_id"] == p]
+        mine = rated[rated["subject_id"] == p]
         if len(mine):
             r = mine.iloc[0]
             status = str(r.get("status") or "rated")
