@@ -31,8 +31,9 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, *, create_dir: bool = True) -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode and a busy timeout on every connection."""
+def make_engine(url: str, *, create_dir: bool = True, read_only: bool = False) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and a busy timeout on every connection.
+    ``read_only`` (PostgreSQL): every session is read-only (SQLite: see ``open_read_only``)."""
     try:
         parsed = sa.engine.make_url(url)
     except ArgumentError as exc:
@@ -42,7 +43,16 @@ def make_engine(url: str, *, create_dir: bool = True) -> Engine:
         ) from exc
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs: dict[str, Any] = {}
+    parsed, kwargs = _pool_options(parsed, url)
+    if parsed.get_backend_name() == "postgresql":
+        kwargs["pool_pre_ping"] = True  # a restarted server's dead connections are replaced
+        if read_only:
+            # added to the URL's own options (a search_path, say), which a bare connect_args
+            # value would replace
+            given = parsed.query.get("options", "")
+            given = " ".join(given) if isinstance(given, tuple) else given
+            options = f"{given} -c default_transaction_read_only=on".strip()
+            kwargs["connect_args"] = {"options": options}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and create_dir:
@@ -58,6 +68,40 @@ def make_engine(url: str, *, create_dir: bool = True) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_on_connect)
     return engine
+
+
+# Connection pool sizes, given in the database URL itself so that every process (web workers,
+# the scheduler, the command line) configured with one URL pools alike:
+# postgresql+psycopg://parkmon@db/parkmon?pool_size=10&max_overflow=20
+POOL_OPTIONS: dict[str, tuple[type, str]] = {
+    "pool_size": (int, "connections kept open per process (default 5)"),
+    "max_overflow": (int, "extra connections allowed at peaks (default 10)"),
+    "pool_timeout": (float, "seconds to wait for a free connection (default 30)"),
+    "pool_recycle": (int, "seconds after which a connection is replaced (default never)"),
+}
+
+
+def _pool_options(parsed: sa.engine.URL, url: str) -> tuple[sa.engine.URL, dict[str, Any]]:
+    """The pool options of the URL's query (taken out: the driver would refuse them)."""
+    kwargs: dict[str, Any] = {}
+    for name, (kind, what) in POOL_OPTIONS.items():
+        if name not in parsed.query:
+            continue
+        raw = parsed.query[name]
+        text = raw[-1] if isinstance(raw, tuple) else raw
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value < 0:
+            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+            expected = "a whole number" if kind is int else "a number"
+            raise StorageError(
+                f"database URL {shown}: {name}={text!r}; expected {expected} ≥ 0 ({what})"
+            )
+        kwargs[name] = value
+        parsed = parsed.difference_update_query([name])
+    return parsed, kwargs
 
 
 def ensure_writable(engine: Engine) -> None:
@@ -185,14 +229,7 @@ def open_read_only(url: str) -> Engine:
     if probe.dialect.name != "sqlite" or probe.url.database in (None, "", ":memory:"):
         if probe.dialect.name == "postgresql":
             probe.dispose()
-            # added to the URL's own options (a search_path, say), which a bare connect_args
-            # value would replace
-            given = probe.url.query.get("options", "")
-            given = " ".join(given) if isinstance(given, tuple) else given
-            engine = sa.create_engine(
-                probe.url,
-                connect_args={"options": f"{given} -c default_transaction_read_only=on".strip()},
-            )
+            engine = make_engine(url, create_dir=False, read_only=True)
             require_schema(engine)
             return engine
         require_schema(probe)
