@@ -105,13 +105,11 @@ TEST_CARRIERS = [
 ]
 
 
-@pytest.fixture
-def collect_engine(tmp_path: Path, config_dir: Path) -> Iterator[Engine]:
-    """A SQLite database initialised from the bundled config plus four test carriers."""
+def _with_test_carriers(eng: Engine, config_dir: Path) -> Engine:
+    """Initialise from the bundled config and add the four test carriers."""
     from monitor import pipeline, store
     from monitor.registry import load_city
 
-    eng = db.make_engine(f"sqlite:///{tmp_path / 'collect.db'}")
     pipeline.initialise(eng, config_dir)
     city = load_city(config_dir)
     rows = []
@@ -135,8 +133,21 @@ def collect_engine(tmp_path: Path, config_dir: Path) -> Iterator[Engine]:
         )
     with eng.begin() as conn:
         store.upsert_parks(conn, rows)
+    return eng
+
+
+@pytest.fixture
+def collect_engine(tmp_path: Path, config_dir: Path) -> Iterator[Engine]:
+    """A SQLite database initialised from the bundled config plus four test carriers."""
+    eng = _with_test_carriers(db.make_engine(f"sqlite:///{tmp_path / 'collect.db'}"), config_dir)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def pg_collect_engine(pg_empty: Engine, config_dir: Path) -> Engine:
+    """The same on a fresh schema of the PostGIS test database."""
+    return _with_test_carriers(pg_empty, config_dir)
 
 
 @pytest.fixture(scope="session")
