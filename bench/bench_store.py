@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from monitor import db, models, store
@@ -129,6 +130,15 @@ def bench_postgres(url: str, frame: pd.DataFrame) -> tuple[float, float]:
     the store's first insert of the same facts (a fresh schema each, dropped afterwards)."""
     import psycopg
 
+    name = f"bench_{os.getpid()}"
+    admin = db.make_engine(url)
+    with admin.begin() as conn:  # a scratch schema, dropped afterwards (PostGIS stays in public)
+        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    url = (
+        sa.engine.make_url(url)
+        .update_query_dict({"options": f"-csearch_path={name},public"})
+        .render_as_string(hide_password=False)
+    )
     engine = db.make_engine(url)
     db.init_schema(engine)
     now = models.utcnow()
@@ -137,7 +147,7 @@ def bench_postgres(url: str, frame: pd.DataFrame) -> tuple[float, float]:
         for r in frame.itertuples(index=False)
     ]
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as con:
+    with psycopg.connect(dsn) as con:  # the same search_path: the schema's observation table
         con.execute("DROP TABLE IF EXISTS bench_obs")
         con.execute("CREATE TABLE bench_obs (LIKE observation INCLUDING ALL)")
         t0 = time.perf_counter()
@@ -161,9 +171,10 @@ def bench_postgres(url: str, frame: pd.DataFrame) -> tuple[float, float]:
     t0 = time.perf_counter()
     store.upsert_observations(engine, frame, source_id="bench-pg", run_id=1)
     ours = time.perf_counter() - t0
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM observation WHERE source_id = 'bench-pg'")
     engine.dispose()
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+    admin.dispose()
     return raw, ours
 
 
