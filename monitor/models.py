@@ -167,6 +167,16 @@ class ParkDistrict(SQLModel, table=True):
     basis: str = Field(default="declared", max_length=16, description="declared (the registry)")
 
 
+class SchedulerLock(SQLModel, table=True):
+    """The one row saying which scheduler runs on this database (``monitor.scheduler_lock``)."""
+
+    __tablename__ = "scheduler_lock"
+    id: int = Field(primary_key=True)
+    holder: str = Field(max_length=255, description="host:pid")
+    acquired_at: datetime
+    heartbeat_at: datetime
+
+
 class Recognition(SQLModel, table=True):
     """When a carrier was recognised at a level (e.g. provincial incubator in 2022)."""
 
@@ -336,4 +346,4 @@ class RankingEntry(SQLModel, table=True):
 
 
 # The Alembic revision this code expects (monitor/migrations/versions; a test keeps it the head).
-SCHEMA_VERSION = "0004_rating_subject_id"
+SCHEMA_VERSION = "0005_scheduler_lock"

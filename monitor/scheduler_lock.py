@@ -12,24 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from monitor import models
 from monitor.errors import LockHeldError
 from monitor.runs import alive
 
 log = logging.getLogger(__name__)
 
-LOCK_TABLE = "scheduler_lock"
 ADVISORY_KEY = 7_320_600  # PostgreSQL advisory lock id of the parkmon scheduler
-
-
-def _lock_table(metadata: sa.MetaData) -> sa.Table:
-    return sa.Table(
-        LOCK_TABLE,
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("holder", sa.String(255), nullable=False),
-        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
-    )
 
 
 def aware_utc(value: datetime) -> datetime:
@@ -44,11 +33,10 @@ class SchedulerLock:
         self.engine = engine
         self.expiry = timedelta(seconds=expiry_s)
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
-        self.table = _lock_table(sa.MetaData())
+        self.table = models.table_of(models.SchedulerLock)
         self._pg_conn: sa.Connection | None = None
 
     def acquire(self) -> None:
-        self.table.create(self.engine, checkfirst=True)
         if self.engine.dialect.name == "postgresql":
             conn = self.engine.connect()
             got = conn.execute(
@@ -128,5 +116,14 @@ class SchedulerLock:
                 )
         finally:
             if self._pg_conn is not None:
+                # The advisory lock belongs to the session: unlock it before the connection goes
+                # back to the pool, where it would otherwise keep the lock held.
+                try:
+                    self._pg_conn.execute(
+                        sa.text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY}
+                    )
+                    self._pg_conn.commit()
+                except sa.exc.SQLAlchemyError:
+                    self._pg_conn.invalidate()  # a broken session: its lock ends with it
                 self._pg_conn.close()
                 self._pg_conn = None

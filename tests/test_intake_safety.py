@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import io
 import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -808,12 +810,16 @@ def test_two_real_collections_of_one_source_one_line_for_the_loser(collect_engin
 
 
 @pytest.mark.slow
-def test_a_database_of_an_older_parkmon_says_to_upgrade_it(collect_engine):
-    """A database of a development build before 0.1.0: no revision, and a column it lacked."""
-    with collect_engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE rejection DROP COLUMN reason_data")
-        conn.exec_driver_sql("DROP TABLE alembic_version")
-    database = str(collect_engine.url.database)
+def test_a_database_of_an_older_parkmon_says_to_upgrade_it(tmp_path):
+    """A database of a development build before 0.1.0 (no revision, a column it lacked): every
+    command refuses in one line naming the upgrade; ``init`` upgrades it in place."""
+    database = str(tmp_path / "old.db")
+    fixture = Path(__file__).parent / "fixtures" / "parkmon-0.1.0.db.gz"
+    with gzip.open(fixture) as packed, open(database, "wb") as out:
+        shutil.copyfileobj(packed, out)
+    with sqlite3.connect(database) as conn:
+        conn.execute("ALTER TABLE rejection DROP COLUMN reason_data")
+    conn.close()
     old = _parkmon(["--db", database, "rejects"])
     assert old.returncode == 1
     assert "run `parkmon db upgrade`" in old.stderr and "Traceback" not in old.stderr

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor import db, freshness, models, schedule, store
+from monitor import db, freshness, models, schedule, scheduler_lock, store
 from monitor.settings import load_settings
 
 PARKMON = str(Path(sys.executable).with_name("parkmon"))
@@ -341,6 +341,13 @@ def test_lock_and_job_store_on_both_databases(engine):
     first.release()
     second.acquire()
     second.release()
+    if engine.dialect.name == "postgresql":  # released means no session holds it, pooled or not
+        with engine.connect() as conn:
+            held = conn.execute(
+                sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k"),
+                {"k": scheduler_lock.ADVISORY_KEY},
+            ).scalar_one()
+        assert held == 0
 
     config = schedule.SchedulerConfig()
     for round_ in range(2):
