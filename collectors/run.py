@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +81,9 @@ class Fetched:
     state: dict[str, Any]
     not_modified: bool = False
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # files still to read: read one at a time while mapping (``_tables``), so a run holds the
+    # raw cells of one file, not of all of them
+    pending: list[Path] = field(default_factory=list)
 
 
 def _file_failure(name: str, reason: object, location: str = "") -> dict[str, Any]:
@@ -112,19 +115,30 @@ def _fetch_files(spec: SourceSpec, fetcher: HttpFetcher | None, state: dict[str,
             failures.append(_file_failure(path.name, _unreadable(path, exc)))
     if hashes and hashes == state.get("files") and not failures:
         return Fetched([], dict(state), not_modified=True)
-    fetched = Fetched([], {"files": hashes}, failures=failures)
-    for path in readable:
+    return Fetched([], {"files": hashes}, failures=failures, pending=readable)
+
+
+def _tables(fetched: Fetched, spec: SourceSpec) -> Iterator[tuple[str, TableRows]]:
+    """The fetched tables, then each pending file read in turn (added to ``fetched.tables``
+    once read; a file that cannot be read becomes a failure naming it)."""
+    yield from list(fetched.tables)
+    while fetched.pending:
+        path = fetched.pending.pop(0)
         try:
-            fetched.tables.append((path.name, read_table(path, spec)))
+            table = read_table(path, spec)
         except ParseError as exc:
             fetched.failures.append(_file_failure(path.name, exc.msg, exc.location))
+            continue
         except MemoryError:
             fetched.failures.append(
                 _file_failure(path.name, msg("file.too_large_memory", name=path.name))
             )
+            continue
         except OSError as exc:
             fetched.failures.append(_file_failure(path.name, _unreadable(path, exc)))
-    return fetched
+            continue
+        fetched.tables.append((path.name, table))
+        yield path.name, table
 
 
 def _unreadable(path: Path, exc: OSError) -> Msg:
@@ -308,7 +322,7 @@ def _map(
     _refuse_unknown_aliases(spec, [sid for sid, _, _ in subjects])
     resolver = SubjectResolver(subjects, spec.aliases)
     total = Mapped()
-    for where, table in fetched.tables:
+    for where, table in _tables(fetched, spec):
         if spec.records == "recognitions":
             part = map_recognitions(table.rows, table.headers, spec, resolver, where)
         elif spec.records == "rankings":
@@ -316,6 +330,7 @@ def _map(
         else:
             part = map_observations(table.rows, table.headers, spec, catalogue, resolver, where)
         total.extend(part)
+        table.pack()  # mapped: keep its rows small until the run commits
     return total
 
 

@@ -6,6 +6,7 @@ exact locations, skipping rows by rule (blank, totals 合计/总计/小计, note
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -34,16 +35,44 @@ NOTE_PREFIXES = (
 )
 
 
-@dataclass(frozen=True)
 class RawRow:
-    """One data row: where it is and its cells by header (``raw`` is the quarantine copy)."""
+    """One data row: where it is and its cells by header (``raw`` is the quarantine copy).
 
-    location: str
-    values: dict[str, Any]
+    Once its table is mapped, a row is ``pack``-ed: its cells kept as one JSON text beside the
+    table's shared header names, no longer as a dict of objects. A run keeps every row until it
+    commits (a row found later to clash with another is quarantined whole), and packed rows take
+    about a tenth of the memory. ``values`` of a packed row are its quarantine copy.
+    """
+
+    __slots__ = ("_keys", "_packed", "_values", "location")
+
+    def __init__(self, location: str, values: dict[str, Any]) -> None:
+        self.location = location
+        self._values: dict[str, Any] | None = values
+        self._keys: tuple[str, ...] = ()
+        self._packed = ""
+
+    @property
+    def values(self) -> dict[str, Any]:
+        if self._values is not None:
+            return self._values
+        return dict(zip(self._keys, json.loads(self._packed), strict=True))
 
     @property
     def raw(self) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in self.values.items()}
+
+    def pack(self, keys: tuple[str, ...] = ()) -> None:
+        """Keep the cells as JSON; ``keys``: the table's header names, shared by its rows."""
+        if self._values is None:
+            return
+        own = tuple(self._values)
+        self._keys = keys if own == keys else own
+        self._packed = json.dumps([_jsonable(v) for v in self._values.values()], ensure_ascii=False)
+        self._values = None
+
+    def __repr__(self) -> str:
+        return f"RawRow({self.location!r}, {self.values!r})"
 
 
 @dataclass
@@ -51,6 +80,12 @@ class TableRows:
     headers: list[str]
     rows: list[RawRow] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=lambda: {"blank": 0, "total": 0, "note": 0})
+
+    def pack(self) -> None:
+        """Pack every row (after mapping: see ``RawRow``)."""
+        keys = tuple(self.rows[0].values) if self.rows else ()
+        for row in self.rows:
+            row.pack(keys)
 
 
 def _text(cell: object) -> str:

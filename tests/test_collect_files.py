@@ -430,3 +430,25 @@ def test_a_published_ranking_is_collected_like_any_source(collect_engine, tmp_pa
     assert reasons.count("conflict:") == 2
     note = rows["note"].iloc[0]
     assert note.startswith("中国科学技术信息研究所，国家创新型城市创新能力评价报告2024。")
+
+
+def test_a_packed_row_keeps_its_quarantine_copy():
+    """Rows are packed once mapped (memory); what a quarantine would store stays the same."""
+    import datetime as dt
+
+    from collectors.tables import RawRow, TableRows
+
+    cells = {
+        "载体名称": "甲孵化器",
+        "在孵企业数": 12,
+        "收入": 3.5,
+        "空": None,
+        "日期": dt.date(2024, 5, 1),
+    }
+    row = RawRow("a.xlsx, row 3", dict(cells))
+    before = row.raw
+    table = TableRows(list(cells), [row, RawRow("a.xlsx, row 4", {"other": 1})])
+    table.pack()
+    assert row.raw == before == {**cells, "日期": "2024-05-01"}
+    assert row.location == "a.xlsx, row 3"
+    assert table.rows[1].raw == {"other": 1}  # a row with other headers keeps its own
