@@ -148,13 +148,14 @@ class Mapped:
         hashes = [
             pd.util.hash_pandas_object(p[FACT_COLUMNS], index=False).to_numpy() for p in parts
         ]
-        every = np.concatenate(hashes)
-        repeated = pd.Series(every).duplicated(keep=False).to_numpy()
-        if not repeated.any():
+        # repeated hashes by sorting (8 bytes a row), not through a hash table of them all
+        ordered = np.sort(np.concatenate(hashes))
+        suspects = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered
+        if not len(suspects):
             return pd.DataFrame(columns=[*OBSERVATION_COLUMNS, ROW])
-        suspects = set(every[repeated].tolist())
         candidates = pd.concat(
-            [p.loc[np.isin(h, list(suspects))] for p, h in zip(parts, hashes, strict=True)],
+            [p.loc[np.isin(h, suspects)] for p, h in zip(parts, hashes, strict=True)],
             ignore_index=True,
         )
         return candidates.loc[candidates.duplicated(FACT_COLUMNS, keep=False)]
@@ -473,17 +474,20 @@ def _map_wide(
         ok = ~np.isnan(values[:, c]) & ~held
         if not ok.any():
             continue
+        k = int(ok.sum())
         out.frames.append(
             pd.DataFrame(
                 {
-                    "subject_type": spec.subject_type,
+                    # columns that repeat a few texts are categorical: a byte a row, not a
+                    # pointer (a run keeps every mapped figure until it commits)
+                    "subject_type": pd.Categorical([spec.subject_type] * k),
                     "subject_id": subjects_a[ok],
-                    "indicator": code,
-                    "period": periods_a[ok],
+                    "indicator": pd.Categorical([code] * k),
+                    "period": pd.Categorical(periods_a[ok]),
                     "value": values[ok, c],
                     "raw_value": raw_values[c][ok],
-                    "raw_unit": raw_units[c][ok],
-                    "citation": citations[ok],
+                    "raw_unit": pd.Categorical(raw_units[c][ok]),
+                    "citation": pd.Categorical(citations[ok]),
                     ROW: rows_a[ok],
                 }
             )
