@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import difflib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,7 +230,7 @@ def collect(
         summary.skipped = sum(sum(t.skipped.values()) for _, t in fetched.tables)
         summary.documents = [w for w, _ in fetched.tables]
         rejections = fetched.failures + mapped.rejections
-        with engine.begin() as conn:
+        with one_writer(engine), engine.begin() as conn:
             # part by part (a file, a page) in one transaction: the batch holds each fact once
             # (conflicts are held above), so this stores exactly what one write of it would
             for part in mapped.observation_parts():
@@ -268,6 +270,24 @@ def collect(
         if fetcher is not None and client is None:
             fetcher.close()
     return summary
+
+
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+@contextmanager
+def one_writer(engine: Engine) -> Iterator[None]:
+    """SQLite has one writer at a time: the threads of this process (``collect --all``, the
+    scheduler's workers) take turns for a run's write transaction, instead of waiting on the
+    busy timeout, which a large run's transaction can outlast. PostgreSQL: no turns."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _WRITERS_GUARD:
+        lock = _WRITERS.setdefault(str(engine.url), threading.Lock())
+    with lock:
+        yield
 
 
 def check_aliases(engine: Engine, specs: Sequence[SourceSpec]) -> None:

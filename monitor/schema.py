@@ -9,8 +9,6 @@ something is migrated: the check needs none of it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import models
 from monitor.errors import StorageError, driver_message
+from monitor.tables import connection
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -56,7 +55,7 @@ class SchemaState:
 def state(bind: Engine | Connection) -> SchemaState:
     """The revision a database is at (no Alembic import: one catalogue lookup, one select)."""
     try:
-        with _connection(bind) as conn:
+        with connection(bind) as conn:
             inspector = sa.inspect(conn)
             if inspector.has_table(VERSION_TABLE):
                 revision = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
@@ -160,15 +159,6 @@ def _script() -> Any:
     from alembic.script import ScriptDirectory  # noqa: PLC0415
 
     return ScriptDirectory.from_config(_config())
-
-
-@contextmanager
-def _connection(bind: Engine | Connection) -> Iterator[Connection]:
-    if isinstance(bind, Connection):
-        yield bind
-    else:
-        with bind.connect() as conn:
-            yield conn
 
 
 def _url(bind: Engine | Connection) -> str:

@@ -452,3 +452,55 @@ def test_a_packed_row_keeps_its_quarantine_copy():
     assert row.raw == before == {**cells, "日期": "2024-05-01"}
     assert row.location == "a.xlsx, row 3"
     assert table.rows[1].raw == {"other": 1}  # a row with other headers keeps its own
+
+
+def test_sources_collected_side_by_side_take_turns_to_write_sqlite(
+    collect_engine, tmp_path, monkeypatch
+):
+    """SQLite has one writer: two sources collected at once (``collect --all``, the scheduler's
+    workers) write one after the other, never both inside a write transaction — a large run's
+    transaction can outlast the busy timeout of the other waiting in the driver."""
+    import threading
+
+    from collectors import run
+
+    events: list[tuple[str, str]] = []
+    inside = threading.Event()
+    original = store.upsert_observations
+
+    def recorded(engine, frame, *, source_id, **kw):
+        events.append(("start", source_id))
+        inside.set()
+        threading.Event().wait(0.3)  # hold the write a while: an overlap would show
+        result = original(engine, frame, source_id=source_id, **kw)
+        events.append(("end", source_id))
+        return result
+
+    monkeypatch.setattr(store, "upsert_observations", recorded)
+    specs = []
+    for name in ("a", "b"):
+        folder = tmp_path / f"in-{name}"
+        folder.mkdir()
+        (folder / "r.csv").write_text("载体名称,在孵企业数\n甲孵化器,4\n乙孵化器,5\n", "utf-8")
+        specs.append(
+            parse_source(
+                {
+                    "id": f"office-{name}",
+                    "collector": "file",
+                    "location": f"in-{name}/*.csv",
+                    "subject": {"column": "载体名称"},
+                    "period": "2024",
+                    "columns": {"在孵企业数": "incubatees"},
+                },
+                1,
+                tmp_path / "sources.toml",
+            )
+        )
+    results = run.collect_many(collect_engine, specs, max_workers=2)
+    assert [r.status for r in results] == [models.RunStatus.ok] * 2
+    assert inside.is_set()
+    open_now = 0
+    for kind, _ in events:
+        open_now += 1 if kind == "start" else -1
+        assert open_now <= 1, events
+    assert sorted(s for k, s in events if k == "end") == ["office-a", "office-b"]

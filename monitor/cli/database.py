@@ -12,6 +12,8 @@ from monitor.errors import StorageError
 from monitor.lazy import LazyModule
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from monitor import backup, db, models, schema
 else:
     backup = LazyModule("monitor.backup")
@@ -25,14 +27,20 @@ db_app = typer.Typer(
 )
 
 
+def _existing(ctx: typer.Context) -> Engine:
+    """An engine on the database the settings name, which must exist (never created here)."""
+    engine = db.make_engine(settings_of(ctx).database_url, create_dir=False)
+    if not db.database_exists(engine):
+        engine.dispose()
+        raise StorageError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
+    return engine
+
+
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
     """Say which schema revision the database is at, and whether it needs an upgrade."""
-    settings = settings_of(ctx)
-    engine = db.make_engine(settings.database_url, create_dir=False)
+    engine = _existing(ctx)
     try:
-        if not db.database_exists(engine):
-            raise StorageError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
         found = schema.state(engine)
         waiting = [] if found.empty else schema.pending(engine)
     finally:
@@ -53,11 +61,8 @@ def db_current(ctx: typer.Context) -> None:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Bring the database's schema to this parkmon's (a SQLite file is copied first)."""
-    settings = settings_of(ctx)
-    engine = db.make_engine(settings.database_url, create_dir=False)
+    engine = _existing(ctx)
     try:
-        if not db.database_exists(engine):
-            raise StorageError(f"database {db.describe(engine)} does not exist; run `parkmon init`")
         if schema.state(engine).empty:
             raise StorageError(
                 f"database {db.describe(engine)} has no parkmon schema yet; run `parkmon init`"
@@ -80,11 +85,8 @@ def db_backup(
 ) -> None:
     """Copy the database to FILE: SQLite through its online backup (safe while the scheduler
     writes), PostgreSQL through pg_dump (custom format)."""
-    settings = settings_of(ctx)
-    engine = db.make_engine(settings.database_url, create_dir=False)
+    engine = _existing(ctx)
     try:
-        if not db.database_exists(engine):
-            raise StorageError(f"database {db.describe(engine)} does not exist")
         copy = backup.backup(engine, target)
     finally:
         engine.dispose()
