@@ -24,6 +24,7 @@ from monitor.cli.maps import maps_app, site_app
 from monitor.cli.rate import rate_command, report_command
 from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
+from monitor.cli.serve import serve_command
 from monitor.demo.labels import DEMO_SEED
 from monitor.errors import ConfigError, MonitorError, driver_message
 from monitor.i18n import label, t
@@ -77,6 +78,7 @@ app.command("compare")(compare_command)
 app.command("report")(report_command)
 app.command("runs")(runs_command)
 app.command("rejects")(rejects_command)
+app.command("serve")(serve_command)
 
 
 @app.callback()

@@ -1,0 +1,387 @@
+"""The application: routes, the page frame, security headers.
+
+Read-only: the engine is opened with ``db.open_read_only`` (a SQLite file in ``mode=ro``,
+PostgreSQL sessions read-only), which also refuses a database whose schema is not this code's.
+Every page is rendered by Jinja2 with autoescaping: text from the registry or a source is never
+markup. Scripts run only with the per-request nonce of the Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.engine import Engine
+
+from monitor import db, freshness, models, safe_io, store, views
+from monitor.i18n import label, stars_text, t
+from monitor.registry import load_city
+from monitor.settings import Settings, load_settings
+
+PAGE_SIZE = 100
+LANGS = ("zh", "en")
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The application on the settings' database (opened read-only; refused, in one line, when
+    it is missing or its schema is not this code's)."""
+    engine = engine or db.open_read_only(settings.database_url)
+    app = FastAPI(
+        title="parkmon",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.demo = db.holds_demo_data(engine)
+    app.state.templates = Environment(
+        loader=PackageLoader("monitor.web", "templates"),
+        autoescape=select_autoescape(["html"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app.mount(
+        "/static",
+        StaticFiles(directory=os.path.join(os.path.dirname(__file__), "static")),
+        name="static",
+    )
+    app.middleware("http")(_security_headers)
+    _pages(app)
+    _api(app)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn's factory in each worker: the settings from PARKMON_* (set by ``parkmon serve``)."""
+    return create_app(load_settings())
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    request.state.nonce = secrets.token_urlsafe(16)
+    response = await call_next(request)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{request.state.nonce}'; "
+        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _lang(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    return asked if asked in LANGS else request.app.state.settings.lang
+
+
+def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = _lang(request)
+
+    def link(path: str, **params: object) -> str:
+        """A link that keeps the page's language."""
+        query = {k: v for k, v in params.items() if v not in (None, "")}
+        if lang != request.app.state.settings.lang:
+            query["lang"] = lang
+        return path + ("?" + urlencode(query, doseq=True) if query else "")
+
+    other = "en" if lang == "zh" else "zh"
+    switch = request.url.include_query_params(lang=other)
+    page = request.app.state.templates.get_template(template).render(
+        lang=lang,
+        t=lambda key, **kw: t(key, lang, **kw),
+        label=lambda prefix, value: label(prefix, str(value), lang),
+        stars=lambda value: stars_text(value, lang),
+        number=_number,
+        link=link,
+        switch=str(switch.path) + "?" + str(switch.query),
+        path=request.url.path,
+        demo=request.app.state.demo,
+        nonce=request.state.nonce,
+        **context,
+    )
+    return HTMLResponse(page, status_code=status)
+
+
+def _number(value: object, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return "—"
+    if number.is_integer():
+        return f"{int(number):,}"
+    return f"{number:,.{digits}f}"
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts with None for missing values (templates test ``is none``)."""
+    if frame.empty:
+        return []
+    return [
+        {str(k): (None if _missing(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, list | dict | tuple):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _carriers(request: Request) -> pd.DataFrame:
+    """The carriers with their latest stars, filtered by the query (kind, level, district,
+    belt role, stars, search text)."""
+    params = request.query_params
+    settings = request.app.state.settings
+    lang = _lang(request)
+    frame = views.carriers(
+        _engine(request),
+        settings.config_dir,
+        lang=lang,
+        kinds=[v for v in params.getlist("kind") if v],
+        districts=[v for v in params.getlist("district") if v],
+        belt_roles=[v for v in params.getlist("belt_role") if v],
+    )
+    levels = [v for v in params.getlist("level") if v]
+    if levels:
+        frame = frame[frame["level"].isin(levels)]
+    latest = store.latest_ratings(_engine(request))
+    frame = frame.merge(
+        latest[["subject_id", "year", "stars", "score"]].rename(
+            columns={"subject_id": "id", "year": "rating_year"}
+        ),
+        on="id",
+        how="left",
+    )
+    wanted_stars = [v for v in params.getlist("stars") if v.isdigit()]
+    if wanted_stars:
+        frame = frame[frame["stars"].isin([float(s) for s in wanted_stars])]
+    text = (params.get("q") or "").strip().lower()
+    if text:
+        table = store.park_table(_engine(request), columns=["aliases", "credit_code"])
+        extra = table.set_index("id")
+        hay = (
+            frame["id"].str.lower()
+            + "|"
+            + frame["name"].str.lower()
+            + "|"
+            + frame["name_en"].fillna("").str.lower()
+            + "|"
+            + frame["id"].map(extra["aliases"]).fillna("").str.lower()
+            + "|"
+            + frame["id"].map(extra["credit_code"]).fillna("").str.lower()
+        )
+        frame = frame[hay.str.contains(text, regex=False)]
+    return frame.reset_index(drop=True)
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def _pages(app: FastAPI) -> None:
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        engine = _engine(request)
+        settings = request.app.state.settings
+        lang = _lang(request)
+        parks = store.park_table(engine, columns=["kind", "level"])
+        counts = parks.groupby(["kind", "level"]).size().unstack(fill_value=0)
+        ratings = store.ratings_frame(
+            engine, columns=["subject_type", "subject_id", "year", "stars", "status"]
+        )
+        ratings = ratings[ratings["subject_type"] == "park"]
+        year = int(ratings["year"].max()) if len(ratings) else None
+        stars = (
+            ratings[ratings["year"] == year]["stars"].value_counts(dropna=False).sort_index()
+            if year is not None
+            else pd.Series(dtype=int)
+        )
+        progress = views.goal_progress(engine, settings.config_dir)
+        sources = _records(freshness.status_frame(_settings_in(settings, lang)))
+        runs = _records(store.runs_frame(engine, limit=10, lang=lang))
+        rejected = len(store.rejections_frame(engine, lang=lang))
+        return _render(
+            request,
+            "home.html",
+            counts=counts,
+            year=year,
+            star_counts=[(None if _missing(k) else k, int(v)) for k, v in stars.items()],
+            goals=progress,
+            sources=sources,
+            runs=runs,
+            rejected=rejected,
+        )
+
+    @app.get("/parks", response_class=HTMLResponse, response_model=None)
+    def parks(request: Request) -> Response:
+        frame = _carriers(request)
+        if request.query_params.get("format") == "csv":
+            return Response(
+                safe_io.frame_to_csv(frame).encode("utf-8-sig"),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="parkmon-parks.csv"'},
+            )
+        try:
+            page = max(1, int(request.query_params.get("page", "1")))
+        except ValueError:
+            page = 1
+        first = (page - 1) * PAGE_SIZE
+        city = load_city(request.app.state.settings.config_dir)
+        return _render(
+            request,
+            "parks.html",
+            rows=_records(frame.iloc[first : first + PAGE_SIZE]),
+            total=len(frame),
+            first=first,
+            page=page,
+            pages=max(1, math.ceil(len(frame) / PAGE_SIZE)),
+            kinds=[k.value for k in models.ParkKind],
+            levels=[k.value for k in models.ParkLevel],
+            roles=[k.value for k in models.BeltRole],
+            districts=city.districts,
+            query=request.query_params,
+        )
+
+    @app.get("/parks/{park_id}", response_class=HTMLResponse)
+    def park(request: Request, park_id: str) -> HTMLResponse:
+        detail = _park_detail(request, park_id)
+        if detail is None:
+            missing = t("web.not_found", _lang(request), id=park_id)
+            return _render(request, "not_found.html", status=404, message=missing)
+        return _render(request, "park.html", **detail)
+
+    @app.get("/runs", response_class=HTMLResponse)
+    def runs(request: Request) -> HTMLResponse:
+        frame = store.runs_frame(_engine(request), limit=200, lang=_lang(request))
+        return _render(request, "runs.html", runs=_records(frame))
+
+    @app.get("/rejects", response_class=HTMLResponse)
+    def rejects(request: Request) -> HTMLResponse:
+        frame = store.rejections_frame(_engine(request), lang=_lang(request))
+        shown = _records(frame.head(1000))
+        return _render(request, "rejects.html", rejects=shown, total=len(frame))
+
+
+def _settings_in(settings: Settings, lang: str) -> Settings:
+    return replace(settings, lang=lang)
+
+
+def _park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
+    engine = _engine(request)
+    lang = _lang(request)
+    table = store.park_table(engine)
+    found = table[table["id"] == park_id]
+    if found.empty:
+        return None
+    park = _records(found)[0]
+    city = load_city(request.app.state.settings.config_dir)
+    city_names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
+    districts = store.park_districts(engine).get(park_id) or [park["district_id"]]
+    ratings = store.ratings_frame(
+        engine,
+        subjects=[park_id],
+        columns=[
+            "subject_type",
+            "subject_id",
+            "year",
+            "methodology",
+            "methodology_version",
+            "score",
+            "stars",
+            "rank",
+            "peer_size",
+            "status",
+        ],
+    ).sort_values(["year", "methodology"], ascending=[False, True])
+    figures = store.observations_frame(
+        engine,
+        subjects=[park_id],
+        columns=["raw_value", "raw_unit", "run_id", "recorded_at"],
+    )
+    names = {
+        r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
+        for r in store.indicator_rows(engine)
+    }
+    if len(figures):
+        figures = figures.sort_values(["indicator", "period"], ascending=[True, False])
+        figures = figures.drop_duplicates("indicator", keep="first")
+    recognitions = store.recognitions_frame(engine)
+    recognitions = recognitions[recognitions["park_id"] == park_id]
+    return {
+        "park": park,
+        "districts": [city_names.get(d, d) for d in districts],
+        "ratings": _records(ratings),
+        "figures": [
+            {
+                **f,
+                "name": names.get(f["indicator"], (f["indicator"], ""))[0],
+                "unit": names.get(f["indicator"], ("", ""))[1],
+            }
+            for f in _records(figures)
+        ],
+        "recognitions": _records(recognitions.sort_values("year")),
+    }
+
+
+# --- the JSON API --------------------------------------------------------------------------------
+
+
+def _api(app: FastAPI) -> None:
+    @app.get("/api/parks")
+    def api_parks(request: Request) -> JSONResponse:
+        frame = _carriers(request)
+        return JSONResponse(_jsonable(_records(frame)))
+
+    @app.get("/api/parks/{park_id}")
+    def api_park(request: Request, park_id: str) -> JSONResponse:
+        detail = _park_detail(request, park_id)
+        if detail is None:
+            raise HTTPException(404, t("web.not_found", _lang(request), id=park_id))
+        return JSONResponse(_jsonable(detail))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value

@@ -1,0 +1,190 @@
+"""The web application on the demo database: every page in both languages, filters, a carrier's
+page with its provenance, hostile text shown as text, security headers, and a real server."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from monitor import db
+from monitor.settings import load_settings
+from monitor.web.app import create_app
+
+PARKMON = str(Path(sys.executable).with_name("parkmon"))
+HOSTILE = '<script>alert("x")</script>=1+2'
+FORMULA = '=HYPERLINK("http://example.invalid","点击")'
+PAGES = ["/", "/parks", "/parks?kind=incubator", "/runs", "/rejects"]
+
+
+@pytest.fixture
+def demo_db(tmp_path, copy_demo) -> Path:
+    return copy_demo(tmp_path)
+
+
+@contextmanager
+def served(database: Path) -> Iterator[httpx.Client]:
+    """The application on a real HTTP server on 127.0.0.1 (a free port), and a client of it."""
+    app = create_app(load_settings({"database_url": str(database)}))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.05)
+    assert server.started, "the test server did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(demo_db):
+    with served(demo_db) as c:
+        yield c
+
+
+def _an_incubator(client) -> str:
+    parks = client.get("/api/parks", params={"kind": "incubator"}).json()
+    rated = [p for p in parks if p["stars"] is not None]
+    return str(rated[0]["id"])
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_in_both_languages_with_the_demo_banner(client, path):
+    zh = client.get(path)
+    assert zh.status_code == 200, zh.text[:500]
+    assert "演示数据" in zh.text  # the demo banner on every page
+    assert "总览" in zh.text and "Overview" not in zh.text
+    en = client.get(path, params={"lang": "en"})
+    assert en.status_code == 200
+    assert "Demo data" in en.text
+    assert "Overview" in en.text and "总览" not in en.text
+    assert 'href="/parks?lang=en"' in en.text  # links keep the language
+
+
+def test_the_overview_shows_goals_counts_stars_and_sources(client):
+    page = client.get("/").text
+    assert "规划目标" in page and "载体数量" in page and "星级分布" in page
+    assert "demo-torch-2025" in page  # a source and its freshness
+    assert "★" in page
+
+
+def test_the_carrier_list_filters_searches_and_downloads(client):
+    everyone = client.get("/api/parks").json()
+    incubators = client.get("/api/parks", params={"kind": "incubator"}).json()
+    assert 0 < len(incubators) < len(everyone)
+    assert {p["kind"] for p in incubators} == {"incubator"}
+    haimen = client.get("/api/parks", params={"district": "海门区"}).json()
+    assert haimen and all("海门区" in p["district"] for p in haimen)
+    # the home-textile park spans 通州区 and 海门区: found under either
+    assert "NT-P05" in {p["id"] for p in haimen}
+    found = client.get("/api/parks", params={"q": "南通高新"}).json()
+    assert [p["id"] for p in found] == ["NT-Z01"]
+    page = client.get("/parks", params={"kind": "incubator", "lang": "en"}).text
+    assert f"{len(incubators)} in all" in page
+    download = client.get("/parks", params={"kind": "incubator", "format": "csv"})
+    assert download.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "id" and len(rows) == len(incubators) + 1
+
+
+def test_a_carriers_page_shows_its_ratings_figures_and_where_they_came_from(client):
+    pid = _an_incubator(client)
+    page = client.get(f"/parks/{pid}")
+    assert page.status_code == 200
+    assert "历年评价" in page.text and "最新数据及来源" in page.text
+    detail = client.get(f"/api/parks/{pid}").json()
+    assert detail["park"]["id"] == pid
+    assert detail["ratings"] and detail["figures"]
+    figure = detail["figures"][0]
+    assert {"source_id", "revision", "run_id", "recorded_at", "period", "value"} <= set(figure)
+    assert figure["source_id"] in page.text
+    missing = client.get("/parks/NO-SUCH", params={"lang": "en"})
+    assert missing.status_code == 404 and "No carrier with id NO-SUCH" in missing.text
+    assert client.get("/api/parks/NO-SUCH").status_code == 404
+
+
+def test_hostile_text_is_shown_as_text_and_headers_protect_the_page(demo_db):
+    with sqlite3.connect(demo_db) as conn:
+        conn.execute("UPDATE park SET name = ? WHERE id = 'NT-Z01'", (HOSTILE,))
+        conn.execute("UPDATE park SET name = ? WHERE id = 'NT-Z02'", (FORMULA,))
+    conn.close()
+    with served(demo_db) as client:
+        for path in ("/parks?kind=high_tech_zone", "/parks/NT-Z01", "/parks?q=script", "/"):
+            page = client.get(path)
+            assert page.status_code == 200
+            assert "<script>alert" not in page.text
+            if path != "/":
+                assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+            policy = page.headers["content-security-policy"]
+            assert "script-src 'self' 'nonce-" in policy and "unsafe-inline" not in policy
+            assert page.headers["x-content-type-options"] == "nosniff"
+        # nothing in a download can become a formula in Excel or WPS
+        download = client.get("/parks", params={"q": "hyperlink", "format": "csv"})
+        rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+        name = rows[1][rows[0].index("name")]
+        assert name == "'" + FORMULA
+
+
+def test_serve_refuses_a_database_of_an_older_parkmon(tmp_path):
+    legacy = tmp_path / "old.db"
+    fixture = Path(__file__).parent / "fixtures" / "parkmon-0.1.0.db.gz"
+    with gzip.open(fixture) as packed, legacy.open("wb") as out:
+        shutil.copyfileobj(packed, out)
+    refused = subprocess.run(
+        [PARKMON, "--db", str(legacy), "serve", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1
+    assert "parkmon db upgrade" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.slow
+def test_parkmon_serve_answers_over_http(demo_db):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [PARKMON, "--db", str(demo_db), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        answer = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/parks?lang=en", timeout=10)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert answer is not None, server.stderr.read() if server.poll() is not None else ""
+        assert answer.status_code == 200
+        assert "Carriers" in answer.text and "Demo data" in answer.text
+        assert db.describe(db.make_engine(f"sqlite:///{demo_db}")) != ""
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
