@@ -131,7 +131,7 @@ def _pct(value: object) -> float:
     return 0.0 if np.isnan(number) else number
 
 
-def radar_svg(comparison: Comparison, size: int = 320) -> str:
+def radar_svg(comparison: Comparison, size: int = 320, lang: str = "zh") -> str:
     """An inline SVG radar of the percentiles (the plan's 创新画像), one polygon per carrier."""
     import html  # noqa: PLC0415
 
@@ -139,7 +139,8 @@ def radar_svg(comparison: Comparison, size: int = 320) -> str:
     codes = list(dict.fromkeys(table["indicator"]))
     if len(codes) < 3:
         return ""
-    labels = dict(zip(table["indicator"], table["name_zh"], strict=False))
+    names = "name_en" if lang == "en" and "name_en" in table else "name_zh"
+    labels = dict(zip(table["indicator"], table[names], strict=False))
     cx, cy = size / 2 + 70, size / 2  # room on the left for the labels
     radius = size / 2 - 60
     colours = ["#c8102e", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd"]
@@ -221,6 +222,7 @@ def render_html(
     return (
         f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head>"
         f"<meta charset='utf-8'><title>{esc(title)}</title></head><body>{banner}"
-        f"<h1>{esc(title)}</h1>{radar_svg(comparison)}<table border='1'><tr>{headers}</tr>"
+        f"<h1>{esc(title)}</h1>{radar_svg(comparison, lang=lang)}"
+        f"<table border='1'><tr>{headers}</tr>"
         f"{rows}</table></body></html>\n"
     )

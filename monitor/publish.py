@@ -163,7 +163,7 @@ def comparison_map_html(
     """The regional map with the compared carriers highlighted and their radar portraits."""
     comparison = compare_parks(engine, subjects, year, against)
     data = map_data(engine, config_dir, lang, highlight=subjects)
-    data.extra["portrait"] = radar_svg(comparison, size=300)
+    data.extra["portrait"] = radar_svg(comparison, size=300, lang=lang)
     data.extra["portrait_title"] = (
         "创新画像（同类百分位）" if lang == "zh" else "Portrait (percentile among peers)"
     )

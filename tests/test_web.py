@@ -28,7 +28,16 @@ from monitor.web.app import create_app
 PARKMON = str(Path(sys.executable).with_name("parkmon"))
 HOSTILE = '<script>alert("x")</script>=1+2'
 FORMULA = '=HYPERLINK("http://example.invalid","点击")'
-PAGES = ["/", "/parks", "/parks?kind=incubator", "/runs", "/rejects"]
+PAGES = [
+    "/",
+    "/parks",
+    "/parks?kind=incubator",
+    "/goals",
+    "/rankings",
+    "/compare",
+    "/runs",
+    "/rejects",
+]
 
 
 @pytest.fixture
@@ -188,3 +197,28 @@ def test_parkmon_serve_answers_over_http(demo_db):
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_goals_rankings_and_comparisons(client):
+    goals = client.get("/goals").text
+    first = goals.split('href="/goals/')[1].split('"')[0]
+    goal = client.get(f"/goals/{first}")
+    assert goal.status_code == 200 and "分区县" in goal.text
+    assert client.get("/goals/no-such-goal").status_code == 404
+    rankings = client.get("/rankings", params={"lang": "en"}).text
+    assert "Ranking" in rankings
+    pid = _an_incubator(client)
+    incubators = client.get("/api/parks", params={"kind": "incubator"}).json()
+    other = next(p["id"] for p in incubators if p["id"] != pid)
+    both = client.get("/compare", params={"ids": f"{pid},{other}", "lang": "en"})
+    assert both.status_code == 200
+    assert "<svg" in both.text and "Percentile in group" in both.text
+    assert "在孵企业" not in both.text  # indicator names in English on an English page
+    alone = client.get("/compare", params={"ids": pid, "against": "district"})
+    assert alone.status_code == 200 and "同组百分位" in alone.text
+    mixed = client.get("/compare", params={"ids": f"{pid},NT-Z01"})
+    assert mixed.status_code == 400 and "不同类型的载体不作对比" in mixed.text
+    unknown = client.get("/compare", params={"ids": "NOPE", "lang": "en"})
+    assert unknown.status_code == 400 and "No carrier with id NOPE" in unknown.text
+    many = client.get("/compare", params={"ids": ",".join(f"X{i}" for i in range(7))})
+    assert many.status_code == 400

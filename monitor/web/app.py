@@ -22,14 +22,17 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from monitor import db, freshness, models, safe_io, store, views
+from monitor.compare import radar_svg
 from monitor.i18n import label, stars_text, t
 from monitor.registry import load_city
 from monitor.settings import Settings, load_settings
 
 PAGE_SIZE = 100
+MAX_COMPARED = 6
 LANGS = ("zh", "en")
 
 
@@ -59,6 +62,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.middleware("http")(_security_headers)
     _pages(app)
+    _more_pages(app)
     _api(app)
     return app
 
@@ -293,6 +297,80 @@ def _pages(app: FastAPI) -> None:
         frame = store.rejections_frame(_engine(request), lang=_lang(request))
         shown = _records(frame.head(1000))
         return _render(request, "rejects.html", rejects=shown, total=len(frame))
+
+
+def _more_pages(app: FastAPI) -> None:
+    @app.get("/goals", response_class=HTMLResponse)
+    def goals_page(request: Request) -> HTMLResponse:
+        settings = request.app.state.settings
+        progress = views.goal_progress(_engine(request), settings.config_dir)
+        return _render(request, "goals.html", goals=progress)
+
+    @app.get("/goals/{goal_id}", response_class=HTMLResponse)
+    def goal_page(request: Request, goal_id: str) -> HTMLResponse:
+        settings = request.app.state.settings
+        lang = _lang(request)
+        engine = _engine(request)
+        city = [g for g in views.goal_progress(engine, settings.config_dir) if g.goal == goal_id]
+        if not city:
+            missing = t("web.goal_not_found", lang, id=goal_id)
+            return _render(request, "not_found.html", status=404, message=missing)
+        districts = []
+        for d in load_city(settings.config_dir).districts:
+            for g in views.goal_progress(engine, settings.config_dir, district=d.adcode):
+                if g.goal == goal_id:
+                    districts.append((d.name if lang == "zh" else d.name_en, g))
+        return _render(request, "goal.html", goal=city[0], districts=districts)
+
+    @app.get("/rankings", response_class=HTMLResponse)
+    def rankings_page(request: Request) -> HTMLResponse:
+        frame = store.rankings_frame(_engine(request))
+        return _render(request, "rankings.html", rankings=_records(frame))
+
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare_page(request: Request) -> HTMLResponse:
+        lang = _lang(request)
+        params = request.query_params
+        ids = [i.strip() for i in (params.get("ids") or "").replace("，", ",").split(",")]
+        ids = list(dict.fromkeys(i for i in ids if i))
+        against = params.get("against") or "peers"
+        context: dict[str, Any] = {"ids": ids, "against": against, "error": None}
+        if not ids:
+            return _render(request, "compare.html", comparison=None, **context)
+        if len(ids) > MAX_COMPARED or against not in ("peers", "district", "belt"):
+            context["error"] = t("web.compare_limits", lang, n=MAX_COMPARED)
+            return _render(request, "compare.html", status=400, comparison=None, **context)
+        engine = _engine(request)
+        table = store.park_table(engine, columns=["name", "name_en", "kind"])
+        chosen = table[table["id"].isin(ids)]
+        kinds = set(chosen["kind"])
+        if len(chosen) < len(ids):
+            unknown = [i for i in ids if i not in set(table["id"])]
+            context["error"] = t("web.not_found", lang, id=", ".join(unknown))
+        elif len(kinds) > 1:
+            shown = "、".join(label("kind", k, lang) for k in sorted(kinds))
+            context["error"] = t("web.compare_kinds", lang, kinds=shown)
+        if context["error"]:
+            return _render(request, "compare.html", status=400, comparison=None, **context)
+        ratings = store.ratings_frame(engine, columns=["subject_type", "year"])
+        year_text = params.get("year") or ""
+        year = int(year_text) if year_text.isdigit() else int(ratings["year"].max())
+        comparison = views.compare_parks(engine, ids, year, against)
+        names = {
+            str(i): str(en if lang == "en" and isinstance(en, str) and en else zh)
+            for i, zh, en in zip(chosen["id"], chosen["name"], chosen["name_en"], strict=True)
+        }
+        return _render(
+            request,
+            "compare.html",
+            comparison=comparison,
+            rows=_records(comparison.table),
+            rated=_records(comparison.ratings),
+            names=names,
+            year=year,
+            radar=Markup(radar_svg(comparison, lang=lang)),  # it escapes every text it draws
+            **context,
+        )
 
 
 def _settings_in(settings: Settings, lang: str) -> Settings:
