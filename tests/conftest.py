@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -216,3 +217,68 @@ def cli(monkeypatch: pytest.MonkeyPatch):
         return result
 
     return run
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM:
+        if os.environ.get("PARKMON_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is needed for the map tests (.ci/run installs it)")
+        pytest.skip("browser tests need Chromium: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def serve_app():
+    """serve_app(database) → a context manager: the web application on a real HTTP server on
+    127.0.0.1 (a free port) and an httpx client of it (``client.base_url`` is its address)."""
+    import threading
+    import time
+    from contextlib import contextmanager
+
+    import httpx
+    import uvicorn
+
+    from monitor.settings import load_settings
+    from monitor.web.app import create_app
+
+    @contextmanager
+    def served(database: Path) -> Iterator[httpx.Client]:
+        app = create_app(load_settings({"database_url": str(database)}))
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline and thread.is_alive():
+            time.sleep(0.05)
+        assert server.started, "the test server did not start"
+        port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                yield client
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+            app.state.engine.dispose()
+
+    return served

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,6 @@ from monitor import db, publish, store, views
 pytestmark = pytest.mark.slow  # a real browser / the whole demo as a user runs it
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -41,31 +38,6 @@ def demo(tmp_path_factory, config_dir, demo_build, copy_demo):
     region.write_text(render_region_map(data, tile_choice(None)), encoding="utf-8")
     (folder / "progress.html").write_text(progress, encoding="utf-8")
     return folder, data, summary
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        if os.environ.get("PARKMON_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is needed for the map tests (.ci/run installs it)")
-        pytest.skip("browser tests need Chromium: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        yield b
-        b.close()
 
 
 def _open(browser, path: Path):

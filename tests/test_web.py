@@ -11,19 +11,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from monitor import db
-from monitor.settings import load_settings
-from monitor.web.app import create_app
 
 PARKMON = str(Path(sys.executable).with_name("parkmon"))
 HOSTILE = '<script>alert("x")</script>=1+2'
@@ -45,30 +39,9 @@ def demo_db(tmp_path, copy_demo) -> Path:
     return copy_demo(tmp_path)
 
 
-@contextmanager
-def served(database: Path) -> Iterator[httpx.Client]:
-    """The application on a real HTTP server on 127.0.0.1 (a free port), and a client of it."""
-    app = create_app(load_settings({"database_url": str(database)}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.05)
-    assert server.started, "the test server did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        app.state.engine.dispose()
-
-
 @pytest.fixture
-def client(demo_db):
-    with served(demo_db) as c:
+def client(demo_db, serve_app):
+    with serve_app(demo_db) as c:
         yield c
 
 
@@ -133,12 +106,12 @@ def test_a_carriers_page_shows_its_ratings_figures_and_where_they_came_from(clie
     assert client.get("/api/parks/NO-SUCH").status_code == 404
 
 
-def test_hostile_text_is_shown_as_text_and_headers_protect_the_page(demo_db):
+def test_hostile_text_is_shown_as_text_and_headers_protect_the_page(demo_db, serve_app):
     with sqlite3.connect(demo_db) as conn:
         conn.execute("UPDATE park SET name = ? WHERE id = 'NT-Z01'", (HOSTILE,))
         conn.execute("UPDATE park SET name = ? WHERE id = 'NT-Z02'", (FORMULA,))
     conn.close()
-    with served(demo_db) as client:
+    with serve_app(demo_db) as client:
         for path in ("/parks?kind=high_tech_zone", "/parks/NT-Z01", "/parks?q=script", "/"):
             page = client.get(path)
             assert page.status_code == 200

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from monitor import db, freshness, models, safe_io, store, views
+from monitor import goals as goals_module
 from monitor.compare import radar_svg
 from monitor.i18n import label, stars_text, t
 from monitor.registry import load_city
@@ -115,6 +116,7 @@ def _render(request: Request, template: str, status: int = 200, **context: Any) 
         label=lambda prefix, value: label(prefix, str(value), lang),
         stars=lambda value: stars_text(value, lang),
         number=_number,
+        when=_when,
         link=link,
         switch=str(switch.path) + "?" + str(switch.query),
         path=request.url.path,
@@ -137,6 +139,16 @@ def _number(value: object, digits: int = 2) -> str:
     if number.is_integer():
         return f"{int(number):,}"
     return f"{number:,.{digits}f}"
+
+
+def _when(value: object) -> str:
+    """A stored time as people read it: 2026-12-01 08:48 (Beijing time, UTC+8)."""
+    if value is None or _missing(value):
+        return "—"
+    moment = pd.Timestamp(value)  # type: ignore[arg-type]
+    if moment.tzinfo is None:
+        moment = moment.tz_localize("UTC")
+    return moment.tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -320,7 +332,8 @@ def _more_pages(app: FastAPI) -> None:
             for g in views.goal_progress(engine, settings.config_dir, district=d.adcode):
                 if g.goal == goal_id:
                     districts.append((d.name if lang == "zh" else d.name_en, g))
-        return _render(request, "goal.html", goal=city[0], districts=districts)
+        chart = _goal_series(engine, settings.config_dir, city[0], lang)
+        return _render(request, "goal.html", goal=city[0], districts=districts, chart=chart)
 
     @app.get("/rankings", response_class=HTMLResponse)
     def rankings_page(request: Request) -> HTMLResponse:
@@ -419,6 +432,7 @@ def _park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
     recognitions = store.recognitions_frame(engine)
     recognitions = recognitions[recognitions["park_id"] == park_id]
     return {
+        "chart": _indicator_series(engine, park_id, names, str(park["name"]), lang),
         "park": park,
         "districts": [city_names.get(d, d) for d in districts],
         "ratings": _records(ratings),
@@ -432,6 +446,48 @@ def _park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
         ],
         "recognitions": _records(recognitions.sort_values("year")),
     }
+
+
+def _indicator_series(
+    engine: Engine, park_id: str, names: dict[str, tuple[str, str]], name: str, lang: str
+) -> dict[str, Any]:
+    """Every indicator of the carrier as a yearly series, for the chart's chooser."""
+    history = store.observations_frame(engine, subjects=[park_id], columns=())
+    history = history[history["period"].str.fullmatch(r"\d{4}")]
+    years = sorted(history["period"].unique())
+    choices = []
+    for code, part in history.groupby("indicator", sort=True):
+        by_year = dict(zip(part["period"], part["value"], strict=True))
+        title, unit = names.get(str(code), (str(code), ""))
+        values = [_plain(by_year.get(y)) for y in years]
+        choices.append({"name": title, "unit": unit, "series": [{"name": name, "values": values}]})
+    return {"x": years, "choices": choices, "series": [], "target": None, "target_name": ""}
+
+
+def _goal_series(engine: Engine, config_dir: Any, goal: Any, lang: str) -> dict[str, Any] | None:
+    """The city's yearly values of a level goal's indicator, and the target line."""
+    spec = next((g for g in goals_module.load_goals(config_dir) if g.id == goal.goal), None)
+    if spec is None or not spec.indicator or spec.kind not in ("level", "cumulative"):
+        return None
+    city = load_city(config_dir).adcode
+    obs = store.observations_frame(
+        engine, subject_type="region", indicators=[spec.indicator], columns=()
+    )
+    obs = obs[(obs["subject_id"] == city) & obs["period"].str.fullmatch(r"\d{4}")]
+    years = [str(y) for y in range(spec.baseline_year, spec.target_year + 1)]
+    by_year = dict(zip(obs["period"], obs["value"], strict=True))
+    title = goal.name_zh if lang == "zh" else (goal.name_en or goal.name_zh)
+    return {
+        "x": years,
+        "series": [{"name": title, "values": [_plain(by_year.get(y)) for y in years]}],
+        "target": spec.target,
+        "target_name": t("web.target", lang),
+        "unit": spec.unit,
+    }
+
+
+def _plain(value: Any) -> float | None:
+    return None if value is None or _missing(value) else float(value)
 
 
 # --- the JSON API --------------------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""The web application in the Debian Chromium: every page draws with the network cut (nothing
+but the application itself is ever asked for), no script error, no Content-Security-Policy
+violation, the charts drawn by the served ECharts, the language switch and the chart's chooser
+working. Screenshots are kept as test artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture
+def demo_db(tmp_path, copy_demo) -> Path:
+    return copy_demo(tmp_path)
+
+
+def _visit(browser, base: str, path: str, *, charts: bool = False):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    own = urlsplit(base).netloc
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def route(r):
+        if urlsplit(r.request.url).netloc == own:
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    response = page.goto(base + path)
+    assert response is not None and response.status == 200, path
+    if charts:
+        page.wait_for_function(
+            "Number(document.documentElement.dataset.chartsDrawn || 0) > 0", timeout=20_000
+        )
+    return page, outside, errors
+
+
+def test_the_pages_draw_offline_without_errors(demo_db, serve_app, browser):
+    with serve_app(demo_db) as client:
+        base = str(client.base_url).rstrip("/")
+        incubators = client.get("/api/parks", params={"kind": "incubator"}).json()
+        rated = [p["id"] for p in incubators if p["stars"] is not None]
+        goals_page = client.get("/goals").text
+        goal_ids = [chunk.split('"')[0] for chunk in goals_page.split('href="/goals/')[1:]]
+        pages = [
+            ("/", False),
+            ("/parks?kind=incubator", False),
+            (f"/parks/{rated[0]}", True),
+            ("/goals", False),
+            (f"/goals/{goal_ids[0]}", False),
+            (f"/compare?ids={rated[0]},{rated[1]}", False),
+            ("/rankings", False),
+            ("/runs", False),
+            ("/rejects", False),
+        ]
+        ARTIFACTS.mkdir(exist_ok=True)
+        for path, charts in pages:
+            page, outside, errors = _visit(browser, base, path, charts=charts)
+            assert outside == [], (path, outside)
+            assert errors == [], (path, errors)
+            if charts:
+                assert page.locator("[data-chart] svg").count() >= 1
+            if path.startswith("/parks/"):
+                page.screenshot(path=str(ARTIFACTS / "web-park.png"), full_page=True)
+                # another indicator in the chooser redraws the chart, without an error
+                page.select_option("#series-choice", index=1)
+                page.wait_for_timeout(100)
+                assert errors == []
+            if path == "/":
+                page.screenshot(path=str(ARTIFACTS / "web-overview.png"), full_page=True)
+                page.click("header a.lang")
+                page.wait_for_load_state()
+                assert "Overview" in page.content() and "总览" not in page.content()
+            page.close()
