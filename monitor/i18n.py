@@ -282,6 +282,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.nav.parks": ("载体", "Carriers"),
     "web.nav.runs": ("采集记录", "Collection runs"),
     "web.nav.goals": ("目标", "Goals"),
+    "web.nav.map": ("地图", "Map"),
+    "web.open_page": ("查看载体详情 →", "Open the carrier's page →"),
     "web.nav.rankings": ("排名", "Rankings"),
     "web.nav.compare": ("对比", "Compare"),
     "web.goal_not_found": ("没有编号为 {id} 的目标", "No goal with id {id}"),

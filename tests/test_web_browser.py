@@ -82,3 +82,31 @@ def test_the_pages_draw_offline_without_errors(demo_db, serve_app, browser):
                 page.wait_for_load_state()
                 assert "Overview" in page.content() and "总览" not in page.content()
             page.close()
+
+
+def test_the_map_page_draws_offline_and_a_marker_leads_to_its_carrier(demo_db, serve_app, browser):
+    with serve_app(demo_db) as client:
+        base = str(client.base_url).rstrip("/")
+        page, outside, errors = _visit(browser, base, "/map")
+        frame = page.frame_locator("iframe.map")
+        inner = next(f for f in page.frames if f.url.endswith("/map/frame"))
+        inner.wait_for_function("window.parkmon && window.parkmon.ready", timeout=20_000)
+        assert inner.evaluate("typeof L") == "object"
+        target = "DEMO-I004"
+        inner.evaluate(
+            "id => { var m = window.parkmon.markers.find(x => x[1].id === id);"
+            " window.parkmon.map.setView(m[0].getLatLng(), 14); }",
+            target,
+        )
+        x, y = inner.evaluate("id => window.parkmon.pointOf(id)", target)
+        box = page.locator("iframe.map").bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        link = frame.locator(".leaflet-popup-content a.pm-link")
+        link.wait_for(timeout=5_000)
+        assert link.get_attribute("href") == f"/parks/{target}"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "web-map.png"))
+        link.click()
+        page.wait_for_url(f"{base}/parks/{target}", timeout=10_000)
+        assert outside == [] and errors == [], (outside, errors)

@@ -65,6 +65,12 @@ function popup(p) {
   if (p.approx) row(L_.location, L_.approximate);
   box.appendChild(table);
   var chart = trend(p); if (chart) { box.appendChild(el('div', L_.trend, 'pm-small')); box.appendChild(chart); }
+  // In the web application every carrier has its page (DATA.link: "/parks/{id}…").
+  if (DATA.link) {
+    var a = el('a', DATA.link_text || p.id, 'pm-link');
+    a.href = DATA.link.replace('{id}', encodeURIComponent(p.id)); a.target = '_top';
+    box.appendChild(a);
+  }
   return box;
 }
 PARKS.forEach(function (p) {

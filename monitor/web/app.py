@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -25,6 +26,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
+from maps.page import tile_choice
+from maps.region import render_region_map
 from monitor import db, freshness, models, safe_io, store, views
 from monitor import goals as goals_module
 from monitor.compare import radar_svg
@@ -64,6 +67,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.middleware("http")(_security_headers)
     _pages(app)
     _more_pages(app)
+    _map_pages(app)
     _api(app)
     return app
 
@@ -78,15 +82,22 @@ async def _security_headers(
 ) -> Response:
     request.state.nonce = secrets.token_urlsafe(16)
     response = await call_next(request)
+    inline_styles = response.headers.get("X-Parkmon-Inline-Styles") == "1"
+    if inline_styles:
+        del response.headers["X-Parkmon-Inline-Styles"]
+    styles = "'self' 'unsafe-inline'" if inline_styles else "'self'"
+    # the map frame may sit in the application's own pages, nowhere else
+    ancestors = "'self'" if inline_styles else "'none'"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; "
         f"script-src 'self' 'nonce-{request.state.nonce}'; "
-        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'"
+        f"style-src {styles}; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        f"frame-ancestors {ancestors}; form-action 'self'"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN" if inline_styles else "DENY"
     return response
 
 
@@ -384,6 +395,29 @@ def _more_pages(app: FastAPI) -> None:
             radar=Markup(radar_svg(comparison, lang=lang)),  # it escapes every text it draws
             **context,
         )
+
+
+def _map_pages(app: FastAPI) -> None:
+    @app.get("/map", response_class=HTMLResponse)
+    def map_page(request: Request) -> HTMLResponse:
+        return _render(request, "map.html")
+
+    @app.get("/map/frame", response_class=HTMLResponse)
+    def map_frame(request: Request) -> HTMLResponse:
+        """The region map (the static site's, offline: Leaflet inlined) with links to each
+        carrier's page; its inline scripts carry the request's nonce."""
+        lang = _lang(request)
+        data = views.map_data(_engine(request), request.app.state.settings.config_dir, lang)
+        suffix = "" if lang == request.app.state.settings.lang else f"?lang={lang}"
+        data.extra["link"] = "/parks/{id}" + suffix
+        data.extra["link_text"] = t("web.open_page", lang)
+        page = render_region_map(data, tile_choice(None), lang)
+        nonce = request.state.nonce
+        page = re.sub(r"<script(?=[\s>])", f'<script nonce="{nonce}"', page)
+        response = HTMLResponse(page)
+        # the map's popups and Leaflet style elements inline: styles (never scripts) allowed
+        response.headers["X-Parkmon-Inline-Styles"] = "1"
+        return response
 
 
 def _settings_in(settings: Settings, lang: str) -> Settings:
