@@ -195,3 +195,19 @@ def test_goals_rankings_and_comparisons(client):
     assert unknown.status_code == 400 and "No carrier with id NOPE" in unknown.text
     many = client.get("/compare", params={"ids": ",".join(f"X{i}" for i in range(7))})
     assert many.status_code == 400
+
+
+def test_pages_follow_new_data_written_by_another_process(demo_db, serve_app):
+    """The application keeps what it computed until the data change (a run, a rating, the
+    registry): a collection by the scheduler shows at the next request."""
+    from monitor import store
+
+    with serve_app(demo_db) as client:
+        before = client.get("/").text
+        assert before == client.get("/").text  # answered from what was computed
+        writer = db.make_engine(f"sqlite:///{demo_db}")
+        run_id = store.start_run(writer, "demo-torch-2025", host="elsewhere", pid=1)
+        writer.dispose()
+        after = client.get("/").text
+        row = f'<td class="num">{run_id}</td><td>demo-torch-2025</td>'
+        assert row in after and row not in before

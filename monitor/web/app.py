@@ -8,17 +8,21 @@ markup. Scripts run only with the per-request nonce of the Content-Security-Poli
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
+import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -36,6 +40,7 @@ from monitor.registry import load_city
 from monitor.settings import Settings, load_settings
 
 PAGE_SIZE = 100
+CACHE_SECONDS = 60.0
 MAX_COMPARED = 6
 LANGS = ("zh", "en")
 
@@ -53,6 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings
     app.state.demo = db.holds_demo_data(engine)
+    app.state.cache = {}
     app.state.templates = Environment(
         loader=PackageLoader("monitor.web", "templates"),
         autoescape=select_autoescape(["html"], default=True),
@@ -188,39 +194,70 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
-def _carriers(request: Request) -> pd.DataFrame:
-    """The carriers with their latest stars, filtered by the query (kind, level, district,
-    belt role, stars, search text)."""
-    params = request.query_params
-    settings = request.app.state.settings
-    lang = _lang(request)
-    frame = views.carriers(
-        _engine(request),
-        settings.config_dir,
-        lang=lang,
-        kinds=[v for v in params.getlist("kind") if v],
-        districts=[v for v in params.getlist("district") if v],
-        belt_roles=[v for v in params.getlist("belt_role") if v],
-    )
-    levels = [v for v in params.getlist("level") if v]
-    if levels:
-        frame = frame[frame["level"].isin(levels)]
-    latest = store.latest_ratings(_engine(request))
-    frame = frame.merge(
-        latest[["subject_id", "year", "stars", "score"]].rename(
-            columns={"subject_id": "id", "year": "rating_year"}
-        ),
-        on="id",
-        how="left",
-    )
-    wanted_stars = [v for v in params.getlist("stars") if v.isdigit()]
-    if wanted_stars:
-        frame = frame[frame["stars"].isin([float(s) for s in wanted_stars])]
-    text = (params.get("q") or "").strip().lower()
-    if text:
-        table = store.park_table(_engine(request), columns=["aliases", "credit_code"])
-        extra = table.set_index("id")
-        hay = (
+def _data_version(engine: Engine) -> tuple[Any, ...]:
+    """What changes when the data does: the latest run, the latest rating, the registry's
+    fingerprint (one small query; other processes — the scheduler, the CLI — write)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT (SELECT max(id) FROM collection_run), "
+                "(SELECT max(finished_at) FROM collection_run), "
+                "(SELECT max(computed_at) FROM rating), "
+                "(SELECT value FROM parkmon_meta WHERE key = 'registry_fingerprint')"
+            )
+        ).one()
+    return tuple(row)
+
+
+def _cached(request: Request, name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per data version and language, and at most CACHE_SECONDS old (the
+    sources' freshness moves with the clock)."""
+    cache: dict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = request.app.state.cache
+    version = _data_version(_engine(request))
+    key = (name, _lang(request))
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[0] == version and now - hit[1] < CACHE_SECONDS:
+        return hit[2]
+    value = compute()
+    cache[key] = (version, now, value)
+    return value
+
+
+def _city(request: Request) -> Any:
+    """The city of the configuration, read again only when its file changes."""
+    config_dir = request.app.state.settings.config_dir
+    path = Path(config_dir) / "city.toml"
+    stamp = path.stat().st_mtime_ns if path.exists() else 0
+    return _load_city(str(config_dir), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_city(config_dir: str, _stamp: int) -> Any:
+    return load_city(Path(config_dir))
+
+
+def _all_carriers(request: Request) -> pd.DataFrame:
+    """Every carrier with its latest stars and the texts a search looks in (cached)."""
+
+    def compute() -> pd.DataFrame:
+        engine = _engine(request)
+        frame = views.carriers(engine, request.app.state.settings.config_dir, lang=_lang(request))
+        latest = store.latest_ratings(engine)
+        frame = frame.merge(
+            latest[["subject_id", "year", "stars", "score"]].rename(
+                columns={"subject_id": "id", "year": "rating_year"}
+            ),
+            on="id",
+            how="left",
+        )
+        extra = store.park_table(engine, columns=["aliases", "credit_code"]).set_index("id")
+        spans = store.park_districts(engine)
+        frame["districts"] = [
+            spans.get(pid) or [code]
+            for pid, code in zip(frame["id"], frame["district_id"], strict=True)
+        ]
+        frame["search"] = (
             frame["id"].str.lower()
             + "|"
             + frame["name"].str.lower()
@@ -231,8 +268,39 @@ def _carriers(request: Request) -> pd.DataFrame:
             + "|"
             + frame["id"].map(extra["credit_code"]).fillna("").str.lower()
         )
-        frame = frame[hay.str.contains(text, regex=False)]
-    return frame.reset_index(drop=True)
+        return frame
+
+    frame: pd.DataFrame = _cached(request, "carriers", compute)
+    return frame
+
+
+def _carriers(request: Request) -> pd.DataFrame:
+    """The carriers with their latest stars, filtered by the query (kind, level, district,
+    belt role, stars, search text)."""
+    params = request.query_params
+    frame = _all_carriers(request)
+    kinds = [v for v in params.getlist("kind") if v]
+    if kinds:
+        frame = frame[frame["kind"].isin(kinds)]
+    codes = []
+    for name in (v for v in params.getlist("district") if v):
+        found = _city(request).district(name)
+        codes.append(found.adcode if found is not None else "")  # unknown: matches nothing
+    if codes:  # a carrier across a border is listed under each of its districts
+        frame = frame[frame["districts"].map(lambda ds: bool(set(ds) & set(codes)))]
+    roles = [v for v in params.getlist("belt_role") if v]
+    if roles:
+        frame = frame[frame["belt_role"].isin(roles)]
+    levels = [v for v in params.getlist("level") if v]
+    if levels:
+        frame = frame[frame["level"].isin(levels)]
+    wanted_stars = [v for v in params.getlist("stars") if v.isdigit()]
+    if wanted_stars:
+        frame = frame[frame["stars"].isin([float(s) for s in wanted_stars])]
+    text = (params.get("q") or "").strip().lower()
+    if text:
+        frame = frame[frame["search"].str.contains(text, regex=False)]
+    return frame.drop(columns=["search", "districts"]).reset_index(drop=True)
 
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -241,6 +309,10 @@ def _carriers(request: Request) -> pd.DataFrame:
 def _pages(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
+        context = _cached(request, "overview", lambda: _overview(request))
+        return _render(request, "home.html", **context)
+
+    def _overview(request: Request) -> dict[str, Any]:
         engine = _engine(request)
         settings = request.app.state.settings
         lang = _lang(request)
@@ -260,9 +332,7 @@ def _pages(app: FastAPI) -> None:
         sources = _records(freshness.status_frame(_settings_in(settings, lang)))
         runs = _records(store.runs_frame(engine, limit=10, lang=lang))
         rejected = len(store.rejections_frame(engine, lang=lang))
-        return _render(
-            request,
-            "home.html",
+        return dict(
             counts=counts,
             year=year,
             star_counts=[(None if _missing(k) else k, int(v)) for k, v in stars.items()],
@@ -286,7 +356,7 @@ def _pages(app: FastAPI) -> None:
         except ValueError:
             page = 1
         first = (page - 1) * PAGE_SIZE
-        city = load_city(request.app.state.settings.config_dir)
+        city = _city(request)
         return _render(
             request,
             "parks.html",
@@ -427,12 +497,12 @@ def _settings_in(settings: Settings, lang: str) -> Settings:
 def _park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
     engine = _engine(request)
     lang = _lang(request)
-    table = store.park_table(engine)
+    table: pd.DataFrame = _cached(request, "registry", lambda: store.park_table(engine))
     found = table[table["id"] == park_id]
     if found.empty:
         return None
     park = _records(found)[0]
-    city = load_city(request.app.state.settings.config_dir)
+    city = _city(request)
     city_names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
     districts = store.park_districts(engine).get(park_id) or [park["district_id"]]
     ratings = store.ratings_frame(
