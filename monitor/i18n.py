@@ -329,6 +329,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.any": ("全部", "All"),
     "web.apply": ("筛选", "Filter"),
     "web.download_csv": ("下载 CSV", "Download CSV"),
+    "web.download_xlsx": ("下载 Excel", "Download Excel"),
     "web.shown": (
         "共 {total} 个，显示第 {first}–{last} 个",
         "{total} in all, showing {first}–{last}",

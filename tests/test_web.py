@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import openpyxl
 import pytest
 
 from monitor import db
@@ -126,6 +127,12 @@ def test_hostile_text_is_shown_as_text_and_headers_protect_the_page(demo_db, ser
         rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
         name = rows[1][rows[0].index("name")]
         assert name == "'" + FORMULA
+        # the workbook: the same text, as a text cell (quote prefix), never a formula
+        book = client.get("/parks", params={"q": "hyperlink", "format": "xlsx"})
+        sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
+        header = [c.value for c in sheet[1]]
+        cell = sheet.cell(row=2, column=header.index("name") + 1)
+        assert cell.value == FORMULA and cell.data_type == "s" and cell.quotePrefix
 
 
 def test_serve_refuses_a_database_of_an_older_parkmon(tmp_path):

@@ -9,6 +9,7 @@ markup. Scripts run only with the per-request nonce of the Content-Security-Poli
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 import re
@@ -345,6 +346,12 @@ def _pages(app: FastAPI) -> None:
     @app.get("/parks", response_class=HTMLResponse, response_model=None)
     def parks(request: Request) -> Response:
         frame = _carriers(request)
+        if request.query_params.get("format") == "xlsx":
+            return Response(
+                _xlsx(frame, t("web.nav.parks", _lang(request))),
+                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers={"Content-Disposition": 'attachment; filename="parkmon-parks.xlsx"'},
+            )
         if request.query_params.get("format") == "csv":
             return Response(
                 safe_io.frame_to_csv(frame).encode("utf-8-sig"),
@@ -488,6 +495,20 @@ def _map_pages(app: FastAPI) -> None:
         # the map's popups and Leaflet style elements inline: styles (never scripts) allowed
         response.headers["X-Parkmon-Inline-Styles"] = "1"
         return response
+
+
+def _xlsx(frame: pd.DataFrame, title: str) -> bytes:
+    """The table as a workbook (write-only, every formula-like text a quoted string)."""
+    from openpyxl import Workbook  # noqa: PLC0415  (only for this download)
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(safe_io.safe_row(sheet, [str(c) for c in frame.columns]))
+    for row in frame.itertuples(index=False):
+        sheet.append(safe_io.safe_row(sheet, [None if _missing(v) else v for v in row]))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _settings_in(settings: Settings, lang: str) -> Settings:
