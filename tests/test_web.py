@@ -218,3 +218,22 @@ def test_pages_follow_new_data_written_by_another_process(demo_db, serve_app):
         after = client.get("/").text
         row = f'<td class="num">{run_id}</td><td>demo-torch-2025</td>'
         assert row in after and row not in before
+
+
+def test_the_json_api_answers_what_the_pages_show(client):
+    goals = client.get("/api/goals", params={"lang": "en"}).json()
+    assert goals and {"goal", "status", "target_text", "status_text", "latest"} <= set(goals[0])
+    rankings = client.get("/api/rankings").json()
+    assert rankings and {"ranking", "year", "position", "relation"} <= set(rankings[0])
+    pid = _an_incubator(client)
+    compared = client.get("/api/compare", params={"ids": pid, "against": "district"}).json()
+    assert compared["subjects"] == [pid] and compared["against"] == "district"
+    assert compared["indicators"] and {"percentile", "group_median"} <= set(
+        compared["indicators"][0]
+    )
+    refused = client.get("/api/compare", params={"ids": f"{pid},NT-Z01", "lang": "en"})
+    assert refused.status_code == 400
+    assert "different kinds" in refused.json()["error"]
+    assert client.get("/api/compare").status_code == 400
+    schema = client.get("/api/openapi.json").json()
+    assert {"/api/parks", "/api/goals", "/api/compare"} <= set(schema["paths"])

@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -430,48 +430,54 @@ def _more_pages(app: FastAPI) -> None:
 
     @app.get("/compare", response_class=HTMLResponse)
     def compare_page(request: Request) -> HTMLResponse:
-        lang = _lang(request)
-        params = request.query_params
-        ids = [i.strip() for i in (params.get("ids") or "").replace("，", ",").split(",")]
-        ids = list(dict.fromkeys(i for i in ids if i))
-        against = params.get("against") or "peers"
-        context: dict[str, Any] = {"ids": ids, "against": against, "error": None}
-        if not ids:
-            return _render(request, "compare.html", comparison=None, **context)
-        if len(ids) > MAX_COMPARED or against not in ("peers", "district", "belt"):
-            context["error"] = t("web.compare_limits", lang, n=MAX_COMPARED)
-            return _render(request, "compare.html", status=400, comparison=None, **context)
-        engine = _engine(request)
-        table = store.park_table(engine, columns=["name", "name_en", "kind"])
-        chosen = table[table["id"].isin(ids)]
-        kinds = set(chosen["kind"])
-        if len(chosen) < len(ids):
-            unknown = [i for i in ids if i not in set(table["id"])]
-            context["error"] = t("web.not_found", lang, id=", ".join(unknown))
-        elif len(kinds) > 1:
-            shown = "、".join(label("kind", k, lang) for k in sorted(kinds))
-            context["error"] = t("web.compare_kinds", lang, kinds=shown)
-        if context["error"]:
-            return _render(request, "compare.html", status=400, comparison=None, **context)
-        ratings = store.ratings_frame(engine, columns=["subject_type", "year"])
-        year_text = params.get("year") or ""
-        year = int(year_text) if year_text.isdigit() else int(ratings["year"].max())
-        comparison = views.compare_parks(engine, ids, year, against)
-        names = {
-            str(i): str(en if lang == "en" and isinstance(en, str) and en else zh)
-            for i, zh, en in zip(chosen["id"], chosen["name"], chosen["name_en"], strict=True)
-        }
-        return _render(
-            request,
-            "compare.html",
-            comparison=comparison,
-            rows=_records(comparison.table),
-            rated=_records(comparison.ratings),
-            names=names,
-            year=year,
-            radar=Markup(radar_svg(comparison, lang=lang)),  # it escapes every text it draws
-            **context,
-        )
+        context, status = _compare(request)
+        return _render(request, "compare.html", status=status, **context)
+
+
+def _compare(request: Request) -> tuple[dict[str, Any], int]:
+    """The comparison the query asks for (ids, against, year), or the reason it cannot be made,
+    with the HTTP status to answer."""
+    lang = _lang(request)
+    params = request.query_params
+    ids = [i.strip() for i in (params.get("ids") or "").replace("，", ",").split(",")]
+    ids = list(dict.fromkeys(i for i in ids if i))
+    against = params.get("against") or "peers"
+    context: dict[str, Any] = {"ids": ids, "against": against, "error": None}
+    if not ids:
+        return {**context, "comparison": None}, 200
+    if len(ids) > MAX_COMPARED or against not in ("peers", "district", "belt"):
+        context["error"] = t("web.compare_limits", lang, n=MAX_COMPARED)
+        return {**context, "comparison": None}, 400
+    engine = _engine(request)
+    table: pd.DataFrame = _cached(request, "registry", lambda: store.park_table(engine))
+    chosen = table[table["id"].isin(ids)]
+    kinds = set(chosen["kind"])
+    if len(chosen) < len(ids):
+        unknown = [i for i in ids if i not in set(table["id"])]
+        context["error"] = t("web.not_found", lang, id=", ".join(unknown))
+    elif len(kinds) > 1:
+        shown = ("、" if lang == "zh" else ", ").join(label("kind", k, lang) for k in sorted(kinds))
+        context["error"] = t("web.compare_kinds", lang, kinds=shown)
+    if context["error"]:
+        return {**context, "comparison": None}, 400
+    ratings = store.ratings_frame(engine, columns=["subject_type", "year"])
+    year_text = params.get("year") or ""
+    latest = ratings["year"].max() if len(ratings) else datetime.now(UTC).year - 1
+    year = int(year_text) if year_text.isdigit() else int(latest)
+    comparison = views.compare_parks(engine, ids, year, against)
+    names = {
+        str(i): str(en if lang == "en" and isinstance(en, str) and en else zh)
+        for i, zh, en in zip(chosen["id"], chosen["name"], chosen["name_en"], strict=True)
+    }
+    return {
+        "comparison": comparison,
+        "rows": _records(comparison.table),
+        "rated": _records(comparison.ratings),
+        "names": names,
+        "year": year,
+        "radar": Markup(radar_svg(comparison, lang=lang)),  # it escapes every text it draws
+        **context,
+    }, 200
 
 
 def _map_pages(app: FastAPI) -> None:
@@ -630,6 +636,45 @@ def _api(app: FastAPI) -> None:
         if detail is None:
             raise HTTPException(404, t("web.not_found", _lang(request), id=park_id))
         return JSONResponse(_jsonable(detail))
+
+    @app.get("/api/goals")
+    def api_goals(request: Request) -> JSONResponse:
+        progress = views.goal_progress(_engine(request), request.app.state.settings.config_dir)
+        return JSONResponse(_jsonable([_goal_record(g, _lang(request)) for g in progress]))
+
+    @app.get("/api/rankings")
+    def api_rankings(request: Request) -> JSONResponse:
+        return JSONResponse(_jsonable(_records(store.rankings_frame(_engine(request)))))
+
+    @app.get("/api/compare")
+    def api_compare(request: Request) -> JSONResponse:
+        context, status = _compare(request)
+        comparison = context.get("comparison")
+        if status != 200 or comparison is None:
+            error = context.get("error") or t("web.compare_help", _lang(request))
+            return JSONResponse({"error": error}, status_code=status if status != 200 else 400)
+        return JSONResponse(
+            _jsonable(
+                {
+                    "year": context["year"],
+                    "subjects": comparison.subjects,
+                    "names": context["names"],
+                    "against": context["against"],
+                    "indicators": context["rows"],
+                    "ratings": context["rated"],
+                    "strengths": comparison.strengths,
+                    "weaknesses": comparison.weaknesses,
+                }
+            )
+        )
+
+
+def _goal_record(goal: Any, lang: str) -> dict[str, Any]:
+    return {
+        **asdict(goal),
+        "target_text": goal.target_text(lang),
+        "status_text": goal.status_zh if lang == "zh" else goal.status.replace("_", " "),
+    }
 
 
 def _jsonable(value: Any) -> Any:
