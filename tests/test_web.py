@@ -68,7 +68,9 @@ def test_every_page_in_both_languages_with_the_demo_banner(client, path):
 def test_the_overview_shows_goals_counts_stars_and_sources(client):
     page = client.get("/").text
     assert "规划目标" in page and "载体数量" in page and "星级分布" in page
-    assert "demo-torch-2025" in page  # a source and its freshness
+    sources = page.split("<h2>数据源</h2>")[1].split("</table>")[0]
+    assert "demo-torch-2025" in sources and "demo-stats-api" in sources  # every source
+    assert "正常" in sources  # its state, in the page's language
     assert "★" in page
 
 

@@ -53,7 +53,7 @@ def test_the_pages_draw_offline_without_errors(demo_db, serve_app, browser):
         goals_page = client.get("/goals").text
         goal_ids = [chunk.split('"')[0] for chunk in goals_page.split('href="/goals/')[1:]]
         pages = [
-            ("/", False),
+            ("/", True),
             ("/parks?kind=incubator", False),
             (f"/parks/{rated[0]}", True),
             ("/goals", False),

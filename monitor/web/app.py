@@ -330,7 +330,14 @@ def _pages(app: FastAPI) -> None:
             else pd.Series(dtype=int)
         )
         progress = views.goal_progress(engine, settings.config_dir)
+        sparks = {
+            g.goal: spec
+            for g in progress
+            if (spec := _goal_series(engine, settings.config_dir, g, lang)) is not None
+            and any(v is not None for v in spec["series"][0]["values"])
+        }
         sources = _records(freshness.status_frame(_settings_in(settings, lang)))
+        sources += _unconfigured_sources(engine, {str(r["source"]) for r in sources}, lang)
         runs = _records(store.runs_frame(engine, limit=10, lang=lang))
         rejected = len(store.rejections_frame(engine, lang=lang))
         return dict(
@@ -338,6 +345,8 @@ def _pages(app: FastAPI) -> None:
             year=year,
             star_counts=[(None if _missing(k) else k, int(v)) for k, v in stars.items()],
             goals=progress,
+            sparks={k: {**v, "spark": True} for k, v in sparks.items()},
+            chart=bool(sparks),
             sources=sources,
             runs=runs,
             rejected=rejected,
@@ -515,6 +524,27 @@ def _xlsx(frame: pd.DataFrame, title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _unconfigured_sources(engine: Engine, known: set[str], lang: str) -> list[dict[str, Any]]:
+    """Sources the database has runs of but this configuration does not list (the demo's
+    samples, a retired source): their last result, so the overview shows every source."""
+    runs = store.runs_frame(engine, limit=10_000, lang=lang)
+    rows = []
+    for source, mine in runs.groupby("source_id", sort=True):
+        if source in known or source == "demo-generator":
+            continue
+        good = mine[mine["status"].isin(["ok", "partial"])]
+        last = mine.iloc[0]
+        rows.append(
+            {
+                "source": source,
+                "state": "failing" if last["status"] == "failed" else "ok",
+                "last_success": None if good.empty else good["finished_at"].iloc[0],
+                "last_error": last["error"] or "",
+            }
+        )
+    return rows
 
 
 def _settings_in(settings: Settings, lang: str) -> Settings:

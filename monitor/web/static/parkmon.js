@@ -37,6 +37,16 @@
         }
       });
     }
+    if (spec.spark) {  // a goal card's sparkline: the line and the target, nothing else
+      return {
+        animation: false,
+        grid: { left: 2, right: 2, top: 4, bottom: 2 },
+        xAxis: { type: "category", data: spec.x, show: false },
+        yAxis: { type: "value", scale: true, show: false },
+        tooltip: { trigger: "axis" },
+        series: series.map(function (s) { s.showSymbol = false; return s; })
+      };
+    }
     return {
       animation: false,
       tooltip: { trigger: "axis" },
