@@ -341,6 +341,22 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.districts": ("所在区县", "Districts"),
     "web.ratings": ("历年评价", "Ratings by year"),
     "web.series": ("历年数据", "Figures by year"),
+    "web.advice": (
+        "{year} 年评价：失分最多的指标与升星路径",
+        "The {year} rating: where points were lost, and the way up",
+    ),
+    "web.advice.item": ("评价指标", "Item"),
+    "web.advice.points": ("得分 / 满分", "Points / of"),
+    "web.advice.lost": ("失分", "Lost"),
+    "web.advice.next": (
+        "升至 {stars} 需 {score} 分（现 {now} 分）；其他不变时，单项达到下列数值即可：",
+        "{stars} needs {score} points (now {now}); any one of these figures reaches it, "
+        "the rest unchanged:",
+    ),
+    "web.advice.none": (
+        "单项指标的提高不足以升星：需多项同时提高",
+        "No single figure reaches it: several must rise together",
+    ),
     "web.figures": ("最新数据及来源", "Latest figures and where they came from"),
     "web.recognitions": ("认定记录", "Recognitions"),
     "web.not_found": ("没有编号为 {id} 的载体", "No carrier with id {id}"),

@@ -104,6 +104,15 @@ def test_a_carriers_page_shows_its_ratings_figures_and_where_they_came_from(clie
     figure = detail["figures"][0]
     assert {"source_id", "revision", "run_id", "recorded_at", "period", "value"} <= set(figure)
     assert figure["source_id"] in page.text
+    # where the points were lost, and what lifts it a star, in the reader's language
+    advice = detail["advice"]
+    assert advice["year"] == max(r["year"] for r in detail["ratings"])
+    assert advice["gaps"] and all(g["lost"] > 0 for g in advice["gaps"])
+    assert "失分最多的指标与升星路径" in page.text
+    english = client.get(f"/parks/{pid}", params={"lang": "en"}).text
+    assert "where points were lost" in english
+    section = english.split("where points were lost")[1].split("</table>")[0]
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in section)  # no Chinese item names
     missing = client.get("/parks/NO-SUCH", params={"lang": "en"})
     assert missing.status_code == 404 and "No carrier with id NO-SUCH" in missing.text
     assert client.get("/api/parks/NO-SUCH").status_code == 404

@@ -33,10 +33,12 @@ from sqlalchemy.engine import Engine
 
 from maps.page import tile_choice
 from maps.region import render_region_map
-from monitor import db, freshness, models, safe_io, store, views
+from monitor import db, freshness, models, report, safe_io, store, views
 from monitor import goals as goals_module
 from monitor.compare import radar_svg
+from monitor.errors import ConfigError
 from monitor.i18n import label, stars_text, t
+from monitor.rating.explain import explain
 from monitor.registry import load_city
 from monitor.settings import Settings, load_settings
 
@@ -592,7 +594,9 @@ def _park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
         figures = figures.drop_duplicates("indicator", keep="first")
     recognitions = store.recognitions_frame(engine)
     recognitions = recognitions[recognitions["park_id"] == park_id]
+    latest_year = int(ratings["year"].max()) if len(ratings) else None
     return {
+        "advice": _advice(request, park_id, str(park["kind"]), latest_year),
         "chart": _indicator_series(engine, park_id, names, str(park["name"]), lang),
         "park": park,
         "districts": [city_names.get(d, d) for d in districts],
@@ -606,6 +610,64 @@ def _park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
             for f in _records(figures)
         ],
         "recognitions": _records(recognitions.sort_values("year")),
+    }
+
+
+def _advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[str, Any] | None:
+    """For a star-rated carrier's latest rated year: the items where it lost most points and the
+    single figures that would lift it a star (``monitor.rating.explain`` on the stored ratings;
+    the year's runs are computed once per data version)."""
+    if year is None or kind not in ("incubator", "maker_space"):
+        return None
+    lang = _lang(request)
+    engine = _engine(request)
+    settings = request.app.state.settings
+
+    def runs() -> list[Any]:
+        try:
+            return views.stored_rating_runs(engine, settings.config_dir, year, [kind])
+        except ConfigError:
+            return []
+
+    found = [
+        r
+        for r in _cached(request, f"rating-runs:{year}:{kind}", runs)
+        if park_id in r.result.table.index
+    ]
+    if not found:
+        return None
+    run = found[0]
+    meth = run.methodology
+    names_en = views.indicator_names_en(engine)
+    items = {i.id: report.item_name(i, lang, names_en) for i in (*meth.items, *meth.bonus_items)}
+    units = {r["code"]: r["unit"] for r in store.indicator_rows(engine)}
+    explained = explain(run.result, park_id, run.values, units)
+    return {
+        "year": year,
+        "stars": explained.stars,
+        "target_stars": explained.target_stars,
+        "target_score": explained.target_score,
+        "score": explained.score,
+        "gaps": [
+            {
+                "item": items.get(g.item, g.item),
+                "points": g.points,
+                "max": g.max_points,
+                "lost": g.lost,
+            }
+            for g in explained.gaps[:5]
+            if g.lost > 0
+        ],
+        "options": [
+            {
+                "item": items.get(o.item, o.item),
+                "current": o.current,
+                "needed": o.needed,
+                "unit": units.get(o.indicator, ""),
+            }
+            for o in explained.options
+            if o.reachable
+        ],
     }
 
 
