@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.slow
 
@@ -93,16 +94,25 @@ def test_the_map_page_draws_offline_and_a_marker_leads_to_its_carrier(demo_db, s
         inner.wait_for_function("window.parkmon && window.parkmon.ready", timeout=20_000)
         assert inner.evaluate("typeof L") == "object"
         target = "DEMO-I004"
+        # centre on the carrier and wait until the map has settled and drawn what is in view
         inner.evaluate(
-            "id => { var m = window.parkmon.markers.find(x => x[1].id === id);"
-            " window.parkmon.map.setView(m[0].getLatLng(), 14); }",
+            "id => new Promise(done => { var pm = window.parkmon;"
+            " var m = pm.markers.find(x => x[1].id === id);"
+            " pm.map.once('moveend', () => requestAnimationFrame(() => done(true)));"
+            " pm.map.setView(m[0].getLatLng(), 14, {animate: false}); })",
             target,
         )
-        x, y = inner.evaluate("id => window.parkmon.pointOf(id)", target)
+        link = frame.locator(".leaflet-popup-content a.pm-link")
         box = page.locator("iframe.map").bounding_box()
         assert box is not None
-        page.mouse.click(box["x"] + x, box["y"] + y)
-        link = frame.locator(".leaflet-popup-content a.pm-link")
+        for _ in range(5):  # a click can land while the canvas redraws: click again then
+            x, y = inner.evaluate("id => window.parkmon.pointOf(id)", target)
+            page.mouse.click(box["x"] + x, box["y"] + y)
+            try:
+                link.wait_for(timeout=3_000)
+                break
+            except PlaywrightTimeout:
+                continue
         link.wait_for(timeout=5_000)
         assert link.get_attribute("href") == f"/parks/{target}"
         ARTIFACTS.mkdir(exist_ok=True)
