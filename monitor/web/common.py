@@ -1,0 +1,177 @@
+"""What every page shares: the request's language, the page frame, number and time formats,
+the per-process cache of what was computed from the data."""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Engine
+
+from monitor.i18n import label, stars_text, t
+from monitor.registry import load_city
+
+PAGE_SIZE = 100
+CACHE_SECONDS = 60.0
+MAX_COMPARED = 6
+LANGS = ("zh", "en")
+
+
+def lang_of(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    return asked if asked in LANGS else request.app.state.settings.lang
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = lang_of(request)
+
+    def link(path: str, **params: object) -> str:
+        """A link that keeps the page's language."""
+        query = {k: v for k, v in params.items() if v not in (None, "")}
+        if lang != request.app.state.settings.lang:
+            query["lang"] = lang
+        return path + ("?" + urlencode(query, doseq=True) if query else "")
+
+    other = "en" if lang == "zh" else "zh"
+    switch = request.url.include_query_params(lang=other)
+    page = request.app.state.templates.get_template(template).render(
+        lang=lang,
+        t=lambda key, **kw: t(key, lang, **kw),
+        label=lambda prefix, value: label(prefix, str(value), lang),
+        stars=lambda value: stars_text(value, lang),
+        number=number,
+        when=when,
+        link=link,
+        switch=str(switch.path) + "?" + str(switch.query),
+        path=request.url.path,
+        demo=request.app.state.demo,
+        nonce=request.state.nonce,
+        **context,
+    )
+    return HTMLResponse(page, status_code=status)
+
+
+def number(value: object, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return "—"
+    if number.is_integer():
+        return f"{int(number):,}"
+    return f"{number:,.{digits}f}"
+
+
+def when(value: object) -> str:
+    """A stored time as people read it: 2026-12-01 08:48 (Beijing time, UTC+8)."""
+    if value is None or missing(value):
+        return "—"
+    moment = pd.Timestamp(value)  # type: ignore[arg-type]
+    if moment.tzinfo is None:
+        moment = moment.tz_localize("UTC")
+    return moment.tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts with None for missing values (templates test ``is none``)."""
+    if frame.empty:
+        return []
+    return [
+        {str(k): (None if missing(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, list | dict | tuple):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def data_version(engine: Engine) -> tuple[Any, ...]:
+    """What changes when the data does: the latest run, the latest rating, the registry's
+    fingerprint (one small query; other processes — the scheduler, the CLI — write)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT (SELECT max(id) FROM collection_run), "
+                "(SELECT max(finished_at) FROM collection_run), "
+                "(SELECT max(computed_at) FROM rating), "
+                "(SELECT value FROM parkmon_meta WHERE key = 'registry_fingerprint')"
+            )
+        ).one()
+    return tuple(row)
+
+
+def cached(request: Request, name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per data version and language, and at most CACHE_SECONDS old (the
+    sources' freshness moves with the clock)."""
+    cache: dict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = request.app.state.cache
+    version = data_version(engine_of(request))
+    key = (name, lang_of(request))
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[0] == version and now - hit[1] < CACHE_SECONDS:
+        return hit[2]
+    value = compute()
+    cache[key] = (version, now, value)
+    return value
+
+
+def city_of(request: Request) -> Any:
+    """The city of the configuration, read again only when its file changes."""
+    config_dir = request.app.state.settings.config_dir
+    path = Path(config_dir) / "city.toml"
+    stamp = path.stat().st_mtime_ns if path.exists() else 0
+    return _load_city(str(config_dir), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_city(config_dir: str, _stamp: int) -> Any:
+    return load_city(Path(config_dir))
+
+
+def goal_record(goal: Any, lang: str) -> dict[str, Any]:
+    return {
+        **asdict(goal),
+        "target_text": goal.target_text(lang),
+        "status_text": goal.status_zh if lang == "zh" else goal.status.replace("_", " "),
+    }
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value

@@ -1,0 +1,349 @@
+"""What the pages show, computed from the store: carriers, a carrier's page, comparisons, the
+overview's sources, downloads (the cache in ``monitor.web.common`` keeps what is costly)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from fastapi import Request
+from markupsafe import Markup
+from sqlalchemy.engine import Engine
+
+from monitor import goals as goals_module
+from monitor import report, safe_io, store, views
+from monitor.compare import radar_svg
+from monitor.errors import ConfigError
+from monitor.i18n import label, t
+from monitor.rating.explain import explain
+from monitor.registry import load_city
+from monitor.settings import Settings
+from monitor.web.common import (
+    MAX_COMPARED,
+    cached,
+    city_of,
+    engine_of,
+    lang_of,
+    missing,
+    records,
+)
+
+
+def all_carriers(request: Request) -> pd.DataFrame:
+    """Every carrier with its latest stars and the texts a search looks in (cached)."""
+
+    def compute() -> pd.DataFrame:
+        engine = engine_of(request)
+        frame = views.carriers(engine, request.app.state.settings.config_dir, lang=lang_of(request))
+        latest = store.latest_ratings(engine)
+        frame = frame.merge(
+            latest[["subject_id", "year", "stars", "score"]].rename(
+                columns={"subject_id": "id", "year": "rating_year"}
+            ),
+            on="id",
+            how="left",
+        )
+        extra = store.park_table(engine, columns=["aliases", "credit_code"]).set_index("id")
+        spans = store.park_districts(engine)
+        frame["districts"] = [
+            spans.get(pid) or [code]
+            for pid, code in zip(frame["id"], frame["district_id"], strict=True)
+        ]
+        frame["search"] = (
+            frame["id"].str.lower()
+            + "|"
+            + frame["name"].str.lower()
+            + "|"
+            + frame["name_en"].fillna("").str.lower()
+            + "|"
+            + frame["id"].map(extra["aliases"]).fillna("").str.lower()
+            + "|"
+            + frame["id"].map(extra["credit_code"]).fillna("").str.lower()
+        )
+        return frame
+
+    frame: pd.DataFrame = cached(request, "carriers", compute)
+    return frame
+
+
+def carriers(request: Request) -> pd.DataFrame:
+    """The carriers with their latest stars, filtered by the query (kind, level, district,
+    belt role, stars, search text)."""
+    params = request.query_params
+    frame = all_carriers(request)
+    kinds = [v for v in params.getlist("kind") if v]
+    if kinds:
+        frame = frame[frame["kind"].isin(kinds)]
+    codes = []
+    for name in (v for v in params.getlist("district") if v):
+        found = city_of(request).district(name)
+        codes.append(found.adcode if found is not None else "")  # unknown: matches nothing
+    if codes:  # a carrier across a border is listed under each of its districts
+        frame = frame[frame["districts"].map(lambda ds: bool(set(ds) & set(codes)))]
+    roles = [v for v in params.getlist("belt_role") if v]
+    if roles:
+        frame = frame[frame["belt_role"].isin(roles)]
+    levels = [v for v in params.getlist("level") if v]
+    if levels:
+        frame = frame[frame["level"].isin(levels)]
+    wanted_stars = [v for v in params.getlist("stars") if v.isdigit()]
+    if wanted_stars:
+        frame = frame[frame["stars"].isin([float(s) for s in wanted_stars])]
+    text = (params.get("q") or "").strip().lower()
+    if text:
+        frame = frame[frame["search"].str.contains(text, regex=False)]
+    return frame.drop(columns=["search", "districts"]).reset_index(drop=True)
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def comparison_of(request: Request) -> tuple[dict[str, Any], int]:
+    """The comparison the query asks for (ids, against, year), or the reason it cannot be made,
+    with the HTTP status to answer."""
+    lang = lang_of(request)
+    params = request.query_params
+    ids = [i.strip() for i in (params.get("ids") or "").replace("，", ",").split(",")]
+    ids = list(dict.fromkeys(i for i in ids if i))
+    against = params.get("against") or "peers"
+    context: dict[str, Any] = {"ids": ids, "against": against, "error": None}
+    if not ids:
+        return {**context, "comparison": None}, 200
+    if len(ids) > MAX_COMPARED or against not in ("peers", "district", "belt"):
+        context["error"] = t("web.compare_limits", lang, n=MAX_COMPARED)
+        return {**context, "comparison": None}, 400
+    engine = engine_of(request)
+    table: pd.DataFrame = cached(request, "registry", lambda: store.park_table(engine))
+    chosen = table[table["id"].isin(ids)]
+    kinds = set(chosen["kind"])
+    if len(chosen) < len(ids):
+        unknown = [i for i in ids if i not in set(table["id"])]
+        context["error"] = t("web.not_found", lang, id=", ".join(unknown))
+    elif len(kinds) > 1:
+        shown = ("、" if lang == "zh" else ", ").join(label("kind", k, lang) for k in sorted(kinds))
+        context["error"] = t("web.compare_kinds", lang, kinds=shown)
+    if context["error"]:
+        return {**context, "comparison": None}, 400
+    ratings = store.ratings_frame(engine, columns=["subject_type", "year"])
+    year_text = params.get("year") or ""
+    latest = ratings["year"].max() if len(ratings) else datetime.now(UTC).year - 1
+    year = int(year_text) if year_text.isdigit() else int(latest)
+    comparison = views.compare_parks(engine, ids, year, against)
+    names = {
+        str(i): str(en if lang == "en" and isinstance(en, str) and en else zh)
+        for i, zh, en in zip(chosen["id"], chosen["name"], chosen["name_en"], strict=True)
+    }
+    return {
+        "comparison": comparison,
+        "rows": records(comparison.table),
+        "rated": records(comparison.ratings),
+        "names": names,
+        "year": year,
+        "radar": Markup(radar_svg(comparison, lang=lang)),  # it escapes every text it draws
+        **context,
+    }, 200
+
+
+def xlsx(frame: pd.DataFrame, title: str) -> bytes:
+    """The table as a workbook (write-only, every formula-like text a quoted string)."""
+    from openpyxl import Workbook  # noqa: PLC0415  (only for this download)
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(safe_io.safe_row(sheet, [str(c) for c in frame.columns]))
+    for row in frame.itertuples(index=False):
+        sheet.append(safe_io.safe_row(sheet, [None if missing(v) else v for v in row]))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def unconfigured_sources(engine: Engine, known: set[str], lang: str) -> list[dict[str, Any]]:
+    """Sources the database has runs of but this configuration does not list (the demo's
+    samples, a retired source): their last result, so the overview shows every source."""
+    runs = store.runs_frame(engine, limit=10_000, lang=lang)
+    rows = []
+    for source, mine in runs.groupby("source_id", sort=True):
+        if source in known or source == "demo-generator":
+            continue
+        good = mine[mine["status"].isin(["ok", "partial"])]
+        last = mine.iloc[0]
+        rows.append(
+            {
+                "source": source,
+                "state": "failing" if last["status"] == "failed" else "ok",
+                "last_success": None if good.empty else good["finished_at"].iloc[0],
+                "last_error": last["error"] or "",
+            }
+        )
+    return rows
+
+
+def settings_in(settings: Settings, lang: str) -> Settings:
+    return replace(settings, lang=lang)
+
+
+def park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
+    engine = engine_of(request)
+    lang = lang_of(request)
+    table: pd.DataFrame = cached(request, "registry", lambda: store.park_table(engine))
+    found = table[table["id"] == park_id]
+    if found.empty:
+        return None
+    park = records(found)[0]
+    city = city_of(request)
+    city_names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
+    districts = store.park_districts(engine).get(park_id) or [park["district_id"]]
+    ratings = store.ratings_frame(
+        engine,
+        subjects=[park_id],
+        columns=[
+            "subject_type",
+            "subject_id",
+            "year",
+            "methodology",
+            "methodology_version",
+            "score",
+            "stars",
+            "rank",
+            "peer_size",
+            "status",
+        ],
+    ).sort_values(["year", "methodology"], ascending=[False, True])
+    figures = store.observations_frame(
+        engine,
+        subjects=[park_id],
+        columns=["raw_value", "raw_unit", "run_id", "recorded_at"],
+    )
+    names = {
+        r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
+        for r in store.indicator_rows(engine)
+    }
+    if len(figures):
+        figures = figures.sort_values(["indicator", "period"], ascending=[True, False])
+        figures = figures.drop_duplicates("indicator", keep="first")
+    recognitions = store.recognitions_frame(engine)
+    recognitions = recognitions[recognitions["park_id"] == park_id]
+    latest_year = int(ratings["year"].max()) if len(ratings) else None
+    return {
+        "advice": advice(request, park_id, str(park["kind"]), latest_year),
+        "chart": indicator_series(engine, park_id, names, str(park["name"]), lang),
+        "park": park,
+        "districts": [city_names.get(d, d) for d in districts],
+        "ratings": records(ratings),
+        "figures": [
+            {
+                **f,
+                "name": names.get(f["indicator"], (f["indicator"], ""))[0],
+                "unit": names.get(f["indicator"], ("", ""))[1],
+            }
+            for f in records(figures)
+        ],
+        "recognitions": records(recognitions.sort_values("year")),
+    }
+
+
+def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[str, Any] | None:
+    """For a star-rated carrier's latest rated year: the items where it lost most points and the
+    single figures that would lift it a star (``monitor.rating.explain`` on the stored ratings;
+    the year's runs are computed once per data version)."""
+    if year is None or kind not in ("incubator", "maker_space"):
+        return None
+    lang = lang_of(request)
+    engine = engine_of(request)
+    settings = request.app.state.settings
+
+    def runs() -> list[Any]:
+        try:
+            return views.stored_rating_runs(engine, settings.config_dir, year, [kind])
+        except ConfigError:
+            return []
+
+    found = [
+        r
+        for r in cached(request, f"rating-runs:{year}:{kind}", runs)
+        if park_id in r.result.table.index
+    ]
+    if not found:
+        return None
+    run = found[0]
+    meth = run.methodology
+    names_en = views.indicator_names_en(engine)
+    items = {i.id: report.item_name(i, lang, names_en) for i in (*meth.items, *meth.bonus_items)}
+    units = {r["code"]: r["unit"] for r in store.indicator_rows(engine)}
+    explained = explain(run.result, park_id, run.values, units)
+    return {
+        "year": year,
+        "stars": explained.stars,
+        "target_stars": explained.target_stars,
+        "target_score": explained.target_score,
+        "score": explained.score,
+        "gaps": [
+            {
+                "item": items.get(g.item, g.item),
+                "points": g.points,
+                "max": g.max_points,
+                "lost": g.lost,
+            }
+            for g in explained.gaps[:5]
+            if g.lost > 0
+        ],
+        "options": [
+            {
+                "item": items.get(o.item, o.item),
+                "current": o.current,
+                "needed": o.needed,
+                "unit": units.get(o.indicator, ""),
+            }
+            for o in explained.options
+            if o.reachable
+        ],
+    }
+
+
+def indicator_series(
+    engine: Engine, park_id: str, names: dict[str, tuple[str, str]], name: str, lang: str
+) -> dict[str, Any]:
+    """Every indicator of the carrier as a yearly series, for the chart's chooser."""
+    history = store.observations_frame(engine, subjects=[park_id], columns=())
+    history = history[history["period"].str.fullmatch(r"\d{4}")]
+    years = sorted(history["period"].unique())
+    choices = []
+    for code, part in history.groupby("indicator", sort=True):
+        by_year = dict(zip(part["period"], part["value"], strict=True))
+        title, unit = names.get(str(code), (str(code), ""))
+        values = [plain(by_year.get(y)) for y in years]
+        choices.append({"name": title, "unit": unit, "series": [{"name": name, "values": values}]})
+    return {"x": years, "choices": choices, "series": [], "target": None, "target_name": ""}
+
+
+def goal_series(engine: Engine, config_dir: Any, goal: Any, lang: str) -> dict[str, Any] | None:
+    """The city's yearly values of a level goal's indicator, and the target line."""
+    spec = next((g for g in goals_module.load_goals(config_dir) if g.id == goal.goal), None)
+    if spec is None or not spec.indicator or spec.kind not in ("level", "cumulative"):
+        return None
+    city = load_city(config_dir).adcode
+    obs = store.observations_frame(
+        engine, subject_type="region", indicators=[spec.indicator], columns=()
+    )
+    obs = obs[(obs["subject_id"] == city) & obs["period"].str.fullmatch(r"\d{4}")]
+    years = [str(y) for y in range(spec.baseline_year, spec.target_year + 1)]
+    by_year = dict(zip(obs["period"], obs["value"], strict=True))
+    title = goal.name_zh if lang == "zh" else (goal.name_en or goal.name_zh)
+    return {
+        "x": years,
+        "series": [{"name": title, "values": [plain(by_year.get(y)) for y in years]}],
+        "target": spec.target,
+        "target_name": t("web.target", lang),
+        "unit": spec.unit,
+    }
+
+
+def plain(value: Any) -> float | None:
+    return None if value is None or missing(value) else float(value)
+
+
+# --- the JSON API --------------------------------------------------------------------------------

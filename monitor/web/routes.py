@@ -1,0 +1,242 @@
+"""The pages and the JSON API, each a thin route over ``monitor.web.data`` and the views."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pandas as pd
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from maps.page import tile_choice
+from maps.region import render_region_map
+from monitor import freshness, models, safe_io, store, views
+from monitor.i18n import t
+from monitor.registry import load_city
+from monitor.web.common import (
+    PAGE_SIZE,
+    cached,
+    city_of,
+    engine_of,
+    goal_record,
+    jsonable,
+    lang_of,
+    missing,
+    records,
+    render,
+)
+from monitor.web.data import (
+    carriers,
+    comparison_of,
+    goal_series,
+    park_detail,
+    settings_in,
+    unconfigured_sources,
+    xlsx,
+)
+
+
+def pages(app: FastAPI) -> None:
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        context = cached(request, "overview", lambda: _overview(request))
+        return render(request, "home.html", **context)
+
+    def _overview(request: Request) -> dict[str, Any]:
+        engine = engine_of(request)
+        settings = request.app.state.settings
+        lang = lang_of(request)
+        parks = store.park_table(engine, columns=["kind", "level"])
+        counts = parks.groupby(["kind", "level"]).size().unstack(fill_value=0)
+        ratings = store.ratings_frame(
+            engine, columns=["subject_type", "subject_id", "year", "stars", "status"]
+        )
+        ratings = ratings[ratings["subject_type"] == "park"]
+        year = int(ratings["year"].max()) if len(ratings) else None
+        stars = (
+            ratings[ratings["year"] == year]["stars"].value_counts(dropna=False).sort_index()
+            if year is not None
+            else pd.Series(dtype=int)
+        )
+        progress = views.goal_progress(engine, settings.config_dir)
+        sparks = {
+            g.goal: spec
+            for g in progress
+            if (spec := goal_series(engine, settings.config_dir, g, lang)) is not None
+            and any(v is not None for v in spec["series"][0]["values"])
+        }
+        sources = records(freshness.status_frame(settings_in(settings, lang)))
+        sources += unconfigured_sources(engine, {str(r["source"]) for r in sources}, lang)
+        runs = records(store.runs_frame(engine, limit=10, lang=lang))
+        rejected = len(store.rejections_frame(engine, lang=lang))
+        return dict(
+            counts=counts,
+            year=year,
+            star_counts=[(None if missing(k) else k, int(v)) for k, v in stars.items()],
+            goals=progress,
+            sparks={k: {**v, "spark": True} for k, v in sparks.items()},
+            chart=bool(sparks),
+            sources=sources,
+            runs=runs,
+            rejected=rejected,
+        )
+
+    @app.get("/parks", response_class=HTMLResponse, response_model=None)
+    def parks(request: Request) -> Response:
+        frame = carriers(request)
+        if request.query_params.get("format") == "xlsx":
+            return Response(
+                xlsx(frame, t("web.nav.parks", lang_of(request))),
+                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers={"Content-Disposition": 'attachment; filename="parkmon-parks.xlsx"'},
+            )
+        if request.query_params.get("format") == "csv":
+            return Response(
+                safe_io.frame_to_csv(frame).encode("utf-8-sig"),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="parkmon-parks.csv"'},
+            )
+        try:
+            page = max(1, int(request.query_params.get("page", "1")))
+        except ValueError:
+            page = 1
+        first = (page - 1) * PAGE_SIZE
+        city = city_of(request)
+        return render(
+            request,
+            "parks.html",
+            rows=records(frame.iloc[first : first + PAGE_SIZE]),
+            total=len(frame),
+            first=first,
+            page=page,
+            pages=max(1, math.ceil(len(frame) / PAGE_SIZE)),
+            kinds=[k.value for k in models.ParkKind],
+            levels=[k.value for k in models.ParkLevel],
+            roles=[k.value for k in models.BeltRole],
+            districts=city.districts,
+            query=request.query_params,
+        )
+
+    @app.get("/parks/{park_id}", response_class=HTMLResponse)
+    def park(request: Request, park_id: str) -> HTMLResponse:
+        detail = park_detail(request, park_id)
+        if detail is None:
+            missing = t("web.not_found", lang_of(request), id=park_id)
+            return render(request, "not_found.html", status=404, message=missing)
+        return render(request, "park.html", **detail)
+
+    @app.get("/runs", response_class=HTMLResponse)
+    def runs(request: Request) -> HTMLResponse:
+        frame = store.runs_frame(engine_of(request), limit=200, lang=lang_of(request))
+        return render(request, "runs.html", runs=records(frame))
+
+    @app.get("/rejects", response_class=HTMLResponse)
+    def rejects(request: Request) -> HTMLResponse:
+        frame = store.rejections_frame(engine_of(request), lang=lang_of(request))
+        shown = records(frame.head(1000))
+        return render(request, "rejects.html", rejects=shown, total=len(frame))
+
+
+def more_pages(app: FastAPI) -> None:
+    @app.get("/goals", response_class=HTMLResponse)
+    def goals_page(request: Request) -> HTMLResponse:
+        settings = request.app.state.settings
+        progress = views.goal_progress(engine_of(request), settings.config_dir)
+        return render(request, "goals.html", goals=progress)
+
+    @app.get("/goals/{goal_id}", response_class=HTMLResponse)
+    def goal_page(request: Request, goal_id: str) -> HTMLResponse:
+        settings = request.app.state.settings
+        lang = lang_of(request)
+        engine = engine_of(request)
+        city = [g for g in views.goal_progress(engine, settings.config_dir) if g.goal == goal_id]
+        if not city:
+            missing = t("web.goal_not_found", lang, id=goal_id)
+            return render(request, "not_found.html", status=404, message=missing)
+        districts = []
+        for d in load_city(settings.config_dir).districts:
+            for g in views.goal_progress(engine, settings.config_dir, district=d.adcode):
+                if g.goal == goal_id:
+                    districts.append((d.name if lang == "zh" else d.name_en, g))
+        chart = goal_series(engine, settings.config_dir, city[0], lang)
+        return render(request, "goal.html", goal=city[0], districts=districts, chart=chart)
+
+    @app.get("/rankings", response_class=HTMLResponse)
+    def rankings_page(request: Request) -> HTMLResponse:
+        frame = store.rankings_frame(engine_of(request))
+        return render(request, "rankings.html", rankings=records(frame))
+
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare_page(request: Request) -> HTMLResponse:
+        context, status = comparison_of(request)
+        return render(request, "compare.html", status=status, **context)
+
+
+def map_pages(app: FastAPI) -> None:
+    @app.get("/map", response_class=HTMLResponse)
+    def map_page(request: Request) -> HTMLResponse:
+        return render(request, "map.html")
+
+    @app.get("/map/frame", response_class=HTMLResponse)
+    def map_frame(request: Request) -> HTMLResponse:
+        """The region map (the static site's, offline: Leaflet inlined) with links to each
+        carrier's page; its inline scripts carry the request's nonce."""
+        lang = lang_of(request)
+        data = views.map_data(engine_of(request), request.app.state.settings.config_dir, lang)
+        suffix = "" if lang == request.app.state.settings.lang else f"?lang={lang}"
+        data.extra["link"] = "/parks/{id}" + suffix
+        data.extra["link_text"] = t("web.open_page", lang)
+        page = render_region_map(data, tile_choice(None), lang)
+        nonce = request.state.nonce
+        page = re.sub(r"<script(?=[\s>])", f'<script nonce="{nonce}"', page)
+        response = HTMLResponse(page)
+        # the map's popups and Leaflet style elements inline: styles (never scripts) allowed
+        response.headers["X-Parkmon-Inline-Styles"] = "1"
+        return response
+
+
+def api(app: FastAPI) -> None:
+    @app.get("/api/parks")
+    def api_parks(request: Request) -> JSONResponse:
+        frame = carriers(request)
+        return JSONResponse(jsonable(records(frame)))
+
+    @app.get("/api/parks/{park_id}")
+    def api_park(request: Request, park_id: str) -> JSONResponse:
+        detail = park_detail(request, park_id)
+        if detail is None:
+            raise HTTPException(404, t("web.not_found", lang_of(request), id=park_id))
+        return JSONResponse(jsonable(detail))
+
+    @app.get("/api/goals")
+    def api_goals(request: Request) -> JSONResponse:
+        progress = views.goal_progress(engine_of(request), request.app.state.settings.config_dir)
+        return JSONResponse(jsonable([goal_record(g, lang_of(request)) for g in progress]))
+
+    @app.get("/api/rankings")
+    def api_rankings(request: Request) -> JSONResponse:
+        return JSONResponse(jsonable(records(store.rankings_frame(engine_of(request)))))
+
+    @app.get("/api/compare")
+    def api_compare(request: Request) -> JSONResponse:
+        context, status = comparison_of(request)
+        comparison = context.get("comparison")
+        if status != 200 or comparison is None:
+            error = context.get("error") or t("web.compare_help", lang_of(request))
+            return JSONResponse({"error": error}, status_code=status if status != 200 else 400)
+        return JSONResponse(
+            jsonable(
+                {
+                    "year": context["year"],
+                    "subjects": comparison.subjects,
+                    "names": context["names"],
+                    "against": context["against"],
+                    "indicators": context["rows"],
+                    "ratings": context["rated"],
+                    "strengths": comparison.strengths,
+                    "weaknesses": comparison.weaknesses,
+                }
+            )
+        )
