@@ -22,10 +22,11 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from collectors.catalogue import IndicatorInfo
 from collectors.files import check_size, file_hash, read_table, resolve_files
 from collectors.http import HttpFetcher
 from collectors.lists import map_rankings, map_recognitions
-from collectors.mapping import IndicatorInfo, Mapped, map_observations
+from collectors.mapping import Mapped, map_observations
 from collectors.names import SubjectResolver
 from collectors.sources import SourceSpec
 from collectors.tables import TableRows

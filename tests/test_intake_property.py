@@ -12,8 +12,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from collectors.catalogue import IndicatorInfo
 from collectors.files import read_table
-from collectors.mapping import IndicatorInfo, map_observations
+from collectors.mapping import map_observations
 from collectors.names import SubjectResolver
 from collectors.normalize import MISSING, ValueProblem, parse_value
 from collectors.sources import parse_source
