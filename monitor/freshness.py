@@ -8,6 +8,7 @@ collectors or the scheduler itself.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from apscheduler.triggers.interval import IntervalTrigger
@@ -18,20 +19,29 @@ from monitor.schedule_config import SchedulerConfig, load_schedule_config, sourc
 from monitor.scheduler_lock import aware_utc
 from monitor.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
 __all__ = ["expected_period", "status_frame"]
 
 
-def status_frame(settings: Settings, now: datetime | None = None) -> pd.DataFrame:
-    """Per source: last run, last success, consecutive failures, how stale its data is."""
+def status_frame(
+    settings: Settings, now: datetime | None = None, engine: Engine | None = None
+) -> pd.DataFrame:
+    """Per source: last run, last success, consecutive failures, how stale its data is.
+    ``engine``: the caller's (the web application's read-only one); else one is opened."""
     now = now or datetime.now(UTC)
-    engine = db.make_engine(settings.database_url)
-    db.require_schema(engine)
-    specs = load_sources(settings.config_dir)
-    config = load_schedule_config(settings.config_dir, resolve=False)
+    own = engine is None
+    engine = engine or db.make_engine(settings.database_url)
     try:
+        if own:
+            db.require_schema(engine)
+        specs = load_sources(settings.config_dir)
+        config = load_schedule_config(settings.config_dir, resolve=False)
         runs = store.runs_frame(engine, limit=100_000, lang=settings.lang)
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
     rows = []
     for spec in specs:
         mine = runs[runs["source_id"] == spec.id] if len(runs) else runs

@@ -67,7 +67,9 @@ def pages(app: FastAPI) -> None:
             if (spec := goal_series(engine, settings.config_dir, g, lang)) is not None
             and any(v is not None for v in spec["series"][0]["values"])
         }
-        sources = records(freshness.status_frame(settings_in(settings, lang)))
+        sources = records(
+            freshness.status_frame(settings_in(settings, lang), engine=engine_of(request))
+        )
         sources += unconfigured_sources(engine, {str(r["source"]) for r in sources}, lang)
         runs = records(store.runs_frame(engine, limit=10, lang=lang))
         rejected = len(store.rejections_frame(engine, lang=lang))
