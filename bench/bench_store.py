@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from monitor import db, models, store
@@ -126,55 +125,20 @@ def bench_orm(path: Path, frame: pd.DataFrame) -> float:
 
 
 def bench_postgres(url: str, frame: pd.DataFrame) -> tuple[float, float]:
-    """On PostgreSQL: raw COPY into a table with the store's columns and indexes (the floor), and
-    the store's first insert of the same facts (a fresh schema each, dropped afterwards)."""
-    import psycopg
+    """On PostgreSQL, in a scratch schema dropped afterwards: raw COPY into a table with the
+    store's columns and indexes (the floor), and the store's first insert of the same facts."""
+    from bench_ingest import fresh_pg_schema, pg_raw_copy
 
-    name = f"bench_{os.getpid()}"
-    admin = db.make_engine(url)
-    with admin.begin() as conn:  # a scratch schema, dropped afterwards (PostGIS stays in public)
-        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-    url = (
-        sa.engine.make_url(url)
-        .update_query_dict({"options": f"-csearch_path={name},public"})
-        .render_as_string(hide_password=False)
+    facts = list(
+        zip(frame["subject_id"], frame["indicator"], frame["period"], frame["value"], strict=True)
     )
-    engine = db.make_engine(url)
-    db.init_schema(engine)
-    now = models.utcnow()
-    rows = [
-        ("park", r.subject_id, r.indicator, r.period, r.value, "", "", "", "s", 1, 1, True, now)
-        for r in frame.itertuples(index=False)
-    ]
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as con:  # the same search_path: the schema's observation table
-        con.execute("DROP TABLE IF EXISTS bench_obs")
-        con.execute("CREATE TABLE bench_obs (LIKE observation INCLUDING ALL)")
+    with fresh_pg_schema(url) as engine:
+        raw = pg_raw_copy(engine, facts)
+        with engine.begin() as conn:
+            store.ensure_source(conn, "bench-pg", kind="bench")
         t0 = time.perf_counter()
-        with (
-            con.cursor() as cur,
-            cur.copy(
-                "COPY bench_obs (subject_type, subject_id, indicator, period, value, raw_value, "
-                "raw_unit, citation, source_id, run_id, revision, is_latest, recorded_at) "
-                "FROM STDIN"
-            ) as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        con.commit()
-        raw = time.perf_counter() - t0
-        con.execute("DROP TABLE bench_obs")
-        con.commit()
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM observation WHERE source_id = 'bench-pg'")
-        store.ensure_source(conn, "bench-pg", kind="bench")
-    t0 = time.perf_counter()
-    store.upsert_observations(engine, frame, source_id="bench-pg", run_id=1)
-    ours = time.perf_counter() - t0
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-    admin.dispose()
+        store.upsert_observations(engine, frame, source_id="bench-pg", run_id=1)
+        ours = time.perf_counter() - t0
     return raw, ours
 
 
