@@ -70,6 +70,9 @@ def compare(
         else names
     )
     direction = dict(zip(indicators["code"], indicators["direction"], strict=True))
+    kinds_of = {
+        c: str(k).split("|") for c, k in zip(indicators["code"], indicators["kinds"], strict=True)
+    }
     for subject in subjects:
         me = info.loc[subject]
         kind_mask = info["kind"] == me["kind"]
@@ -80,11 +83,7 @@ def compare(
         else:
             group = info[kind_mask & (info["level"] == me["level"])].index
         pool = current.reindex(group)
-        applicable = [
-            c
-            for c in current.columns
-            if me["kind"] in str(indicators.set_index("code").loc[c, "kinds"]).split("|")
-        ]
+        applicable = [c for c in current.columns if me["kind"] in kinds_of.get(c, ())]
         deviations: dict[str, float] = {}
         for code in applicable:
             value = _value(current, subject, code)

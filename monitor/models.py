@@ -279,8 +279,10 @@ class Observation(SQLModel, table=True):
         ),
         # Few indexes on purpose: each one costs every bulk insert. The unique index (which
         # starts with source_id) serves the store's "latest revision of these facts" lookups;
-        # reads by indicator, or by indicator and year (a rating, a comparison), use this one.
+        # reads by indicator, or by indicator and year (a rating, a comparison), use the
+        # second; one carrier's figures (its page in the web application) the third.
         sa.Index("ix_observation_indicator_period", "indicator", "period"),
+        sa.Index("ix_observation_subject", "subject_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     subject_type: SubjectType = Field(sa_column=enum_column(SubjectType))
@@ -346,4 +348,4 @@ class RankingEntry(SQLModel, table=True):
 
 
 # The Alembic revision this code expects (monitor/migrations/versions; a test keeps it the head).
-SCHEMA_VERSION = "0005_scheduler_lock"
+SCHEMA_VERSION = "0006_observation_subject"

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,11 +237,25 @@ def _goal_progress(
 
 
 def compare_parks(
-    engine: Engine, subjects: Sequence[str], year: int, against: str = "peers"
+    engine: Engine,
+    subjects: Sequence[str],
+    year: int,
+    against: str = "peers",
+    *,
+    keep: Callable[[str, Callable[[], Any]], Any] | None = None,
 ) -> Comparison:
-    """Gather what ``monitor.compare`` needs from the store and compare the carriers."""
-    parks = store.park_table(engine, columns=["kind", "level", "district_id", "in_belt"])
-    unknown = [s for s in subjects if s not in set(parks["id"])]
+    """Gather what ``monitor.compare`` needs from the store and compare the carriers.
+
+    ``keep(name, compute)`` may return an earlier ``compute()`` of the same name (the web
+    application's cache): the registry and a peer group's figures of a year are the same for
+    every comparison within that group."""
+    keep = keep or (lambda _name, compute: compute())
+    parks = keep(
+        "compare:registry",
+        lambda: store.park_table(engine, columns=["kind", "level", "district_id", "in_belt"]),
+    )
+    known = set(parks["id"])
+    unknown = [s for s in subjects if s not in known]
     if unknown:
         raise ConfigError(f"unknown carrier id(s) {', '.join(unknown)}; see `parkmon parks list`")
     kinds = set(parks.loc[parks["id"].isin(subjects), "kind"])
@@ -276,10 +290,19 @@ def compare_parks(
         ).reindex(columns=codes)
 
     ratings = store.ratings_frame(engine, year, subjects=list(subjects))
+    within = {"district": "district_id", "peers": "level"}.get(against)
+    group_key = "|".join(
+        [
+            against,
+            ",".join(sorted(set(chosen["kind"]))),
+            ",".join(sorted(set(chosen[within]))) if within else "",
+            str(year),
+        ]
+    )
     return compare(
         list(subjects),
         year,
-        wide(year, group),
+        keep(f"compare:group:{group_key}", lambda: wide(year, group)),
         wide(year - 1, list(subjects)),
         parks[["id", "kind", "level", "district_id", "in_belt"]],
         indicators,

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from monitor import db
 from monitor.settings import Settings, load_settings
+from monitor.web.common import Cache
 from monitor.web.routes import api, map_pages, more_pages, pages
 
 
@@ -37,7 +38,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings
     app.state.demo = db.holds_demo_data(engine)
-    app.state.cache = {}
+    app.state.cache = Cache()
     app.state.templates = Environment(
         loader=PackageLoader("monitor.web", "templates"),
         autoescape=select_autoescape(["html"], default=True),

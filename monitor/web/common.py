@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -23,7 +25,7 @@ from monitor.i18n import label, stars_text, t
 from monitor.registry import load_city
 
 PAGE_SIZE = 100
-CACHE_SECONDS = 60.0
+FRESHNESS_SECONDS = 60.0  # the overview's "how old is each source" moves with the clock
 MAX_COMPARED = 6
 LANGS = ("zh", "en")
 
@@ -127,18 +129,58 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def cached(request: Request, name: str, compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per data version and language, and at most CACHE_SECONDS old (the
-    sources' freshness moves with the clock)."""
-    cache: dict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = request.app.state.cache
-    version = data_version(engine_of(request))
-    key = (name, lang_of(request))
+class Cache:
+    """What pages computed, by name: the least recently used entries go first beyond ``size``
+    (a carrier's page is one entry; the registry, used by every page, stays). Thread-safe: the
+    routes run in a thread pool."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> tuple[tuple[Any, ...], float, Any] | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[str, str], entry: tuple[tuple[Any, ...], float, Any]) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def cached(
+    request: Request,
+    name: str,
+    compute: Callable[[], Any],
+    *,
+    max_age: float | None = None,
+    shared: bool = False,
+) -> Any:
+    """``compute()`` once per data version (and language, unless ``shared``: the same in every
+    language), and at most ``max_age`` seconds old where the clock matters (the sources'
+    freshness). The data version is asked once per request."""
+    cache: Cache = request.app.state.cache
+    version = getattr(request.state, "data_version", None)
+    if version is None:
+        version = request.state.data_version = data_version(engine_of(request))
+    key = (name, "" if shared else lang_of(request))
     now = time.monotonic()
     hit = cache.get(key)
-    if hit is not None and hit[0] == version and now - hit[1] < CACHE_SECONDS:
+    if hit is not None and hit[0] == version and (max_age is None or now - hit[1] < max_age):
         return hit[2]
     value = compute()
-    cache[key] = (version, now, value)
+    cache.put(key, (version, now, value))
     return value
 
 

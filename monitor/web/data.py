@@ -9,18 +9,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from fastapi import Request
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from monitor import goals as goals_module
-from monitor import report, safe_io, store, views
+from monitor import models, report, safe_io, store, views
 from monitor.compare import radar_svg
 from monitor.errors import ConfigError
 from monitor.i18n import label, t
 from monitor.rating.explain import explain
 from monitor.registry import load_city
 from monitor.settings import Settings
+from monitor.tables import table_of
 from monitor.web.common import (
     MAX_COMPARED,
     cached,
@@ -98,6 +100,34 @@ def carriers(request: Request) -> pd.DataFrame:
     return frame.drop(columns=["search", "districts"]).reset_index(drop=True)
 
 
+def registry(request: Request) -> pd.DataFrame:
+    """The registry's table (cached, the same in every language)."""
+    engine = engine_of(request)
+    table: pd.DataFrame = cached(request, "registry", lambda: store.park_table(engine), shared=True)
+    return table
+
+
+def indicators(request: Request) -> list[dict[str, Any]]:
+    """The indicator catalogue's rows (cached)."""
+    engine = engine_of(request)
+    rows: list[dict[str, Any]] = cached(
+        request, "indicators", lambda: store.indicator_rows(engine), shared=True
+    )
+    return rows
+
+
+def latest_rating_year(request: Request) -> int | None:
+    """The latest year any carrier was rated (cached)."""
+
+    def compute() -> int | None:
+        with engine_of(request).connect() as conn:
+            found = conn.execute(sa.select(sa.func.max(table_of(models.Rating).c.year))).scalar()
+        return None if found is None else int(found)
+
+    year: int | None = cached(request, "latest-rating-year", compute, shared=True)
+    return year
+
+
 # --- pages ---------------------------------------------------------------------------------------
 
 
@@ -116,22 +146,32 @@ def comparison_of(request: Request) -> tuple[dict[str, Any], int]:
         context["error"] = t("web.compare_limits", lang, n=MAX_COMPARED)
         return {**context, "comparison": None}, 400
     engine = engine_of(request)
-    table: pd.DataFrame = cached(request, "registry", lambda: store.park_table(engine))
+    table = registry(request)
     chosen = table[table["id"].isin(ids)]
     kinds = set(chosen["kind"])
     if len(chosen) < len(ids):
-        unknown = [i for i in ids if i not in set(table["id"])]
+        unknown = [i for i in ids if i not in registry_ids(request)]
         context["error"] = t("web.not_found", lang, id=", ".join(unknown))
     elif len(kinds) > 1:
         shown = ("、" if lang == "zh" else ", ").join(label("kind", k, lang) for k in sorted(kinds))
         context["error"] = t("web.compare_kinds", lang, kinds=shown)
     if context["error"]:
         return {**context, "comparison": None}, 400
-    ratings = store.ratings_frame(engine, columns=["subject_type", "year"])
     year_text = params.get("year") or ""
-    latest = ratings["year"].max() if len(ratings) else datetime.now(UTC).year - 1
-    year = int(year_text) if year_text.isdigit() else int(latest)
-    comparison = views.compare_parks(engine, ids, year, against)
+    latest = latest_rating_year(request)
+    year = int(year_text) if year_text.isdigit() else latest or datetime.now(UTC).year - 1
+    comparison = cached(
+        request,
+        f"compare:{','.join(ids)}:{against}:{year}",
+        lambda: views.compare_parks(
+            engine,
+            ids,
+            year,
+            against,
+            keep=lambda name, compute: cached(request, name, compute, shared=True),
+        ),
+        shared=True,
+    )
     names = {
         str(i): str(en if lang == "en" and isinstance(en, str) and en else zh)
         for i, zh, en in zip(chosen["id"], chosen["name"], chosen["name_en"], strict=True)
@@ -187,16 +227,32 @@ def settings_in(settings: Settings, lang: str) -> Settings:
 
 
 def park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
+    """Everything a carrier's page shows (None: no such carrier), cached per carrier."""
+    if park_id not in registry_ids(request):
+        return None
+    detail: dict[str, Any] = cached(request, f"park:{park_id}", lambda: _detail(request, park_id))
+    return detail
+
+
+def registry_ids(request: Request) -> frozenset[str]:
+    ids: frozenset[str] = cached(
+        request, "registry-ids", lambda: frozenset(registry(request)["id"]), shared=True
+    )
+    return ids
+
+
+def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
     engine = engine_of(request)
     lang = lang_of(request)
-    table: pd.DataFrame = cached(request, "registry", lambda: store.park_table(engine))
+    table = registry(request)
     found = table[table["id"] == park_id]
     if found.empty:
         return None
     park = records(found)[0]
     city = city_of(request)
     city_names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
-    districts = store.park_districts(engine).get(park_id) or [park["district_id"]]
+    spans = cached(request, "park-districts", lambda: store.park_districts(engine), shared=True)
+    districts = spans.get(park_id) or [park["district_id"]]
     ratings = store.ratings_frame(
         engine,
         subjects=[park_id],
@@ -220,12 +276,14 @@ def park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
     )
     names = {
         r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
-        for r in store.indicator_rows(engine)
+        for r in indicators(request)
     }
     if len(figures):
         figures = figures.sort_values(["indicator", "period"], ascending=[True, False])
         figures = figures.drop_duplicates("indicator", keep="first")
-    recognitions = store.recognitions_frame(engine)
+    recognitions = cached(
+        request, "recognitions", lambda: store.recognitions_frame(engine), shared=True
+    )
     recognitions = recognitions[recognitions["park_id"] == park_id]
     latest_year = int(ratings["year"].max()) if len(ratings) else None
     return {
@@ -271,9 +329,9 @@ def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[
         return None
     run = found[0]
     meth = run.methodology
-    names_en = views.indicator_names_en(engine)
+    names_en = {str(r["code"]): str(r["name_en"] or "") for r in indicators(request)}
     items = {i.id: report.item_name(i, lang, names_en) for i in (*meth.items, *meth.bonus_items)}
-    units = {r["code"]: r["unit"] for r in store.indicator_rows(engine)}
+    units = {r["code"]: r["unit"] for r in indicators(request)}
     explained = explain(run.result, park_id, run.values, units)
     return {
         "year": year,

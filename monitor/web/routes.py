@@ -16,6 +16,7 @@ from monitor import freshness, models, safe_io, store, views
 from monitor.i18n import t
 from monitor.registry import load_city
 from monitor.web.common import (
+    FRESHNESS_SECONDS,
     PAGE_SIZE,
     cached,
     city_of,
@@ -41,7 +42,7 @@ from monitor.web.data import (
 def pages(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
-        context = cached(request, "overview", lambda: _overview(request))
+        context = cached(request, "overview", lambda: _overview(request), max_age=FRESHNESS_SECONDS)
         return render(request, "home.html", **context)
 
     def _overview(request: Request) -> dict[str, Any]:
