@@ -37,9 +37,10 @@ def _value(frame: pd.DataFrame, subject: str, code: str) -> float:
     return float(column[frame.index.get_loc(subject)])
 
 
-def percentile_in(values: pd.Series, value: float) -> float | None:
+def percentile_in(values: pd.Series | np.ndarray, value: float) -> float | None:
     """Share of the group at or below ``value`` (0–100), the carrier itself included."""
-    pool = values.dropna().to_numpy()
+    pool = np.asarray(values, dtype=float)
+    pool = pool[~np.isnan(pool)]
     if np.isnan(value) or len(pool) == 0:
         return None
     return float(100.0 * (np.sum(pool < value) + 0.5 * np.sum(pool == value)) / len(pool))
@@ -73,23 +74,30 @@ def compare(
     kinds_of = {
         c: str(k).split("|") for c, k in zip(indicators["code"], indicators["kinds"], strict=True)
     }
+    pools: dict[tuple[Any, ...], pd.DataFrame] = {}  # the subjects' groups, each taken once
     for subject in subjects:
         me = info.loc[subject]
-        kind_mask = info["kind"] == me["kind"]
-        if against == "district":
-            group = info[kind_mask & (info["district_id"] == me["district_id"])].index
-        elif against == "belt":
-            group = info[kind_mask & info["in_belt"].astype(bool)].index
-        else:
-            group = info[kind_mask & (info["level"] == me["level"])].index
-        pool = current.reindex(group)
+        within = {"district": me["district_id"], "belt": True}.get(against, me["level"])
+        key = (me["kind"], within)
+        if key not in pools:
+            kind_mask = info["kind"] == me["kind"]
+            if against == "district":
+                group = info[kind_mask & (info["district_id"] == me["district_id"])].index
+            elif against == "belt":
+                group = info[kind_mask & info["in_belt"].astype(bool)].index
+            else:
+                group = info[kind_mask & (info["level"] == me["level"])].index
+            pools[key] = current.reindex(group)
+        pool = pools[key]
         applicable = [c for c in current.columns if me["kind"] in kinds_of.get(c, ())]
+        matrix = pool[applicable].to_numpy(dtype=float)
         deviations: dict[str, float] = {}
-        for code in applicable:
+        for j, code in enumerate(applicable):
             value = _value(current, subject, code)
             before = _value(previous, subject, code)
-            median = float(pool[code].median()) if pool[code].notna().any() else np.nan
-            pct = percentile_in(pool[code], value)
+            known = matrix[:, j][~np.isnan(matrix[:, j])]
+            median = float(np.median(known)) if len(known) else np.nan
+            pct = percentile_in(known, value)
             sign = -1.0 if direction.get(code) == "lower" else 1.0
             deviation = (
                 (value - median) / abs(median) * sign
@@ -112,7 +120,7 @@ def compare(
                     "group_median": median,
                     "percentile": pct,
                     "vs_median_pct": deviation * 100 if not np.isnan(deviation) else np.nan,
-                    "group_size": int(pool[code].notna().sum()),
+                    "group_size": len(known),
                 }
             )
         ordered = sorted(deviations, key=lambda c: deviations[c])

@@ -174,13 +174,6 @@ def keep_copy_before_upgrade(engine: Engine, found: schema.SchemaState) -> Path 
     return backup.backup(engine, target).path
 
 
-def set_meta(conn: sa.Connection, key: str, value: str) -> None:
-    table = models.table_of(models.Meta)
-    updated = conn.execute(sa.update(table).where(table.c.key == key).values(value=value))
-    if updated.rowcount == 0:
-        conn.execute(sa.insert(table).values(key=key, value=value))
-
-
 def get_meta(engine: Engine, key: str) -> str | None:
     table = models.table_of(models.Meta)
     with engine.connect() as conn:

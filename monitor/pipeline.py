@@ -33,6 +33,7 @@ from monitor.registry import (
     regions_without_geometry,
 )
 from monitor.settings import Settings
+from monitor.tables import set_meta
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,8 @@ def initialise(engine: Engine, config_dir: Path) -> InitSummary:
         refresh_locations(conn, geo)
         store.upsert(conn, store.table_of(models.Indicator), indicators, ["code"])
         store.upsert_rankings(conn, ranking_rows(config_dir))
-        db.set_meta(conn, "city_adcode", city.adcode)
-        db.set_meta(conn, "registry_fingerprint", registry_fingerprint(config_dir))
+        set_meta(conn, "city_adcode", city.adcode)
+        set_meta(conn, "registry_fingerprint", registry_fingerprint(config_dir))
         park_table = store.T_PARK
         listed = {p["id"] for p in parks}
         registered = conn.execute(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ from monitor.tables import (
     connection,
     frame_of,
     read_frame,
+    set_meta,
     table_of,
     upsert,
 )
@@ -463,6 +465,9 @@ def rejections_frame(
     return frame[columns]
 
 
+RATINGS_MARK = "ratings_written"  # parkmon_meta key changed by every write of ratings
+
+
 def upsert_ratings(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
     """Store ratings; the same subject, year and methodology hash is rewritten, not duplicated
     (its first computation time is kept, so an identical re-run leaves identical rows)."""
@@ -472,6 +477,9 @@ def upsert_ratings(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
     update = [c for c in rows[0] if c not in (*keys, "computed_at")]
     with engine.begin() as conn:
         upsert(conn, table_of(models.Rating), rows, keys, update)
+        # a re-rate may keep every row's computed_at: readers that cache (the web application)
+        # learn of the change from this mark, one indexed row
+        set_meta(conn, RATINGS_MARK, uuid.uuid4().hex)
 
 
 def ratings_frame(

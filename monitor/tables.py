@@ -132,3 +132,11 @@ def connection(bind: Engine | Connection) -> Iterator[Connection]:
     else:
         with bind.connect() as conn:
             yield conn
+
+
+def set_meta(conn: sa.Connection, key: str, value: str) -> None:
+    """One ``parkmon_meta`` entry written (inserted or replaced) in the caller's transaction."""
+    table = models.table_of(models.Meta)
+    updated = conn.execute(sa.update(table).where(table.c.key == key).values(value=value))
+    if updated.rowcount == 0:
+        conn.execute(sa.insert(table).values(key=key, value=value))

@@ -254,7 +254,7 @@ def compare_parks(
         "compare:registry",
         lambda: store.park_table(engine, columns=["kind", "level", "district_id", "in_belt"]),
     )
-    known = set(parks["id"])
+    known = set(parks.loc[parks["id"].isin(list(subjects)), "id"])
     unknown = [s for s in subjects if s not in known]
     if unknown:
         raise ConfigError(f"unknown carrier id(s) {', '.join(unknown)}; see `parkmon parks list`")

@@ -248,3 +248,22 @@ def test_the_json_api_answers_what_the_pages_show(client):
     assert client.get("/api/compare").status_code == 400
     schema = client.get("/api/openapi.json").json()
     assert {"/api/parks", "/api/goals", "/api/compare"} <= set(schema["paths"])
+
+
+def test_a_rerating_that_keeps_its_computation_time_still_reaches_the_pages(demo_db, serve_app):
+    """Rewriting a year's ratings with the same methodology keeps each row's ``computed_at``;
+    the application must still drop what it computed from the old scores."""
+    from monitor import store
+
+    with serve_app(demo_db) as client:
+        pid = _an_incubator(client)
+        before = client.get(f"/api/parks/{pid}").json()["ratings"][0]
+        assert before["score"] != 12.34
+        writer = db.make_engine(f"sqlite:///{demo_db}")
+        stored = store.ratings_frame(writer, subjects=[pid])
+        row = stored.sort_values("year").iloc[-1].to_dict()
+        row = {k: v for k, v in row.items() if k != "id"}
+        store.upsert_ratings(writer, [{**row, "score": 12.34}])
+        writer.dispose()
+        after = client.get(f"/api/parks/{pid}").json()["ratings"]
+        assert [r["score"] for r in after if r["year"] == row["year"]] == [12.34]

@@ -31,6 +31,7 @@ from monitor.evaluation import rate_year
 from monitor.pipeline import InitSummary, city_geography, initialise, refresh_locations
 from monitor.publish import build_site
 from monitor.registry import City, load_city
+from monitor.tables import set_meta
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def load_demo(
         result = store.upsert_observations(
             engine, data.observations, source_id=demo.DEMO_SOURCE, run_id=run_id, conn=conn
         )
-        db.set_meta(conn, "contains_demo_data", "true")
+        set_meta(conn, "contains_demo_data", "true")
         refresh_locations(conn, geo)
     store.finish_run(
         engine,

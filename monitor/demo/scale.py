@@ -32,13 +32,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor import db, models, store
+from monitor import models, store
 from monitor.demo import generate as demo
 from monitor.demo.build import fresh_database, start_demo_run
 from monitor.indicators import load_indicators
 from monitor.pipeline import initialise
 from monitor.registry import COLUMNS as REGISTRY_COLUMNS
 from monitor.settings import bundled_config_dir
+from monitor.tables import set_meta
 
 PROVINCE_ADCODE = "990000"  # not a real code: 99 is no province
 PROVINCE_BBOX = (116.3, 30.8, 121.9, 35.1)  # about the size of Jiangsu
@@ -412,7 +413,7 @@ def load_scale_demo(
     try:
         initialise(engine, config_dir)
         with engine.begin() as conn:
-            db.set_meta(conn, "contains_demo_data", "true")
+            set_meta(conn, "contains_demo_data", "true")
         run_id = start_demo_run(engine, f"seed={seed}, carriers={len(parks)}")
         written = 0
         for index, chunk in enumerate(_chunks(parks)):

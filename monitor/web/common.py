@@ -115,14 +115,15 @@ def engine_of(request: Request) -> Engine:
 
 
 def data_version(engine: Engine) -> tuple[Any, ...]:
-    """What changes when the data does: the latest run, the latest rating, the registry's
-    fingerprint (one small query; other processes — the scheduler, the CLI — write)."""
+    """What changes when the data does: the latest run, the mark every write of ratings
+    changes (``store.RATINGS_MARK``), the registry's fingerprint (one small query of indexed
+    rows; other processes — the scheduler, the CLI — write)."""
     with engine.connect() as conn:
         row = conn.execute(
             sa.text(
                 "SELECT (SELECT max(id) FROM collection_run), "
                 "(SELECT max(finished_at) FROM collection_run), "
-                "(SELECT max(computed_at) FROM rating), "
+                "(SELECT value FROM parkmon_meta WHERE key = 'ratings_written'), "
                 "(SELECT value FROM parkmon_meta WHERE key = 'registry_fingerprint')"
             )
         ).one()
@@ -140,6 +141,14 @@ class Cache:
             OrderedDict()
         )
         self._lock = threading.Lock()
+        self._computing: dict[tuple[str, str], threading.Lock] = {}
+
+    def computing(self, key: tuple[str, str]) -> threading.Lock:
+        """The lock held while ``key`` is computed: twenty requests arriving together for a
+        cold entry compute it once, the others wait for it (and the GIL is not split twenty
+        ways)."""
+        with self._lock:
+            return self._computing.setdefault(key, threading.Lock())
 
     def get(self, key: tuple[str, str]) -> tuple[tuple[Any, ...], float, Any] | None:
         with self._lock:
@@ -175,12 +184,23 @@ def cached(
     if version is None:
         version = request.state.data_version = data_version(engine_of(request))
     key = (name, "" if shared else lang_of(request))
-    now = time.monotonic()
+
+    def fresh(hit: tuple[tuple[Any, ...], float, Any] | None) -> bool:
+        return (
+            hit is not None
+            and hit[0] == version
+            and (max_age is None or time.monotonic() - hit[1] < max_age)
+        )
+
     hit = cache.get(key)
-    if hit is not None and hit[0] == version and (max_age is None or now - hit[1] < max_age):
-        return hit[2]
-    value = compute()
-    cache.put(key, (version, now, value))
+    if fresh(hit):
+        return hit[2]  # type: ignore[index]
+    with cache.computing(key):
+        hit = cache.get(key)  # computed by another request meanwhile?
+        if fresh(hit):
+            return hit[2]  # type: ignore[index]
+        value = compute()
+        cache.put(key, (version, time.monotonic(), value))
     return value
 
 

@@ -128,6 +128,18 @@ def latest_rating_year(request: Request) -> int | None:
     return year
 
 
+def progress_of(request: Request, district: str | None = None) -> list[Any]:
+    """Every goal's progress for the city or one district (adcode), cached."""
+    config_dir = request.app.state.settings.config_dir
+    found: list[Any] = cached(
+        request,
+        f"goals:{district or ''}",
+        lambda: views.goal_progress(engine_of(request), config_dir, district=district),
+        shared=True,
+    )
+    return found
+
+
 # --- pages ---------------------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from monitor.web.data import (
     comparison_of,
     goal_series,
     park_detail,
+    progress_of,
     settings_in,
     unconfigured_sources,
     xlsx,
@@ -61,7 +62,7 @@ def pages(app: FastAPI) -> None:
             if year is not None
             else pd.Series(dtype=int)
         )
-        progress = views.goal_progress(engine, settings.config_dir)
+        progress = progress_of(request)
         sparks = {
             g.goal: spec
             for g in progress
@@ -145,22 +146,20 @@ def pages(app: FastAPI) -> None:
 def more_pages(app: FastAPI) -> None:
     @app.get("/goals", response_class=HTMLResponse)
     def goals_page(request: Request) -> HTMLResponse:
-        settings = request.app.state.settings
-        progress = views.goal_progress(engine_of(request), settings.config_dir)
-        return render(request, "goals.html", goals=progress)
+        return render(request, "goals.html", goals=progress_of(request))
 
     @app.get("/goals/{goal_id}", response_class=HTMLResponse)
     def goal_page(request: Request, goal_id: str) -> HTMLResponse:
         settings = request.app.state.settings
         lang = lang_of(request)
         engine = engine_of(request)
-        city = [g for g in views.goal_progress(engine, settings.config_dir) if g.goal == goal_id]
+        city = [g for g in progress_of(request) if g.goal == goal_id]
         if not city:
             missing = t("web.goal_not_found", lang, id=goal_id)
             return render(request, "not_found.html", status=404, message=missing)
         districts = []
         for d in load_city(settings.config_dir).districts:
-            for g in views.goal_progress(engine, settings.config_dir, district=d.adcode):
+            for g in progress_of(request, d.adcode):
                 if g.goal == goal_id:
                     districts.append((d.name if lang == "zh" else d.name_en, g))
         chart = goal_series(engine, settings.config_dir, city[0], lang)
@@ -187,11 +186,16 @@ def map_pages(app: FastAPI) -> None:
         """The region map (the static site's, offline: Leaflet inlined) with links to each
         carrier's page; its inline scripts carry the request's nonce."""
         lang = lang_of(request)
-        data = views.map_data(engine_of(request), request.app.state.settings.config_dir, lang)
-        suffix = "" if lang == request.app.state.settings.lang else f"?lang={lang}"
-        data.extra["link"] = "/parks/{id}" + suffix
-        data.extra["link_text"] = t("web.open_page", lang)
-        page = render_region_map(data, tile_choice(None), lang)
+
+        def draw() -> str:
+            settings = request.app.state.settings
+            data = views.map_data(engine_of(request), settings.config_dir, lang)
+            suffix = "" if lang == settings.lang else f"?lang={lang}"
+            data.extra["link"] = "/parks/{id}" + suffix
+            data.extra["link_text"] = t("web.open_page", lang)
+            return render_region_map(data, tile_choice(None), lang)
+
+        page: str = cached(request, "map", draw)
         nonce = request.state.nonce
         page = re.sub(r"<script(?=[\s>])", f'<script nonce="{nonce}"', page)
         response = HTMLResponse(page)
@@ -215,7 +219,7 @@ def api(app: FastAPI) -> None:
 
     @app.get("/api/goals")
     def api_goals(request: Request) -> JSONResponse:
-        progress = views.goal_progress(engine_of(request), request.app.state.settings.config_dir)
+        progress = progress_of(request)
         return JSONResponse(jsonable([goal_record(g, lang_of(request)) for g in progress]))
 
     @app.get("/api/rankings")
