@@ -85,6 +85,9 @@ def test_the_carrier_list_filters_searches_and_downloads(client):
     assert "NT-P05" in {p["id"] for p in haimen}
     found = client.get("/api/parks", params={"q": "南通高新"}).json()
     assert [p["id"] for p in found] == ["NT-Z01"]
+    paged = client.get("/api/parks", params={"kind": "incubator", "limit": 5, "offset": 3})
+    assert paged.headers["x-total-count"] == str(len(incubators))
+    assert paged.json() == incubators[3:8]
     page = client.get("/parks", params={"kind": "incubator", "lang": "en"}).text
     assert f"{len(incubators)} in all" in page
     download = client.get("/parks", params={"kind": "incubator", "format": "csv"})

@@ -172,31 +172,30 @@ def comparison_of(request: Request) -> tuple[dict[str, Any], int]:
     year_text = params.get("year") or ""
     latest = latest_rating_year(request)
     year = int(year_text) if year_text.isdigit() else latest or datetime.now(UTC).year - 1
-    comparison = cached(
-        request,
-        f"compare:{','.join(ids)}:{against}:{year}",
-        lambda: views.compare_parks(
+
+    def compute() -> dict[str, Any]:
+        comparison = views.compare_parks(
             engine,
             ids,
             year,
             against,
             keep=lambda name, compute: cached(request, name, compute, shared=True),
-        ),
-        shared=True,
-    )
-    names = {
-        str(i): str(en if lang == "en" and isinstance(en, str) and en else zh)
-        for i, zh, en in zip(chosen["id"], chosen["name"], chosen["name_en"], strict=True)
-    }
-    return {
-        "comparison": comparison,
-        "rows": records(comparison.table),
-        "rated": records(comparison.ratings),
-        "names": names,
-        "year": year,
-        "radar": Markup(radar_svg(comparison, lang=lang)),  # it escapes every text it draws
-        **context,
-    }, 200
+        )
+        names = {
+            str(i): str(en if lang == "en" and isinstance(en, str) and en else zh)
+            for i, zh, en in zip(chosen["id"], chosen["name"], chosen["name_en"], strict=True)
+        }
+        return {
+            "comparison": comparison,
+            "rows": records(comparison.table),
+            "rated": records(comparison.ratings),
+            "names": names,
+            "year": year,
+            "radar": Markup(radar_svg(comparison, lang=lang)),  # it escapes every text it draws
+        }
+
+    found: dict[str, Any] = cached(request, f"compare:{','.join(ids)}:{against}:{year}", compute)
+    return {**found, **context}, 200
 
 
 def xlsx(frame: pd.DataFrame, title: str) -> bytes:

@@ -206,9 +206,16 @@ def map_pages(app: FastAPI) -> None:
 
 def api(app: FastAPI) -> None:
     @app.get("/api/parks")
-    def api_parks(request: Request) -> JSONResponse:
+    def api_parks(request: Request, limit: int | None = None, offset: int = 0) -> Response:
+        """The carriers the filters of ``/parks`` choose (all, or ``limit`` from ``offset``;
+        the count before paging in the header ``X-Total-Count``)."""
         frame = carriers(request)
-        return JSONResponse(jsonable(records(frame)))
+        total = len(frame)
+        offset = max(0, offset)
+        frame = frame.iloc[offset : None if limit is None else offset + max(0, limit)]
+        # pandas writes the JSON (C code): at 20,000 carriers the per-value walk took 0.3 s
+        body = frame.to_json(orient="records", force_ascii=False, date_format="iso")
+        return Response(body, media_type="application/json", headers={"X-Total-Count": str(total)})
 
     @app.get("/api/parks/{park_id}")
     def api_park(request: Request, park_id: str) -> JSONResponse:
