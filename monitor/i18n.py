@@ -341,6 +341,25 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.districts": ("所在区县", "Districts"),
     "web.ratings": ("历年评价", "Ratings by year"),
     "web.series": ("历年数据", "Figures by year"),
+    "web.peer_median": ("同类同级中位数", "Median of its peers"),
+    "web.stability": ("星级稳定性", "How firm is the star"),
+    "web.stability.held": (
+        "在指标权重 ±20% 与缺失数据两种处理方式的 300 次随机组合下，保持 {stars} 的概率为 {p}。",
+        "Across 300 random draws of the weights (±20 %) and of the treatment of missing "
+        "figures, it keeps {stars} in {p} of them.",
+    ),
+    "web.stability.solid": ("稳定", "firm"),
+    "web.stability.fragile": ("不稳定：临近星级分界", "fragile: near a band edge"),
+    "web.stability.rank": ("排名区间（5%–95%）：{low}–{high}", "Rank range (5–95 %): {low}–{high}"),
+    "web.stability.chances": ("各星级概率", "Chance of each star"),
+    "web.history": ("数据修订记录", "Every revision of every figure"),
+    "web.history.help": (
+        "每个指标的全部报送与修订：来源、采集批次、修订号、入库时间；标“现行”的为当前采用的值。",
+        "Every report and revision of each figure: source, run, revision and when it was "
+        "recorded; the one marked current is the value in use.",
+    ),
+    "web.history.count": ("{n} 条记录", "{n} records"),
+    "web.current": ("现行", "current"),
     "web.advice": (
         "{year} 年评价：失分最多的指标与升星路径",
         "The {year} rating: where points were lost, and the way up",
@@ -375,6 +394,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.period": ("期间", "Period"),
     "col.source": ("来源", "Source"),
     "col.revision": ("修订", "Revision"),
+    "col.raw": ("原始值", "As reported"),
     "col.recorded": ("入库时间（北京时间）", "Recorded (Beijing time)"),
     "col.run": ("采集批次", "Run"),
     "col.started": ("开始（北京时间）", "Started (Beijing time)"),

@@ -270,3 +270,76 @@ def test_a_rerating_that_keeps_its_computation_time_still_reaches_the_pages(demo
         writer.dispose()
         after = client.get(f"/api/parks/{pid}").json()["ratings"]
         assert [r["score"] for r in after if r["year"] == row["year"]] == [12.34]
+
+
+def test_a_carriers_page_shows_peer_medians_star_stability_and_every_revision(
+    demo_db, serve_app
+):
+    """The series carry the median of the carrier's peers (same kind and level); the rating
+    says how firm the star is; a corrected figure shows both revisions, the new one current."""
+    import pandas as pd
+
+    from monitor import store
+
+    writer = db.make_engine(f"sqlite:///{demo_db}")
+    with serve_app(demo_db) as client:
+        pid = _an_incubator(client)
+        detail = client.get(f"/api/parks/{pid}").json()
+        park = detail["park"]
+        # the peers' median of one indicator and year, computed here from the store
+        choice = detail["chart"]["choices"][0]
+        mine, peers = choice["series"]
+        assert peers["dashed"] and peers["name"] == "同类同级中位数"
+        group = store.park_table(writer)
+        group = group[(group["kind"] == park["kind"]) & (group["level"] == park["level"])]
+        figures = store.observations_frame(writer, subject_type="park", subjects=list(group["id"]))
+        code = next(
+            c for c, (name, _u) in _indicator_names(writer).items() if name == choice["name"]
+        )
+        year = detail["chart"]["x"][-1]
+        wanted = figures[(figures["indicator"] == code) & (figures["period"] == year)]
+        assert peers["values"][-1] == pytest.approx(float(wanted["value"].median()))
+        # how firm the star is: chances that add up, the star it holds among them
+        stability = detail["advice"]["stability"]
+        assert sum(p for _k, p in stability["chances"]) == pytest.approx(1.0)
+        assert 0 <= stability["held"] <= 1
+        assert stability["rank_low"] <= stability["rank_high"]
+        assert "星级稳定性" in client.get(f"/parks/{pid}").text
+        # a correction: the office reports the latest figure again with a new value
+        latest = detail["figures"][0]
+        store.upsert_observations(
+            writer,
+            pd.DataFrame(
+                [
+                    {
+                        "subject_type": "park",
+                        "subject_id": pid,
+                        "indicator": latest["indicator"],
+                        "period": latest["period"],
+                        "value": float(latest["value"]) + 7,
+                    }
+                ]
+            ),
+            source_id=latest["source_id"],
+        )
+        after = client.get(f"/api/parks/{pid}").json()
+        history = next(h for h in after["history"] if h["indicator"] == latest["indicator"])
+        revisions = [
+            r
+            for r in history["rows"]
+            if r["period"] == latest["period"] and r["source_id"] == latest["source_id"]
+        ]
+        assert [(r["revision"], r["is_latest"]) for r in revisions] == [
+            (latest["revision"] + 1, True),
+            (latest["revision"], False),
+        ]
+        assert revisions[0]["value"] == pytest.approx(float(latest["value"]) + 7)
+        page = client.get(f"/parks/{pid}").text
+        assert f'data-history="{latest["indicator"]}"' in page and "数据修订记录" in page
+    writer.dispose()
+
+
+def _indicator_names(engine) -> dict[str, tuple[str, str]]:
+    from monitor import store
+
+    return {r["code"]: (r["name_zh"], r["unit"]) for r in store.indicator_rows(engine)}

@@ -115,7 +115,8 @@ def engine_of(request: Request) -> Engine:
 
 
 def data_version(engine: Engine) -> tuple[Any, ...]:
-    """What changes when the data does: the latest run, the mark every write of ratings
+    """What changes when the data does: the latest run, the latest observation (figures
+    written outside a run too), the mark every write of ratings
     changes (``store.RATINGS_MARK``), the registry's fingerprint (one small query of indexed
     rows; other processes — the scheduler, the CLI — write)."""
     with engine.connect() as conn:
@@ -123,6 +124,7 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
             sa.text(
                 "SELECT (SELECT max(id) FROM collection_run), "
                 "(SELECT max(finished_at) FROM collection_run), "
+                "(SELECT max(id) FROM observation), "
                 "(SELECT value FROM parkmon_meta WHERE key = 'ratings_written'), "
                 "(SELECT value FROM parkmon_meta WHERE key = 'registry_fingerprint')"
             )

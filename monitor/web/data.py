@@ -15,11 +15,9 @@ from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from monitor import goals as goals_module
-from monitor import models, report, safe_io, store, views
+from monitor import models, safe_io, store, views
 from monitor.compare import radar_svg
-from monitor.errors import ConfigError
 from monitor.i18n import label, t
-from monitor.rating.explain import explain
 from monitor.registry import load_city
 from monitor.settings import Settings
 from monitor.tables import table_of
@@ -237,156 +235,11 @@ def settings_in(settings: Settings, lang: str) -> Settings:
     return replace(settings, lang=lang)
 
 
-def park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
-    """Everything a carrier's page shows (None: no such carrier), cached per carrier."""
-    if park_id not in registry_ids(request):
-        return None
-    detail: dict[str, Any] = cached(request, f"park:{park_id}", lambda: _detail(request, park_id))
-    return detail
-
-
 def registry_ids(request: Request) -> frozenset[str]:
     ids: frozenset[str] = cached(
         request, "registry-ids", lambda: frozenset(registry(request)["id"]), shared=True
     )
     return ids
-
-
-def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
-    engine = engine_of(request)
-    lang = lang_of(request)
-    table = registry(request)
-    found = table[table["id"] == park_id]
-    if found.empty:
-        return None
-    park = records(found)[0]
-    city = city_of(request)
-    city_names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
-    spans = cached(request, "park-districts", lambda: store.park_districts(engine), shared=True)
-    districts = spans.get(park_id) or [park["district_id"]]
-    ratings = store.ratings_frame(
-        engine,
-        subjects=[park_id],
-        columns=[
-            "subject_type",
-            "subject_id",
-            "year",
-            "methodology",
-            "methodology_version",
-            "score",
-            "stars",
-            "rank",
-            "peer_size",
-            "status",
-        ],
-    ).sort_values(["year", "methodology"], ascending=[False, True])
-    figures = store.observations_frame(
-        engine,
-        subjects=[park_id],
-        columns=["raw_value", "raw_unit", "run_id", "recorded_at"],
-    )
-    names = {
-        r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
-        for r in indicators(request)
-    }
-    if len(figures):
-        figures = figures.sort_values(["indicator", "period"], ascending=[True, False])
-        figures = figures.drop_duplicates("indicator", keep="first")
-    recognitions = cached(
-        request, "recognitions", lambda: store.recognitions_frame(engine), shared=True
-    )
-    recognitions = recognitions[recognitions["park_id"] == park_id]
-    latest_year = int(ratings["year"].max()) if len(ratings) else None
-    return {
-        "advice": advice(request, park_id, str(park["kind"]), latest_year),
-        "chart": indicator_series(engine, park_id, names, str(park["name"]), lang),
-        "park": park,
-        "districts": [city_names.get(d, d) for d in districts],
-        "ratings": records(ratings),
-        "figures": [
-            {
-                **f,
-                "name": names.get(f["indicator"], (f["indicator"], ""))[0],
-                "unit": names.get(f["indicator"], ("", ""))[1],
-            }
-            for f in records(figures)
-        ],
-        "recognitions": records(recognitions.sort_values("year")),
-    }
-
-
-def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[str, Any] | None:
-    """For a star-rated carrier's latest rated year: the items where it lost most points and the
-    single figures that would lift it a star (``monitor.rating.explain`` on the stored ratings;
-    the year's runs are computed once per data version)."""
-    if year is None or kind not in ("incubator", "maker_space"):
-        return None
-    lang = lang_of(request)
-    engine = engine_of(request)
-    settings = request.app.state.settings
-
-    def runs() -> list[Any]:
-        try:
-            return views.stored_rating_runs(engine, settings.config_dir, year, [kind])
-        except ConfigError:
-            return []
-
-    found = [
-        r
-        for r in cached(request, f"rating-runs:{year}:{kind}", runs)
-        if park_id in r.result.table.index
-    ]
-    if not found:
-        return None
-    run = found[0]
-    meth = run.methodology
-    names_en = {str(r["code"]): str(r["name_en"] or "") for r in indicators(request)}
-    items = {i.id: report.item_name(i, lang, names_en) for i in (*meth.items, *meth.bonus_items)}
-    units = {r["code"]: r["unit"] for r in indicators(request)}
-    explained = explain(run.result, park_id, run.values, units)
-    return {
-        "year": year,
-        "stars": explained.stars,
-        "target_stars": explained.target_stars,
-        "target_score": explained.target_score,
-        "score": explained.score,
-        "gaps": [
-            {
-                "item": items.get(g.item, g.item),
-                "points": g.points,
-                "max": g.max_points,
-                "lost": g.lost,
-            }
-            for g in explained.gaps[:5]
-            if g.lost > 0
-        ],
-        "options": [
-            {
-                "item": items.get(o.item, o.item),
-                "current": o.current,
-                "needed": o.needed,
-                "unit": units.get(o.indicator, ""),
-            }
-            for o in explained.options
-            if o.reachable
-        ],
-    }
-
-
-def indicator_series(
-    engine: Engine, park_id: str, names: dict[str, tuple[str, str]], name: str, lang: str
-) -> dict[str, Any]:
-    """Every indicator of the carrier as a yearly series, for the chart's chooser."""
-    history = store.observations_frame(engine, subjects=[park_id], columns=())
-    history = history[history["period"].str.fullmatch(r"\d{4}")]
-    years = sorted(history["period"].unique())
-    choices = []
-    for code, part in history.groupby("indicator", sort=True):
-        by_year = dict(zip(part["period"], part["value"], strict=True))
-        title, unit = names.get(str(code), (str(code), ""))
-        values = [plain(by_year.get(y)) for y in years]
-        choices.append({"name": title, "unit": unit, "series": [{"name": name, "values": values}]})
-    return {"x": years, "choices": choices, "series": [], "target": None, "target_name": ""}
 
 
 def goal_series(engine: Engine, config_dir: Any, goal: Any, lang: str) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from maps.region import render_region_map
 from monitor import freshness, models, safe_io, store, views
 from monitor.i18n import t
 from monitor.registry import load_city
+from monitor.web.carrier import park_detail
 from monitor.web.common import (
     FRESHNESS_SECONDS,
     PAGE_SIZE,
@@ -32,7 +33,6 @@ from monitor.web.data import (
     carriers,
     comparison_of,
     goal_series,
-    park_detail,
     progress_of,
     settings_in,
     unconfigured_sources,

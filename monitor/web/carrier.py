@@ -1,0 +1,274 @@
+"""A carrier's page: identity, districts, ratings with the way up a star and how firm the star
+is, each indicator's series against its peers' median, the latest figures and every revision
+behind them (cached per carrier; ``monitor.web.data`` holds what other pages share)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from fastapi import Request
+from sqlalchemy.engine import Engine
+
+from monitor import report, store, views
+from monitor.errors import ConfigError
+from monitor.i18n import t
+from monitor.rating.explain import explain
+from monitor.rating.stability import stability
+from monitor.web.common import cached, city_of, engine_of, lang_of, missing, records
+from monitor.web.data import indicators, plain, registry, registry_ids
+
+
+def park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
+    """Everything a carrier's page shows (None: no such carrier), cached per carrier."""
+    if park_id not in registry_ids(request):
+        return None
+    detail: dict[str, Any] = cached(request, f"park:{park_id}", lambda: _detail(request, park_id))
+    return detail
+
+
+def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
+    engine = engine_of(request)
+    lang = lang_of(request)
+    table = registry(request)
+    found = table[table["id"] == park_id]
+    if found.empty:
+        return None
+    park = records(found)[0]
+    city = city_of(request)
+    city_names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
+    spans = cached(request, "park-districts", lambda: store.park_districts(engine), shared=True)
+    districts = spans.get(park_id) or [park["district_id"]]
+    ratings = store.ratings_frame(
+        engine,
+        subjects=[park_id],
+        columns=[
+            "subject_type",
+            "subject_id",
+            "year",
+            "methodology",
+            "methodology_version",
+            "score",
+            "stars",
+            "rank",
+            "peer_size",
+            "status",
+        ],
+    ).sort_values(["year", "methodology"], ascending=[False, True])
+    figures = store.observations_frame(
+        engine,
+        subjects=[park_id],
+        columns=["raw_value", "raw_unit", "run_id", "recorded_at"],
+    )
+    names = {
+        r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
+        for r in indicators(request)
+    }
+    if len(figures):
+        figures = figures.sort_values(["indicator", "period"], ascending=[True, False])
+        figures = figures.drop_duplicates("indicator", keep="first")
+    recognitions = cached(
+        request, "recognitions", lambda: store.recognitions_frame(engine), shared=True
+    )
+    recognitions = recognitions[recognitions["park_id"] == park_id]
+    latest_year = int(ratings["year"].max()) if len(ratings) else None
+    return {
+        "advice": advice(request, park_id, str(park["kind"]), latest_year),
+        "chart": indicator_series(
+            engine,
+            park_id,
+            names,
+            str(park["name"]),
+            lang,
+            peer_medians(request, str(park["kind"]), str(park["level"])),
+        ),
+        "history": figure_history(engine, park_id, names),
+        "park": park,
+        "districts": [city_names.get(d, d) for d in districts],
+        "ratings": records(ratings),
+        "figures": [
+            {
+                **f,
+                "name": names.get(f["indicator"], (f["indicator"], ""))[0],
+                "unit": names.get(f["indicator"], ("", ""))[1],
+            }
+            for f in records(figures)
+        ],
+        "recognitions": records(recognitions.sort_values("year")),
+    }
+
+
+def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[str, Any] | None:
+    """For a star-rated carrier's latest rated year: the items where it lost most points and the
+    single figures that would lift it a star (``monitor.rating.explain`` on the stored ratings;
+    the year's runs are computed once per data version)."""
+    if year is None or kind not in ("incubator", "maker_space"):
+        return None
+    lang = lang_of(request)
+    engine = engine_of(request)
+    settings = request.app.state.settings
+
+    def runs() -> list[Any]:
+        try:
+            return views.stored_rating_runs(engine, settings.config_dir, year, [kind])
+        except ConfigError:
+            return []
+
+    found = [
+        (number, r)
+        for number, r in enumerate(cached(request, f"rating-runs:{year}:{kind}", runs, shared=True))
+        if park_id in r.result.table.index
+    ]
+    if not found:
+        return None
+    number, run = found[0]
+    steady = cached(
+        request,
+        f"stability:{year}:{kind}:{number}",
+        lambda: stability(run.values, run.methodology, peers=run.peers, draws=300, held=run.held),
+        shared=True,
+    )
+    meth = run.methodology
+    names_en = {str(r["code"]): str(r["name_en"] or "") for r in indicators(request)}
+    items = {i.id: report.item_name(i, lang, names_en) for i in (*meth.items, *meth.bonus_items)}
+    units = {r["code"]: r["unit"] for r in indicators(request)}
+    explained = explain(run.result, park_id, run.values, units)
+    return {
+        "year": year,
+        "stars": explained.stars,
+        "target_stars": explained.target_stars,
+        "target_score": explained.target_score,
+        "score": explained.score,
+        "stability": star_stability(steady, park_id, explained.stars),
+        "gaps": [
+            {
+                "item": items.get(g.item, g.item),
+                "points": g.points,
+                "max": g.max_points,
+                "lost": g.lost,
+            }
+            for g in explained.gaps[:5]
+            if g.lost > 0
+        ],
+        "options": [
+            {
+                "item": items.get(o.item, o.item),
+                "current": o.current,
+                "needed": o.needed,
+                "unit": units.get(o.indicator, ""),
+            }
+            for o in explained.options
+            if o.reachable
+        ],
+    }
+
+
+def star_stability(frame: pd.DataFrame, park_id: str, stars: float | None) -> dict[str, Any] | None:
+    """How firmly the carrier holds its star when the weights and the treatment of missing
+    figures vary (``monitor.rating.stability``, 300 draws): the chance of each star, the chance
+    of the one it has, and the band of its rank."""
+    if park_id not in frame.index or stars is None or missing(stars):
+        return None
+    row: dict[str, Any] = {str(k): v for k, v in frame.loc[park_id].items()}
+    chances = [
+        (int(c.split("_")[1]), float(v))
+        for c, v in row.items()
+        if c.startswith("p_") and c.endswith("_stars") and not missing(v)
+    ]
+    if not chances:
+        return None
+    return {
+        "chances": [(k, p) for k, p in chances if p > 0],
+        "held": dict(chances).get(int(stars), 0.0),
+        "solid": bool(row["solid"]),
+        "rank_low": None if missing(row["rank_p05"]) else int(row["rank_p05"]),
+        "rank_high": None if missing(row["rank_p95"]) else int(row["rank_p95"]),
+    }
+
+
+def indicator_series(
+    engine: Engine,
+    park_id: str,
+    names: dict[str, tuple[str, str]],
+    name: str,
+    lang: str,
+    medians: dict[str, dict[str, float]] | None = None,
+) -> dict[str, Any]:
+    """Every indicator of the carrier as a yearly series, with its peers' median (same kind and
+    level) as a dashed line, for the chart's chooser."""
+    history = store.observations_frame(engine, subjects=[park_id], columns=())
+    history = history[history["period"].str.fullmatch(r"\d{4}")]
+    years = sorted(history["period"].unique())
+    choices = []
+    for code, part in history.groupby("indicator", sort=True):
+        by_year = dict(zip(part["period"], part["value"], strict=True))
+        title, unit = names.get(str(code), (str(code), ""))
+        lines: list[dict[str, Any]] = [
+            {"name": name, "values": [plain(by_year.get(y)) for y in years]}
+        ]
+        peers = (medians or {}).get(str(code))
+        if peers:
+            lines.append(
+                {
+                    "name": t("web.peer_median", lang),
+                    "values": [plain(peers.get(y)) for y in years],
+                    "dashed": True,
+                }
+            )
+        choices.append({"name": title, "unit": unit, "series": lines})
+    return {"x": years, "choices": choices, "series": [], "target": None, "target_name": ""}
+
+
+def peer_medians(request: Request, kind: str, level: str) -> dict[str, dict[str, float]]:
+    """The median of each indicator and year among the carriers of one kind and level (cached
+    per group: every carrier page of the group draws from it)."""
+
+    def compute() -> dict[str, dict[str, float]]:
+        park = store.T_PARK
+        group = sa.select(park.c.id).where(park.c.kind == kind, park.c.level == level)
+        obs = store.observations_frame(
+            engine_of(request), subject_type="park", subjects=group, columns=()
+        )
+        obs = obs[obs["period"].str.fullmatch(r"\d{4}")]
+        medians = obs.groupby(["indicator", "period"], sort=False)["value"].median()
+        out: dict[str, dict[str, float]] = {}
+        for code, period, value in zip(
+            medians.index.get_level_values(0),
+            medians.index.get_level_values(1),
+            medians.to_numpy(),
+            strict=True,
+        ):
+            out.setdefault(str(code), {})[str(period)] = float(value)
+        return out
+
+    found: dict[str, dict[str, float]] = cached(
+        request, f"peer-medians:{kind}:{level}", compute, shared=True
+    )
+    return found
+
+
+def figure_history(
+    engine: Engine, park_id: str, names: dict[str, tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """Every revision of every figure of the carrier, from every source, grouped by indicator
+    (the provenance behind the latest figures: what was reported when, and what replaced it)."""
+    rows = store.observations_frame(
+        engine,
+        subjects=[park_id],
+        history=True,
+        columns=["raw_value", "raw_unit", "run_id", "recorded_at"],
+    )
+    # the value in use of each fact: the latest revision of the source that takes precedence
+    used = store.observations_frame(engine, subjects=[park_id], columns=())
+    key = ["subject_type", "indicator", "period", "source_id", "revision"]
+    rows = rows.merge(used[key].assign(is_latest=True), on=key, how="left")
+    rows["is_latest"] = rows["is_latest"].eq(True)
+    out = []
+    rows = rows.sort_values(
+        ["indicator", "period", "source_id", "revision"], ascending=[True, False, True, False]
+    )
+    for code, part in rows.groupby("indicator", sort=True):
+        title, unit = names.get(str(code), (str(code), ""))
+        out.append({"indicator": str(code), "name": title, "unit": unit, "rows": records(part)})
+    return out
