@@ -272,9 +272,7 @@ def test_a_rerating_that_keeps_its_computation_time_still_reaches_the_pages(demo
         assert [r["score"] for r in after if r["year"] == row["year"]] == [12.34]
 
 
-def test_a_carriers_page_shows_peer_medians_star_stability_and_every_revision(
-    demo_db, serve_app
-):
+def test_a_carriers_page_shows_peer_medians_star_stability_and_every_revision(demo_db, serve_app):
     """The series carry the median of the carrier's peers (same kind and level); the rating
     says how firm the star is; a corrected figure shows both revisions, the new one current."""
     import pandas as pd
