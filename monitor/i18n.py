@@ -315,6 +315,22 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.median": ("同组中位数", "Group median"),
     "col.goal": ("目标", "Goal"),
     "web.nav.rejects": ("拒收记录", "Rejections"),
+    "web.nav.schedule": ("定时任务", "Schedule"),
+    "web.scheduler.running": (
+        "调度程序运行中：{holder}，{since} 起，最近心跳 {beat}。",
+        "The scheduler is running: {holder}, since {since}, last heartbeat {beat}.",
+    ),
+    "web.scheduler.stopped": (
+        "调度程序未运行（用 parkmon schedule start 启动）。",
+        "No scheduler is running (start one with parkmon schedule start).",
+    ),
+    "web.schedule.help": (
+        "此页只读：任务由配置 schedule.toml 与 sources.toml 决定，"
+        "用 parkmon schedule 命令暂停或立即运行。",
+        "Read-only here: the jobs come from schedule.toml and sources.toml; pause or run them "
+        "with the parkmon schedule commands.",
+    ),
+    "web.schedule.none": ("配置中没有定时任务", "The configuration schedules nothing"),
     "web.lang_switch": ("English", "中文"),
     "web.goals": ("规划目标", "Plan goals"),
     "web.carriers_by_kind": ("载体数量（按类型、级别）", "Carriers by kind and level"),

@@ -26,9 +26,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -323,25 +325,62 @@ def jobs_frame(settings: Settings) -> pd.DataFrame:
     """Configured and stored jobs: id, what, trigger, next run, paused, last status and error."""
     jobstore, engine, specs, config = _job_store(settings)
     try:
-        stored = {job.id: job for job in jobstore.get_all_jobs()}
-        wanted = desired_jobs(specs, config)
+        stored = {job.id: job.next_run_time for job in jobstore.get_all_jobs()}
         runs = store.runs_frame(engine, limit=10_000, lang=settings.lang)
     finally:
         engine.dispose()
+    return _job_rows(desired_jobs(specs, config), stored, runs, settings.lang)
+
+
+def read_jobs(engine: Engine, config_dir: Path, lang: str) -> pd.DataFrame:
+    """``jobs_frame`` for a reader that must not write (the web application): the stored next
+    run times are read from the job table when a scheduler has created it, never created here;
+    the configuration is read as the scheduler reads it."""
+    specs = load_sources(config_dir)
+    config = load_schedule_config(config_dir)
+    stored: dict[str, datetime | None] = {}
+    if sa.inspect(engine).has_table(JOBS_TABLE):
+        table = sa.table(JOBS_TABLE, sa.column("id"), sa.column("next_run_time"))
+        with engine.connect() as conn:
+            for job_id, stamp in conn.execute(sa.select(table.c.id, table.c.next_run_time)):
+                # APScheduler 3 keeps the next run as a POSIX timestamp; NULL when paused
+                stored[str(job_id)] = (
+                    None if stamp is None else datetime.fromtimestamp(float(stamp), UTC)
+                )
+    runs = store.runs_frame(engine, limit=10_000, lang=lang)
+    return _job_rows(desired_jobs(specs, config), stored, runs, lang)
+
+
+def scheduler_holder(engine: Engine) -> dict[str, Any] | None:
+    """Who holds the scheduler's lock (host and process) and its last heartbeat, if anyone."""
+    table = models.table_of(models.SchedulerLock)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(table.c.holder, table.c.acquired_at, table.c.heartbeat_at)
+        ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def _job_rows(
+    wanted: list[dict[str, Any]],
+    stored: dict[str, datetime | None],
+    runs: pd.DataFrame,
+    lang: str,
+) -> pd.DataFrame:
     rows = []
     for spec in wanted:
-        job = stored.get(spec["id"])
         record = spec["id"].removeprefix(SOURCE_PREFIX)
         last = runs[runs["source_id"] == record].head(1) if len(runs) else runs
+        scheduled = spec["id"] in stored
         rows.append(
             {
                 "job": spec["id"],
                 "name": spec["name"],
-                "trigger": describe_trigger(spec["trigger"], settings.lang),
-                "next_run": None if job is None or job.next_run_time is None else job.next_run_time,
+                "trigger": describe_trigger(spec["trigger"], lang),
+                "next_run": stored.get(spec["id"]),
                 "state": "not_scheduled"
-                if job is None
-                else ("paused" if job.next_run_time is None else "scheduled"),
+                if not scheduled
+                else ("paused" if stored[spec["id"]] is None else "scheduled"),
                 "last_status": None if last.empty else last["status"].iloc[0],
                 "last_error": None if last.empty else last["error"].iloc[0],
             }

@@ -249,8 +249,8 @@ def browser():
 
 @pytest.fixture
 def serve_app():
-    """serve_app(database) → a context manager: the web application on a real HTTP server on
-    127.0.0.1 (a free port) and an httpx client of it (``client.base_url`` is its address)."""
+    """serve_app(database[, config_dir]) → a context manager: the web application on a real
+    HTTP server on 127.0.0.1 (a free port) and an httpx client of it (``client.base_url``)."""
     import threading
     import time
     from contextlib import contextmanager
@@ -262,8 +262,9 @@ def serve_app():
     from monitor.web.app import create_app
 
     @contextmanager
-    def served(database: Path) -> Iterator[httpx.Client]:
-        app = create_app(load_settings({"database_url": str(database)}))
+    def served(database: Path, config_dir: Path | None = None) -> Iterator[httpx.Client]:
+        options = {"database_url": str(database), "config_dir": config_dir and str(config_dir)}
+        app = create_app(load_settings(options))
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -366,3 +367,32 @@ def test_lock_and_job_store_on_both_databases(engine):
             assert job is not None
             assert job.next_run_time is None  # paused state survived the restart
         scheduler.shutdown(wait=False)
+
+
+def test_the_web_schedule_page_reads_jobs_and_the_running_scheduler(
+    collect_engine, tmp_path, config_dir, server, serve_app
+):
+    """/schedule before any scheduler ran (nothing created by reading), while one runs (its
+    holder, the job scheduled with a next run) and after it stopped."""
+    database = Path(collect_engine.url.database)
+    cfg = _config(tmp_path, config_dir, _api_source(server.url, seconds=600))
+    with serve_app(database, cfg) as client:
+        before = client.get("/schedule")
+        assert before.status_code == 200
+        assert "调度程序未运行" in before.text and "尚未排程" in before.text
+        assert not sa.inspect(collect_engine).has_table("apscheduler_jobs")
+        first = _start(cfg, database)
+        try:
+            _wait(
+                lambda: "调度程序运行中" in client.get("/schedule").text,
+                what="the page to see the running scheduler",
+            )
+            page = client.get("/schedule", params={"lang": "en"}).text
+            assert f":{first.pid}" in page and "source:api" in page
+            row = page.split("source:api")[1].split("</tr>")[0]
+            assert "<td>scheduled</td>" in row and "every 0:10:00" in row
+            assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d</td>", row)  # its next run
+        finally:
+            first.send_signal(signal.SIGTERM)
+            first.communicate(timeout=30)
+        assert "调度程序未运行" in client.get("/schedule").text

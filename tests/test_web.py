@@ -32,6 +32,7 @@ PAGES = [
     "/compare",
     "/runs",
     "/rejects",
+    "/schedule",
 ]
 
 

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from maps.page import tile_choice
 from maps.region import render_region_map
-from monitor import freshness, models, safe_io, store, views
+from monitor import freshness, models, safe_io, schedule, store, views
+from monitor.errors import MonitorError
 from monitor.i18n import t
 from monitor.registry import load_city
 from monitor.web.carrier import park_detail
@@ -144,6 +145,21 @@ def pages(app: FastAPI) -> None:
 
 
 def more_pages(app: FastAPI) -> None:
+    @app.get("/schedule", response_class=HTMLResponse)
+    def schedule_page(request: Request) -> HTMLResponse:
+        """The scheduled jobs with next run and last result, and whether a scheduler runs
+        (read-only: nothing here creates or changes a job)."""
+        settings = request.app.state.settings
+        engine = engine_of(request)
+        lang = lang_of(request)
+        try:
+            jobs = records(schedule.read_jobs(engine, settings.config_dir, lang))
+            error = None
+        except MonitorError as exc:  # a broken schedule.toml: say so, show the rest
+            jobs, error = [], str(exc)
+        holder = schedule.scheduler_holder(engine)
+        return render(request, "schedule.html", jobs=jobs, holder=holder, error=error)
+
     @app.get("/goals", response_class=HTMLResponse)
     def goals_page(request: Request) -> HTMLResponse:
         return render(request, "goals.html", goals=progress_of(request))
