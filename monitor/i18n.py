@@ -316,6 +316,22 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.goal": ("目标", "Goal"),
     "web.nav.rejects": ("拒收记录", "Rejections"),
     "web.nav.schedule": ("定时任务", "Schedule"),
+    "web.bad_number": (
+        "参数 {name} 应为非负整数，收到的是“{value}”",
+        "{name} must be a whole number of 0 or more, not '{value}'",
+    ),
+    "web.api.title": ("数据接口说明", "The JSON API"),
+    "web.api.help": (
+        "以下接口返回 JSON，与页面显示的内容相同；机器可读的 OpenAPI 描述见 {schema}。"
+        "中文文字以 UTF-8 编码；加 lang=en 得到英文的名称与说明。",
+        "These routes answer in JSON what the pages show; the machine-readable OpenAPI "
+        "description is at {schema}. Text is UTF-8; add lang=en for English names and labels.",
+    ),
+    "web.api.params": ("参数", "Parameters"),
+    "web.api.answers": ("响应", "Answers"),
+    "web.api.repeatable": ("可多次给出", "repeatable"),
+    "web.api.in_path": ("路径中", "in the path"),
+    "web.api.example": ("示例", "Example"),
     "web.scheduler.running": (
         "调度程序运行中：{holder}，{since} 起，最近心跳 {beat}。",
         "The scheduler is running: {holder}, since {since}, last heartbeat {beat}.",

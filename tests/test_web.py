@@ -33,6 +33,7 @@ PAGES = [
     "/runs",
     "/rejects",
     "/schedule",
+    "/api/docs",
 ]
 
 
@@ -252,6 +253,19 @@ def test_the_json_api_answers_what_the_pages_show(client):
     assert client.get("/api/compare").status_code == 400
     schema = client.get("/api/openapi.json").json()
     assert {"/api/parks", "/api/goals", "/api/compare"} <= set(schema["paths"])
+    # every parameter the routes read is in the schema, once, and on the docs page
+    listed = schema["paths"]["/api/parks"]["get"]["parameters"]
+    names = [p["name"] for p in listed]
+    assert sorted(names) == sorted(set(names))
+    assert {"kind", "district", "q", "limit", "offset"} <= set(names)
+    compare_names = {p["name"] for p in schema["paths"]["/api/compare"]["get"]["parameters"]}
+    assert compare_names == {"ids", "against", "year"}
+    assert "park_id" in str(schema["paths"]["/api/parks/{park_id}"]["get"]["parameters"])
+    docs = client.get("/api/docs").text
+    assert all(f"GET {path}" in docs for path in schema["paths"])
+    assert "<script" not in docs  # readable with scripts off, nothing fetched
+    bad = client.get("/api/parks", params={"limit": "ten"})
+    assert bad.status_code == 400 and "ten" in bad.json()["error"]
 
 
 def test_a_rerating_that_keeps_its_computation_time_still_reaches_the_pages(demo_db, serve_app):

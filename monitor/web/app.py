@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.engine import Engine
@@ -55,6 +56,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     more_pages(app)
     map_pages(app)
     api(app)
+    for route in app.routes:  # the schema describes the JSON API, not the HTML pages
+        if isinstance(route, APIRoute) and not route.path.startswith("/api/"):
+            route.include_in_schema = False
     return app
 
 

@@ -16,6 +16,7 @@ from monitor import freshness, models, safe_io, schedule, store, views
 from monitor.errors import MonitorError
 from monitor.i18n import t
 from monitor.registry import load_city
+from monitor.web.apidocs import described, reference
 from monitor.web.carrier import park_detail
 from monitor.web.common import (
     FRESHNESS_SECONDS,
@@ -221,35 +222,49 @@ def map_pages(app: FastAPI) -> None:
 
 
 def api(app: FastAPI) -> None:
-    @app.get("/api/parks")
-    def api_parks(request: Request, limit: int | None = None, offset: int = 0) -> Response:
+    @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        """The API reference, server-rendered from the same table as the OpenAPI schema
+        (offline, no script)."""
+        return render(request, "apidocs.html", routes=reference(lang_of(request)))
+
+    @app.get("/api/parks", **described("/api/parks"))
+    def api_parks(request: Request) -> Response:
         """The carriers the filters of ``/parks`` choose (all, or ``limit`` from ``offset``;
         the count before paging in the header ``X-Total-Count``)."""
+        paging = {}
+        for name in ("limit", "offset"):
+            text = request.query_params.get(name)
+            if text is not None and not text.isdigit():
+                message = t("web.bad_number", lang_of(request), name=name, value=text[:40])
+                return JSONResponse({"error": message}, status_code=400)
+            paging[name] = None if text is None else int(text)
         frame = carriers(request)
         total = len(frame)
-        offset = max(0, offset)
-        frame = frame.iloc[offset : None if limit is None else offset + max(0, limit)]
+        first = paging["offset"] or 0
+        last = None if paging["limit"] is None else first + paging["limit"]
+        frame = frame.iloc[first:last]
         # pandas writes the JSON (C code): at 20,000 carriers the per-value walk took 0.3 s
         body = frame.to_json(orient="records", force_ascii=False, date_format="iso")
         return Response(body, media_type="application/json", headers={"X-Total-Count": str(total)})
 
-    @app.get("/api/parks/{park_id}")
+    @app.get("/api/parks/{park_id}", **described("/api/parks/{park_id}"))
     def api_park(request: Request, park_id: str) -> JSONResponse:
         detail = park_detail(request, park_id)
         if detail is None:
             raise HTTPException(404, t("web.not_found", lang_of(request), id=park_id))
         return JSONResponse(jsonable(detail))
 
-    @app.get("/api/goals")
+    @app.get("/api/goals", **described("/api/goals"))
     def api_goals(request: Request) -> JSONResponse:
         progress = progress_of(request)
         return JSONResponse(jsonable([goal_record(g, lang_of(request)) for g in progress]))
 
-    @app.get("/api/rankings")
+    @app.get("/api/rankings", **described("/api/rankings"))
     def api_rankings(request: Request) -> JSONResponse:
         return JSONResponse(jsonable(records(store.rankings_frame(engine_of(request)))))
 
-    @app.get("/api/compare")
+    @app.get("/api/compare", **described("/api/compare"))
     def api_compare(request: Request) -> JSONResponse:
         context, status = comparison_of(request)
         comparison = context.get("comparison")
