@@ -63,6 +63,8 @@ def test_the_pages_draw_offline_without_errors(demo_db, serve_app, browser):
             ("/rankings", False),
             ("/runs", False),
             ("/rejects", False),
+            ("/schedule", False),
+            ("/api/docs", False),
         ]
         ARTIFACTS.mkdir(exist_ok=True)
         for path, charts in pages:
@@ -120,3 +122,96 @@ def test_the_map_page_draws_offline_and_a_marker_leads_to_its_carrier(demo_db, s
         link.click()
         page.wait_for_url(f"{base}/parks/{target}", timeout=10_000)
         assert outside == [] and errors == [], (outside, errors)
+
+
+def test_filters_compare_and_the_map_year_control_work_in_the_browser(demo_db, serve_app, browser):
+    with serve_app(demo_db) as client:
+        base = str(client.base_url).rstrip("/")
+        incubators = client.get("/api/parks", params={"kind": "incubator"}).json()
+        # the carrier list's filter form: kind chosen, the table shows incubators only
+        page, outside, errors = _visit(browser, base, "/parks")
+        page.select_option("select[name=kind]", "incubator")
+        page.click("form.filters button[type=submit]")
+        page.wait_for_url("**/parks?*kind=incubator*")
+        kinds = page.locator("table tr td:nth-child(3)").all_inner_texts()
+        assert kinds and set(kinds) == {"孵化器"}
+        assert f"共 {len(incubators)} 个" in page.content()
+        # from a carrier's page to its comparison with its peers
+        rated = next(p for p in incubators if p["stars"] is not None)
+        page.goto(f"{base}/parks/{rated['id']}")
+        page.click("text=与同类对比")
+        page.wait_for_url(f"**/compare?ids={rated['id']}*")
+        assert page.locator("svg[aria-label=portrait]").count() == 1
+        assert rated["name"] in page.content()
+        assert outside == [] and errors == [], (outside, errors)
+        page.close()
+
+        # the map: the year control recolours a carrier whose stars changed; a kind unticked
+        # takes its markers away
+        history = {}
+        for p in incubators:
+            if p["stars"] is None:
+                continue
+            years = {
+                r["year"]: r["stars"] for r in client.get(f"/api/parks/{p['id']}").json()["ratings"]
+            }
+            if len(set(years.values())) > 1:
+                history = {"id": p["id"], "years": years}
+                break
+        assert history, "the demo has a carrier whose stars changed"
+        page, outside, errors = _visit(browser, base, "/map")
+        inner = next(f for f in page.frames if f.url.endswith("/map/frame"))
+        inner.wait_for_function("window.parkmon && window.parkmon.ready", timeout=20_000)
+        years = sorted(history["years"])
+        early = next(y for y in years if history["years"][y] != history["years"][years[-1]])
+        inner.select_option("#pm-year", str(years[-1]))
+        latest_fill = inner.evaluate("id => window.parkmon.fillOf(id)", history["id"])
+        inner.select_option("#pm-year", str(early))
+        assert inner.evaluate("window.parkmon.year") in (early, str(early))
+        assert inner.evaluate("id => window.parkmon.fillOf(id)", history["id"]) != latest_fill
+        before = inner.evaluate("window.parkmon.drawn()")
+        inner.uncheck("input[data-group=kinds][data-key=incubator]")
+        assert 0 < inner.evaluate("window.parkmon.drawn()") < before
+        assert outside == [] and errors == [], (outside, errors)
+        page.close()
+
+
+def test_hostile_names_stay_text_in_every_page_the_browser_draws(demo_db, serve_app, browser):
+    """A carrier named with markup (as a park office could file it): every page, the chart's
+    legend, the comparison's radar and the map's popup show it as text; nothing runs."""
+    import sqlite3
+
+    hostile = '<img src=x onerror="window.__pwned=1">"><script>window.__pwned=2</script>'
+    with serve_app(demo_db) as client:
+        incubators = client.get("/api/parks", params={"kind": "incubator"}).json()
+        rated = [p["id"] for p in incubators if p["stars"] is not None]
+    with sqlite3.connect(demo_db) as conn:
+        conn.execute("UPDATE park SET name = ? WHERE id = ?", (hostile, rated[0]))
+    conn.close()
+    with serve_app(demo_db) as client:
+        base = str(client.base_url).rstrip("/")
+        for path, charts in [
+            (f"/parks/{rated[0]}", True),
+            ("/parks?kind=incubator", False),
+            (f"/compare?ids={rated[0]},{rated[1]}", False),
+            ("/map", False),
+        ]:
+            page, outside, errors = _visit(browser, base, path, charts=charts)
+            if path == "/map":
+                inner = next(f for f in page.frames if f.url.endswith("/map/frame"))
+                inner.wait_for_function("window.parkmon && window.parkmon.ready", timeout=20_000)
+                inner.evaluate(
+                    "id => { var m = window.parkmon.markers.find(x => x[1].id === id);"
+                    " m[0].openPopup(); }",
+                    rated[0],
+                )
+                popup = inner.locator(".leaflet-popup-content")
+                popup.wait_for(timeout=5_000)
+                assert hostile in popup.inner_text()
+                assert inner.evaluate("window.__pwned === undefined")
+            else:
+                assert hostile in page.inner_text("main")
+            assert page.evaluate("window.__pwned === undefined"), path
+            assert page.locator("main img[src=x]").count() == 0, path
+            assert outside == [] and errors == [], (path, outside, errors)
+            page.close()
