@@ -1,5 +1,6 @@
 """Several hosts on one PostgreSQL: two application processes writing while the scheduler runs
-its jobs — every write kept, no deadlock, no run left hanging."""
+its jobs and ``parkmon serve --workers 2`` answers readers — every write kept, no deadlock, no
+run left hanging, every page answered, and the workers' answers following the writes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,6 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -90,6 +93,55 @@ class CountingServer:
         self.httpd.server_close()
 
 
+class Readers:
+    """Two clients reading pages and the API of ``parkmon serve`` in a loop while others write."""
+
+    PATHS = ("/", "/parks", "/api/parks", "/runs", "/rejects", "/goals", "/api/goals")
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.answers = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def wait_until_up(self, server: subprocess.Popen[str]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.base + "/api/goals", timeout=10)
+                return
+            except httpx.TransportError:
+                assert server.poll() is None, server.communicate()[1][-3000:]
+                time.sleep(0.2)
+        raise AssertionError("parkmon serve did not start")
+
+    def _loop(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=60) as client:
+            while not self._stop.is_set():
+                for path in self.PATHS:
+                    answer = client.get(path)
+                    self.answers += 1
+                    if answer.status_code != 200:
+                        self.failures.append(f"{path}: {answer.status_code} {answer.text[:300]}")
+
+    def start(self) -> None:
+        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(2)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _sources(api: str) -> str:
     files = "".join(
         f"""
@@ -146,7 +198,30 @@ def test_two_app_processes_and_the_scheduler_on_one_database(
         text=True,
         env=env,
     )
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            PARKMON,
+            "--config",
+            str(cfg),
+            "--db",
+            url,
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    readers = Readers(f"http://127.0.0.1:{port}")
+    scheduler_err = ""
     try:
+        readers.wait_until_up(server)
+        readers.start()
         writers = [
             subprocess.Popen(
                 [sys.executable, str(driver), str(cfg), url, source, base, str(ROUNDS)],
@@ -165,10 +240,29 @@ def test_two_app_processes_and_the_scheduler_on_one_database(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and _ok_runs(engine, "api") < 2:
             time.sleep(0.2)
-    finally:
+        readers.stop()
+        # what the workers answer follows the writes: the overview (computed once per data
+        # version in each worker) lists the last run in every answer
         scheduler.send_signal(signal.SIGTERM)
         _, scheduler_err = scheduler.communicate(timeout=60)
+        last_run = int(store.runs_frame(engine, limit=1)["id"].iloc[0])
+        with httpx.Client(base_url=readers.base, timeout=60) as client:
+            for _ in range(12):  # spread over both workers
+                overview = client.get("/")
+                assert overview.status_code == 200
+                assert f'<td class="num">{last_run}</td>' in overview.text
+    finally:
+        readers.stop()
+        server.send_signal(signal.SIGTERM)
+        _, server_err = server.communicate(timeout=60)
+        if scheduler.returncode is None:  # stopped early by a failure above
+            scheduler.send_signal(signal.SIGTERM)
+            _, scheduler_err = scheduler.communicate(timeout=60)
         api.stop()
+    # the web workers read throughout: every answer a page, none an error
+    assert readers.answers > 20, readers.answers
+    assert readers.failures == [], readers.failures[:5]
+    assert "Traceback" not in server_err, server_err[-3000:]
     assert scheduler.returncode == 0, scheduler_err[-3000:]
     assert "deadlock" not in scheduler_err.lower()
     assert _ok_runs(engine, "api") >= 2
