@@ -45,13 +45,20 @@ class RatingRun:
     changed: tuple[str, ...] = ()
 
 
-def item_inputs(values: pd.DataFrame, item: Item) -> np.ndarray:
-    """The value a rule looks at: an indicator, or a ratio (NaN when the denominator is ≤ 0)."""
+def item_inputs(values: pd.DataFrame | Mapping[str, np.ndarray], item: Item) -> np.ndarray:
+    """The value a rule looks at: an indicator, or a ratio (NaN when the denominator is ≤ 0).
+
+    ``values``: subjects × indicators, as a frame or as one float array per indicator (one
+    subject rescored many times, without pandas' cost per column)."""
+    size = len(values) if isinstance(values, pd.DataFrame) else len(next(iter(values.values())))
 
     def column(code: str) -> np.ndarray:
-        if code not in values.columns:
-            return np.full(len(values), np.nan)
-        return values[code].to_numpy(dtype=float)
+        if isinstance(values, pd.DataFrame):
+            if code not in values.columns:
+                return np.full(size, np.nan)
+            return values[code].to_numpy(dtype=float)
+        found = values.get(code)
+        return np.full(size, np.nan) if found is None else found
 
     if item.indicator:
         return column(item.indicator)

@@ -230,8 +230,11 @@ def _rescore_one(
 ) -> float:
     """This carrier's score with one figure changed, the others' yardsticks held fixed."""
     meth = res.methodology
-    row = values.loc[[subject]].copy()
-    row[driver] = value
+    row = {
+        str(code): np.array([v], dtype=float)
+        for code, v in zip(values.columns, values.loc[subject].to_numpy(dtype=float), strict=True)
+    }
+    row[driver] = np.array([value], dtype=float)
     total = 0.0
     points: dict[str, float] = {}
     incomparable: set[str] = set()

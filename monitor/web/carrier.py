@@ -4,6 +4,7 @@ behind them (cached per carrier; ``monitor.web.data`` holds what other pages sha
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pandas as pd
@@ -268,7 +269,7 @@ def figure_history(
     rows = rows.sort_values(
         ["indicator", "period", "source_id", "revision"], ascending=[True, False, True, False]
     )
-    for code, part in rows.groupby("indicator", sort=True):
-        title, unit = names.get(str(code), (str(code), ""))
-        out.append({"indicator": str(code), "name": title, "unit": unit, "rows": records(part)})
+    for code, part in itertools.groupby(records(rows), key=lambda r: str(r["indicator"])):
+        title, unit = names.get(code, (code, ""))
+        out.append({"indicator": code, "name": title, "unit": unit, "rows": list(part)})
     return out
