@@ -320,6 +320,13 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "参数 {name} 应为非负整数，收到的是“{value}”",
         "{name} must be a whole number of 0 or more, not '{value}'",
     ),
+    "web.rejects.help": (
+        "每个数据源最近一次采集中被拒收的行：位置、字段、原值与原因。下载后可交给填报单位逐行修改后重新报送。",
+        "The rows each source's latest collection rejected: where, which field, the value and "
+        "why. Download them for the reporting office to fix and send again.",
+    ),
+    "web.rejects.count": ("共 {n} 条", "{n} in all"),
+    "web.rejects.first": ("显示前 {n} 条，完整列表请下载", "the first {n} shown; download for all"),
     "web.api.title": ("数据接口说明", "The JSON API"),
     "web.api.help": (
         "以下接口返回 JSON，与页面显示的内容相同；机器可读的 OpenAPI 描述见 {schema}。"

@@ -87,6 +87,16 @@ def test_the_carrier_list_filters_searches_and_downloads(client):
     assert "NT-P05" in {p["id"] for p in haimen}
     found = client.get("/api/parks", params={"q": "南通高新"}).json()
     assert [p["id"] for p in found] == ["NT-Z01"]
+    by_stars = client.get(
+        "/api/parks", params={"kind": "incubator", "sort": "stars", "order": "desc"}
+    ).json()
+    stars = [p["stars"] for p in by_stars]
+    rated = [s for s in stars if s is not None]
+    assert rated == sorted(rated, reverse=True) and stars[: len(rated)] == rated  # unrated last
+    by_name = [p["name"] for p in client.get("/api/parks", params={"sort": "name"}).json()]
+    assert by_name == sorted(by_name)
+    listed = client.get("/parks", params={"sort": "stars", "order": "desc"}).text
+    assert 'data-sort="stars"' in listed and "▼" in listed
     paged = client.get("/api/parks", params={"kind": "incubator", "limit": 5, "offset": 3})
     assert paged.headers["x-total-count"] == str(len(incubators))
     assert paged.json() == incubators[3:8]
@@ -356,3 +366,21 @@ def _indicator_names(engine) -> dict[str, tuple[str, str]]:
     from monitor import store
 
     return {r["code"]: (r["name_zh"], r["unit"]) for r in store.indicator_rows(engine)}
+
+
+def test_rejections_are_listed_by_source_and_downloadable(client):
+    page = client.get("/rejects")
+    sources = [c.split('"')[0] for c in page.text.split('<option value="')[2:]]
+    assert sources, "the demo rejects rows of its sample sources"
+    one = client.get("/rejects", params={"source": sources[0]}).text
+    assert one.count("<tr><td>" + sources[0]) >= 1
+    assert all(f"<tr><td>{s}</td>" not in one for s in sources[1:])
+    csv_file = client.get("/rejects", params={"source": sources[0], "format": "csv"})
+    assert csv_file.headers["content-disposition"].endswith('parkmon-rejections.csv"')
+    rows = list(csv.reader(io.StringIO(csv_file.content.decode("utf-8-sig"))))
+    assert rows[0] == ["run_id", "source_id", "location", "field_name", "value", "reason", "raw"]
+    assert len(rows) > 1 and {r[1] for r in rows[1:]} == {sources[0]}
+    assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+    book = client.get("/rejects", params={"format": "xlsx", "lang": "en"})
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
+    assert sheet.title == "Rejections" and sheet.max_row >= len(rows)

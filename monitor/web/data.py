@@ -95,7 +95,16 @@ def carriers(request: Request) -> pd.DataFrame:
     text = (params.get("q") or "").strip().lower()
     if text:
         frame = frame[frame["search"].str.contains(text, regex=False)]
+    order = params.get("sort")
+    if order in SORTABLE:  # missing values (unrated) last either way
+        descending = params.get("order") == "desc"
+        frame = frame.sort_values(
+            order, ascending=not descending, na_position="last", kind="stable"
+        )
     return frame.drop(columns=["search", "districts"]).reset_index(drop=True)
+
+
+SORTABLE = ("id", "name", "kind", "level", "district", "belt_role", "stars", "score", "rating_year")
 
 
 def registry(request: Request) -> pd.DataFrame:

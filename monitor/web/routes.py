@@ -42,6 +42,22 @@ from monitor.web.data import (
 )
 
 
+def download(frame: pd.DataFrame, kind: str, name: str, title: str) -> Response:
+    """The table as a CSV (UTF-8 with BOM, for Excel and WPS) or a workbook; every text that
+    could start a formula is quoted."""
+    if kind == "xlsx":
+        return Response(
+            xlsx(frame, title),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return Response(
+        safe_io.frame_to_csv(frame).encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
 def pages(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
@@ -92,18 +108,9 @@ def pages(app: FastAPI) -> None:
     @app.get("/parks", response_class=HTMLResponse, response_model=None)
     def parks(request: Request) -> Response:
         frame = carriers(request)
-        if request.query_params.get("format") == "xlsx":
-            return Response(
-                xlsx(frame, t("web.nav.parks", lang_of(request))),
-                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                headers={"Content-Disposition": 'attachment; filename="parkmon-parks.xlsx"'},
-            )
-        if request.query_params.get("format") == "csv":
-            return Response(
-                safe_io.frame_to_csv(frame).encode("utf-8-sig"),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": 'attachment; filename="parkmon-parks.csv"'},
-            )
+        kind = request.query_params.get("format")
+        if kind in ("csv", "xlsx"):
+            return download(frame, kind, "parkmon-parks", t("web.nav.parks", lang_of(request)))
         try:
             page = max(1, int(request.query_params.get("page", "1")))
         except ValueError:
@@ -138,11 +145,23 @@ def pages(app: FastAPI) -> None:
         frame = store.runs_frame(engine_of(request), limit=200, lang=lang_of(request))
         return render(request, "runs.html", runs=records(frame))
 
-    @app.get("/rejects", response_class=HTMLResponse)
-    def rejects(request: Request) -> HTMLResponse:
-        frame = store.rejections_frame(engine_of(request), lang=lang_of(request))
+    @app.get("/rejects", response_class=HTMLResponse, response_model=None)
+    def rejects(request: Request) -> Response:
+        """Each source's latest rejections (``?source=`` one source), with where and why, in
+        the page's language; ``?format=csv|xlsx`` for the park office to fix its file (the raw
+        row included, nothing a formula)."""
+        engine = engine_of(request)
+        lang = lang_of(request)
+        source = request.query_params.get("source") or None
+        frame = store.rejections_frame(engine, source_id=source, lang=lang)
+        kind = request.query_params.get("format")
+        if kind in ("csv", "xlsx"):
+            return download(frame, kind, "parkmon-rejections", t("web.nav.rejects", lang))
+        sources = sorted(set(store.rejections_frame(engine, lang=lang)["source_id"]))
         shown = records(frame.head(1000))
-        return render(request, "rejects.html", rejects=shown, total=len(frame))
+        return render(
+            request, "rejects.html", rejects=shown, total=len(frame), sources=sources, source=source
+        )
 
 
 def more_pages(app: FastAPI) -> None:
