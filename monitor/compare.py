@@ -59,7 +59,8 @@ def compare(
 ) -> Comparison:
     """``current``/``previous``: wide frames (subject × indicator) of ``year`` and ``year − 1``;
     ``parks``: id, kind, level, district_id, in_belt; ``indicators``: code, name_zh, direction,
-    kinds. ``against`` chooses the group: peers (kind and level), district, or belt."""
+    kinds. ``against`` chooses the group: peers (kind and level), kind (every level), district,
+    or belt."""
     info = parks.set_index("id")
     rows: list[dict[str, Any]] = []
     strengths: dict[str, list[str]] = {}
@@ -77,7 +78,7 @@ def compare(
     pools: dict[tuple[Any, ...], pd.DataFrame] = {}  # the subjects' groups, each taken once
     for subject in subjects:
         me = info.loc[subject]
-        within = {"district": me["district_id"], "belt": True}.get(against, me["level"])
+        within = {"district": me["district_id"], "belt": True, "kind": ""}.get(against, me["level"])
         key = (me["kind"], within)
         if key not in pools:
             kind_mask = info["kind"] == me["kind"]
@@ -85,6 +86,8 @@ def compare(
                 group = info[kind_mask & (info["district_id"] == me["district_id"])].index
             elif against == "belt":
                 group = info[kind_mask & info["in_belt"].astype(bool)].index
+            elif against == "kind":
+                group = info[kind_mask].index
             else:
                 group = info[kind_mask & (info["level"] == me["level"])].index
             pools[key] = current.reindex(group)

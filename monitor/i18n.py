@@ -288,8 +288,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.nav.compare": ("对比", "Compare"),
     "web.goal_not_found": ("没有编号为 {id} 的目标", "No goal with id {id}"),
     "web.compare_limits": (
-        "一次最多对比 {n} 个载体；对照组为 peers、district 或 belt",
-        "Compare up to {n} carriers at once; against peers, district or belt",
+        "一次最多对比 {n} 个载体；对照组为 peers、kind、district 或 belt",
+        "Compare up to {n} carriers at once; against peers, kind, district or belt",
     ),
     "web.compare_kinds": (
         "不同类型的载体不作对比（{kinds}）：请选同一类型",
@@ -301,6 +301,14 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "web.against": ("对照组", "Compared against"),
     "web.against.peers": ("同类同级", "Same kind and level"),
+    "web.projection_line": ("按目前增速推算", "At the current pace"),
+    "web.counted": ("计入目标的新认定（{n} 个）", "Recognitions that count ({n})"),
+    "web.counted.help": (
+        "规划期内首次获得目标所列级别认定的载体，每个载体只计一次。",
+        "Carriers first recognised at one of the goal's levels within the plan period, each "
+        "counted once.",
+    ),
+    "web.against.kind": ("全市同类", "Same kind, every level"),
     "web.against.district": ("同区县", "Same district"),
     "web.against.belt": ("科创带", "The belt"),
     "web.compare_this": ("与同类对比", "Compare with peers"),
@@ -397,6 +405,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Every report and revision of each figure: source, run, revision and when it was "
         "recorded; the one marked current is the value in use.",
     ),
+    "web.history.open": ("全部数据修订记录 →", "Every revision of every figure →"),
     "web.history.count": ("{n} 条记录", "{n} records"),
     "web.current": ("现行", "current"),
     "web.advice": (

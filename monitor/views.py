@@ -273,6 +273,8 @@ def compare_parks(
         group = group.where(park.c.district_id.in_(sorted(set(chosen["district_id"]))))
     elif against == "belt":
         group = group.where(park.c.in_belt.is_(True))
+    elif against == "kind":
+        pass  # every carrier of the kind, any level
     else:
         group = group.where(park.c.level.in_(sorted(set(chosen["level"]))))
 

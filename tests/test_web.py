@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import shutil
 import socket
 import sqlite3
@@ -345,7 +346,7 @@ def test_a_carriers_page_shows_peer_medians_star_stability_and_every_revision(de
             ),
             source_id=latest["source_id"],
         )
-        after = client.get(f"/api/parks/{pid}").json()
+        after = client.get(f"/api/parks/{pid}/history").json()
         history = next(h for h in after["history"] if h["indicator"] == latest["indicator"])
         revisions = [
             r
@@ -357,8 +358,11 @@ def test_a_carriers_page_shows_peer_medians_star_stability_and_every_revision(de
             (latest["revision"], False),
         ]
         assert revisions[0]["value"] == pytest.approx(float(latest["value"]) + 7)
-        page = client.get(f"/parks/{pid}").text
+        assert f'href="/parks/{pid}/history"' in client.get(f"/parks/{pid}").text
+        page = client.get(f"/parks/{pid}/history").text
         assert f'data-history="{latest["indicator"]}"' in page and "数据修订记录" in page
+        assert client.get("/parks/NO-SUCH/history").status_code == 404
+        assert client.get("/api/parks/NO-SUCH/history").status_code == 404
     writer.dispose()
 
 
@@ -384,3 +388,39 @@ def test_rejections_are_listed_by_source_and_downloadable(client):
     book = client.get("/rejects", params={"format": "xlsx", "lang": "en"})
     sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
     assert sheet.title == "Rejections" and sheet.max_row >= len(rows)
+
+
+def test_goal_pages_project_to_the_deadline_and_list_the_recognitions_that_count(client):
+    goals = {g["goal"]: g for g in client.get("/api/goals").json()}
+    level = next(
+        g
+        for g in goals.values()
+        if g["kind"] == "level" and g["projection"] is not None and g["latest_year"]
+    )
+    page = client.get(f"/goals/{level['goal']}").text
+    chart = json.loads(page.split('id="goal-series">')[1].split("</script>")[0])
+    projected = next(s for s in chart["series"] if s.get("dashed"))
+    assert projected["name"] == "按目前增速推算"
+    assert projected["values"][-1] == pytest.approx(level["projection"], rel=1e-3)
+    assert projected["values"][chart["x"].index(str(level["latest_year"]))] == pytest.approx(
+        level["latest"]
+    )
+    count = next(g for g in goals.values() if g["kind"] == "count" and g["latest"])
+    page = client.get(f"/goals/{count['goal']}").text
+    table = page.split("data-counted>")[1].split("</table>")[0]
+    assert table.count('<a href="/parks/') == int(count["latest"])
+    level_page = client.get(f"/goals/{level['goal']}").text
+    assert "data-counted" not in level_page
+
+
+def test_a_carrier_compared_with_every_carrier_of_its_kind(client):
+    pid = _an_incubator(client)
+    peers = client.get("/api/compare", params={"ids": pid}).json()
+    kind = client.get("/api/compare", params={"ids": pid, "against": "kind"}).json()
+    assert kind["against"] == "kind"
+    size = {r["indicator"]: r["group_size"] for r in kind["indicators"]}
+    narrower = {r["indicator"]: r["group_size"] for r in peers["indicators"]}
+    assert all(size[c] >= narrower[c] for c in narrower) and sum(size.values()) > sum(
+        narrower.values()
+    )
+    assert "全市同类" in client.get("/compare", params={"ids": pid, "against": "kind"}).text

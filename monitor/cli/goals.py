@@ -192,14 +192,17 @@ def compare_command(
     parks: Annotated[list[str], typer.Argument(help="Carrier ids, e.g. DEMO-I001 DEMO-I002.")],
     year: Annotated[int, typer.Option(help="The year compared.")] = 2025,
     against: Annotated[
-        str, typer.Option(help="With one carrier: peers (kind and level), district or belt.")
+        str,
+        typer.Option(
+            help="With one carrier: peers (kind and level), kind (every level), district or belt."
+        ),
     ] = "peers",
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or html.")] = "table",
     out_path: Annotated[Path | None, typer.Option("--out", help="File for html.")] = None,
 ) -> None:
     """Compare carriers side by side: values, change, percentile in the peer group, ratings."""
-    if against not in ("peers", "district", "belt"):
-        raise ConfigError(f"--against {against!r}: expected peers, district or belt")
+    if against not in ("peers", "kind", "district", "belt"):
+        raise ConfigError(f"--against {against!r}: expected peers, kind, district or belt")
     settings, engine = _open(ctx)
     try:
         comparison = views.compare_parks(engine, parks, year, against)

@@ -67,14 +67,26 @@ ROUTES: dict[str, dict[str, Any]] = {
     "/api/parks/{park_id}": {
         "text": (
             "一个载体页面上的全部内容：基本信息、历年评价、升星路径与星级稳定性、各指标历年数据"
-            "及同类中位数、最新数据及来源、全部修订记录、认定记录。",
+            "及同类中位数、最新数据及来源、认定记录。",
             "Everything a carrier's page shows: identity, ratings by year, the way up a star "
             "and how firm it is, each indicator's series with its peers' median, the latest "
-            "figures with their sources, every revision, recognitions.",
+            "figures with their sources, recognitions.",
         ),
         "params": [("park_id", ("载体编号，如 NT-Z01", "the carrier's id, e.g. NT-Z01"), False)],
         "answers": {
             "200": ("载体详情（JSON 对象）", "the carrier (a JSON object)"),
+            "404": ("没有这个编号的载体", "no carrier has this id"),
+        },
+    },
+    "/api/parks/{park_id}/history": {
+        "text": (
+            "一个载体全部指标的全部报送与修订：来源、采集批次、修订号、入库时间，标出现行值。",
+            "Every report and revision of every figure of one carrier: source, run, revision, "
+            "when recorded; the value in use marked.",
+        ),
+        "params": [("park_id", ("载体编号", "the carrier's id"), False)],
+        "answers": {
+            "200": ("按指标分组的修订记录", "the revisions, by indicator"),
             "404": ("没有这个编号的载体", "no carrier has this id"),
         },
     },

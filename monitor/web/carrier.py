@@ -84,7 +84,6 @@ def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
             lang,
             peer_medians(request, str(park["kind"]), str(park["level"])),
         ),
-        "history": figure_history(engine, park_id, names),
         "park": park,
         "districts": [city_names.get(d, d) for d in districts],
         "ratings": records(ratings),
@@ -247,6 +246,30 @@ def peer_medians(request: Request, kind: str, level: str) -> dict[str, dict[str,
         request, f"peer-medians:{kind}:{level}", compute, shared=True
     )
     return found
+
+
+def history_of(request: Request, park_id: str) -> dict[str, Any] | None:
+    """The carrier's every revision of every figure (its own page: at ten years the table is
+    several times the carrier's page), None for an unknown carrier."""
+    if park_id not in registry_ids(request):
+        return None
+    lang = lang_of(request)
+    table = registry(request)
+    row = table[table["id"] == park_id].iloc[0]
+    name = str(
+        row["name_en"]
+        if lang == "en" and isinstance(row["name_en"], str) and row["name_en"]
+        else row["name"]
+    )
+    names = {
+        r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
+        for r in indicators(request)
+    }
+    return {
+        "park_id": park_id,
+        "name": name,
+        "history": figure_history(engine_of(request), park_id, names),
+    }
 
 
 def figure_history(

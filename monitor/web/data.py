@@ -104,6 +104,7 @@ def carriers(request: Request) -> pd.DataFrame:
     return frame.drop(columns=["search", "districts"]).reset_index(drop=True)
 
 
+AGAINST = ("peers", "kind", "district", "belt")  # the groups a carrier is compared against
 SORTABLE = ("id", "name", "kind", "level", "district", "belt_role", "stars", "score", "rating_year")
 
 
@@ -161,7 +162,7 @@ def comparison_of(request: Request) -> tuple[dict[str, Any], int]:
     context: dict[str, Any] = {"ids": ids, "against": against, "error": None}
     if not ids:
         return {**context, "comparison": None}, 200
-    if len(ids) > MAX_COMPARED or against not in ("peers", "district", "belt"):
+    if len(ids) > MAX_COMPARED or against not in AGAINST:
         context["error"] = t("web.compare_limits", lang, n=MAX_COMPARED)
         return {**context, "comparison": None}, 400
     engine = engine_of(request)
@@ -264,13 +265,65 @@ def goal_series(engine: Engine, config_dir: Any, goal: Any, lang: str) -> dict[s
     years = [str(y) for y in range(spec.baseline_year, spec.target_year + 1)]
     by_year = dict(zip(obs["period"], obs["value"], strict=True))
     title = goal.name_zh if lang == "zh" else (goal.name_en or goal.name_zh)
+    series: list[dict[str, Any]] = [
+        {"name": title, "values": [plain(by_year.get(y)) for y in years]}
+    ]
+    pace = goal.numbers.get("observed_cagr")
+    if spec.kind == "level" and pace is not None and goal.latest_year and goal.latest is not None:
+        # at the pace observed since the baseline (compound yearly growth) to the deadline
+        series.append(
+            {
+                "name": t("web.projection_line", lang),
+                "values": [
+                    None
+                    if int(y) < goal.latest_year
+                    else round(goal.latest * (1 + pace) ** (int(y) - goal.latest_year), 4)
+                    for y in years
+                ],
+                "dashed": True,
+                "connect": True,
+            }
+        )
     return {
         "x": years,
-        "series": [{"name": title, "values": [plain(by_year.get(y)) for y in years]}],
+        "series": series,
         "target": spec.target,
         "target_name": t("web.target", lang),
         "unit": spec.unit,
     }
+
+
+def counted_recognitions(request: Request, goal_id: str) -> list[dict[str, Any]] | None:
+    """For a goal that counts newly recognised carriers: the recognitions that count (each
+    carrier's first at one of the goal's levels within the plan period); None for other goals."""
+    config_dir = request.app.state.settings.config_dir
+    spec = next((g for g in goals_module.load_goals(config_dir) if g.id == goal_id), None)
+    if spec is None or spec.kind != "count":
+        return None
+    lang = lang_of(request)
+    engine = engine_of(request)
+    recognitions = cached(
+        request, "recognitions", lambda: store.recognitions_frame(engine), shared=True
+    )
+    table = registry(request)
+    new = goals_module.count_new(recognitions, table, spec).sort_values(["year", "park_id"])
+    names = table.set_index("id")
+    districts = {
+        d.adcode: (d.name if lang == "zh" else d.name_en) for d in city_of(request).districts
+    }
+    levels = (
+        recognitions.sort_values("year").drop_duplicates("park_id").set_index("park_id")["level"]
+    )
+    return [
+        {
+            "park_id": pid,
+            "name": str(names.at[pid, "name"]),
+            "year": int(year),
+            "district": districts.get(str(code), str(code)),
+            "level": str(levels.get(pid, "")),
+        }
+        for pid, year, code in zip(new["park_id"], new["year"], new["district_id"], strict=True)
+    ]
 
 
 def plain(value: Any) -> float | None:

@@ -17,7 +17,7 @@ from monitor.errors import MonitorError
 from monitor.i18n import t
 from monitor.registry import load_city
 from monitor.web.apidocs import described, reference
-from monitor.web.carrier import park_detail
+from monitor.web.carrier import history_of, park_detail
 from monitor.web.common import (
     FRESHNESS_SECONDS,
     PAGE_SIZE,
@@ -34,6 +34,7 @@ from monitor.web.common import (
 from monitor.web.data import (
     carriers,
     comparison_of,
+    counted_recognitions,
     goal_series,
     progress_of,
     settings_in,
@@ -140,6 +141,14 @@ def pages(app: FastAPI) -> None:
             return render(request, "not_found.html", status=404, message=missing)
         return render(request, "park.html", **detail)
 
+    @app.get("/parks/{park_id}/history", response_class=HTMLResponse)
+    def park_history(request: Request, park_id: str) -> HTMLResponse:
+        found = history_of(request, park_id)
+        if found is None:
+            missing = t("web.not_found", lang_of(request), id=park_id)
+            return render(request, "not_found.html", status=404, message=missing)
+        return render(request, "history.html", **found)
+
     @app.get("/runs", response_class=HTMLResponse)
     def runs(request: Request) -> HTMLResponse:
         frame = store.runs_frame(engine_of(request), limit=200, lang=lang_of(request))
@@ -199,7 +208,10 @@ def more_pages(app: FastAPI) -> None:
                 if g.goal == goal_id:
                     districts.append((d.name if lang == "zh" else d.name_en, g))
         chart = goal_series(engine, settings.config_dir, city[0], lang)
-        return render(request, "goal.html", goal=city[0], districts=districts, chart=chart)
+        counted = counted_recognitions(request, goal_id)
+        return render(
+            request, "goal.html", goal=city[0], districts=districts, chart=chart, counted=counted
+        )
 
     @app.get("/rankings", response_class=HTMLResponse)
     def rankings_page(request: Request) -> HTMLResponse:
@@ -273,6 +285,13 @@ def api(app: FastAPI) -> None:
         if detail is None:
             raise HTTPException(404, t("web.not_found", lang_of(request), id=park_id))
         return JSONResponse(jsonable(detail))
+
+    @app.get("/api/parks/{park_id}/history", **described("/api/parks/{park_id}/history"))
+    def api_park_history(request: Request, park_id: str) -> JSONResponse:
+        found = history_of(request, park_id)
+        if found is None:
+            raise HTTPException(404, t("web.not_found", lang_of(request), id=park_id))
+        return JSONResponse(jsonable(found))
 
     @app.get("/api/goals", **described("/api/goals"))
     def api_goals(request: Request) -> JSONResponse:

@@ -5,12 +5,12 @@
   "use strict";
   var locale = document.documentElement.lang === "en" ? "EN" : "ZH";
 
-  function line(name, values, dashed) {
+  function line(name, values, dashed, connect) {
     return {
       name: name,
       type: "line",
       data: values,
-      connectNulls: false,
+      connectNulls: !!connect,
       showSymbol: true,
       lineStyle: dashed ? { type: "dashed" } : undefined
     };
@@ -21,7 +21,7 @@
     var legend = [];
     var lines = picked ? picked.series : spec.series;
     lines.forEach(function (s) {
-      series.push(line(s.name, s.values, s.dashed));
+      series.push(line(s.name, s.values, s.dashed, s.connect));
       legend.push(s.name);
     });
     if (spec.target !== null && spec.target !== undefined) {
