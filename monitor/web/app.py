@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
@@ -25,12 +27,24 @@ from monitor.settings import Settings, load_settings
 from monitor.web.common import Cache
 from monitor.web.routes import api, map_pages, more_pages, pages
 
+# Threads computing pages at once in one worker. Pages are CPU work in Python (one GIL): forty
+# threads (anyio's default) take turns every few milliseconds and every request finishes late;
+# a few let the rest wait their turn in the event loop. Measured in bench/bench_serve.py.
+PAGE_THREADS = int(os.environ.get("PARKMON_PAGE_THREADS", "4"))
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = PAGE_THREADS
+    yield
+
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The application on the settings' database (opened read-only; refused, in one line, when
     it is missing or its schema is not this code's)."""
     engine = engine or db.open_read_only(settings.database_url)
     app = FastAPI(
+        lifespan=_lifespan,
         title="parkmon",
         docs_url=None,
         redoc_url=None,
