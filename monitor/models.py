@@ -348,4 +348,79 @@ class RankingEntry(SQLModel, table=True):
 
 
 # The Alembic revision this code expects (monitor/migrations/versions; a test keeps it the head).
-SCHEMA_VERSION = "0006_observation_subject"
+# --- the submission portal's people (issue 18) ------------------------------------------------
+
+
+class Role(StrEnum):
+    """Who someone is to parkmon; what each may do is decided in ``monitor.accounts.can``."""
+
+    admin = "admin"  # bureau administrator: users, carriers, rounds, publishing
+    reviewer = "reviewer"  # approves or returns submissions
+    district = "district"  # a district office: the carriers of its district
+    park = "park"  # a park office: its own carrier(s)
+    viewer = "viewer"  # reads
+
+
+class Account(SQLModel, table=True):
+    """A person (or office) who signs in. The password is kept only as an Argon2 hash."""
+
+    __tablename__ = "account"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, sa_column_kwargs={"unique": True}, description="login name")
+    display_name: str = Field(default="", max_length=128)
+    role: Role = Field(sa_column=enum_column(Role))
+    district_id: str | None = Field(default=None, max_length=32, description="district offices")
+    password_hash: str = Field(max_length=255)
+    disabled: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+    password_changed_at: datetime = Field(default_factory=utcnow)
+
+
+class AccountPark(SQLModel, table=True):
+    """The carriers a park office account files for."""
+
+    __tablename__ = "account_park"
+    account_id: int = Field(primary_key=True, foreign_key="account.id")
+    park_id: str = Field(primary_key=True, max_length=32, index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A machine client's token: only its SHA-256 is kept; it acts with ``role`` (never more
+    than its account's) until revoked."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    role: Role = Field(sa_column=enum_column(Role))
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """One thing someone did: signed in, uploaded, submitted, approved, returned, published,
+    changed a user. Never updated or deleted."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=128, description="account name, or cli:user@host")
+    action: str = Field(max_length=32, index=True)
+    target: str = Field(default="", max_length=128)
+    detail: str = Field(default="", description="JSON")
+    address: str = Field(default="", max_length=64, description="where from (IP, or host)")
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept for throttling (per account and per address) and the audit."""
+
+    __tablename__ = "login_failure"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    name: str = Field(max_length=64, index=True)
+    address: str = Field(default="", max_length=64, index=True)
+
+
+SCHEMA_VERSION = "0007_accounts"

@@ -25,6 +25,7 @@ from monitor.cli.rate import rate_command, report_command
 from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
 from monitor.cli.serve import serve_command
+from monitor.cli.users import users_app
 from monitor.demo.labels import DEMO_SEED
 from monitor.errors import ConfigError, MonitorError, driver_message
 from monitor.i18n import label, t
@@ -69,6 +70,7 @@ app.add_typer(maps_app, name="maps")
 app.add_typer(site_app, name="site")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 app.command("status")(status_command)
 app.command("collect")(collect_command)
 app.command("rate")(rate_command)
