@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import socket
 import statistics
 import subprocess
@@ -90,6 +91,8 @@ def main() -> None:
             [*base_args, "serve", "--port", str(port), "--workers", str(args.workers)],
             stderr=subprocess.PIPE,
             text=True,
+            # the read side is measured: every page public, as on a demo database
+            env={**os.environ, "PARKMON_PUBLIC": "all"},
         )
         base = f"http://127.0.0.1:{port}"
         try:

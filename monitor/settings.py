@@ -53,6 +53,23 @@ SETTINGS: tuple[Setting, ...] = (
         "key of the Tianditu tile layer (maps --tiles tianditu); never written into a page",
         secret=True,
     ),
+    Setting(
+        "secret_key",
+        "",
+        "PARKMON_SECRET_KEY",
+        None,
+        "key signing the web application's session cookies (default: one generated once and "
+        "kept in the database, shared by every worker)",
+        secret=True,
+    ),
+    Setting(
+        "public",
+        "",
+        "PARKMON_PUBLIC",
+        None,
+        "what visitors who have not signed in may read: all, none, or sections such as "
+        "overview,map,goals (default: all on a demo database, none otherwise)",
+    ),
 )
 _KEYS = tuple(s.name for s in SETTINGS)
 # parkmon.toml: a [settings] table whose keys are exactly the settings above, each a text.
@@ -99,6 +116,8 @@ class Settings:
     lang: str
     origin: Mapping[str, str] = field(default_factory=dict)
     tianditu_key: str = field(default="", repr=False)
+    secret_key: str = field(default="", repr=False)
+    public: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -171,4 +190,6 @@ def load_settings(
         lang=lang,
         origin=origin,
         tianditu_key=values["tianditu_key"],
+        secret_key=values["secret_key"],
+        public=values["public"],
     )

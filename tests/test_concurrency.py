@@ -215,7 +215,7 @@ def test_two_app_processes_and_the_scheduler_on_one_database(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**env, "PARKMON_PUBLIC": "all"},  # read without signing in
     )
     readers = Readers(f"http://127.0.0.1:{port}")
     scheduler_err = ""

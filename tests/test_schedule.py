@@ -370,12 +370,13 @@ def test_lock_and_job_store_on_both_databases(engine):
 
 
 def test_the_web_schedule_page_reads_jobs_and_the_running_scheduler(
-    collect_engine, tmp_path, config_dir, server, serve_app
+    collect_engine, tmp_path, config_dir, server, serve_app, monkeypatch
 ):
     """/schedule before any scheduler ran (nothing created by reading), while one runs (its
     holder, the job scheduled with a next run) and after it stopped."""
     database = Path(collect_engine.url.database)
     cfg = _config(tmp_path, config_dir, _api_source(server.url, seconds=600))
+    monkeypatch.setenv("PARKMON_PUBLIC", "schedule")  # this page, without signing in
     with serve_app(database, cfg) as client:
         before = client.get("/schedule")
         assert before.status_code == 200

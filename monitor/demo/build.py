@@ -67,7 +67,9 @@ def fresh_named_database(url: str) -> Engine:
                     "(choose another database, or drop --db for a SQLite file in --out)"
                 )
             db.ensure_writable(engine)
-            ours = [*SQLModel.metadata.tables, schema.VERSION_TABLE]
+            # dependent tables first (the portal's links to accounts have foreign keys)
+            ours = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+            ours.append(schema.VERSION_TABLE)
             with engine.begin() as conn:
                 inspector = sa.inspect(conn)
                 for name in ours:

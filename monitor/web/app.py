@@ -9,23 +9,45 @@ markup. Scripts run only with the per-request nonce of the Content-Security-Poli
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
 import anyio
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import db
+from monitor.errors import ConfigError, MonitorError
+from monitor.i18n import t
 from monitor.settings import Settings, load_settings
-from monitor.web.common import Cache
+from monitor.web.auth import (
+    ANONYMOUS,
+    NEEDS,
+    REFRESH_SECONDS,
+    SECTIONS,
+    SESSION_COOKIE,
+    allowed,
+    public_sections,
+    serializer,
+    session_secret,
+    set_session,
+    unknown_sections,
+    viewer_of,
+)
+from monitor.web.common import Cache, lang_of, render
+from monitor.web.portal import portal_pages
 from monitor.web.routes import api, map_pages, more_pages, pages
+
+log = logging.getLogger(__name__)
 
 # Threads computing pages at once in one worker. Pages are CPU work in Python (one GIL): forty
 # threads (anyio's default) take turns every few milliseconds and every request finishes late;
@@ -44,15 +66,25 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     it is missing or its schema is not this code's)."""
     engine = engine or db.open_read_only(settings.database_url)
     app = FastAPI(
+        dependencies=[Depends(guard)],
         lifespan=_lifespan,
         title="parkmon",
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served by a route of ours, behind the guard like every other
     )
     app.state.engine = engine
     app.state.settings = settings
     app.state.demo = db.holds_demo_data(engine)
+    unknown = unknown_sections(settings.public)
+    if unknown:
+        raise ConfigError(
+            f"public = {settings.public!r}: unknown section(s) {', '.join(unknown)}; expected "
+            f"all, none or some of {', '.join(SECTIONS)}"
+        )
+    app.state.public = public_sections(settings.public, app.state.demo)
+    app.state.writer = _writer(settings)
+    app.state.sessions = serializer(_secret(app.state.writer, settings))
     app.state.cache = Cache()
     app.state.templates = Environment(
         loader=PackageLoader("monitor.web", "templates"),
@@ -70,10 +102,75 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     more_pages(app)
     map_pages(app)
     api(app)
+    portal_pages(app)
+    app.add_exception_handler(SignInNeeded, _sign_in_needed)
+    app.add_exception_handler(Forbidden, _forbidden)
     for route in app.routes:  # the schema describes the JSON API, not the HTML pages
         if isinstance(route, APIRoute) and not route.path.startswith("/api/"):
             route.include_in_schema = False
     return app
+
+
+def _writer(settings: Settings) -> Callable[[], Engine]:
+    """The engine the portal writes with (sign-ins, the audit log), opened at first need: the
+    pages read through the read-only one."""
+    made: list[Engine] = []
+
+    def writer() -> Engine:
+        if not made:
+            made.append(db.make_engine(settings.database_url, create_dir=False))
+        return made[0]
+
+    return writer
+
+
+def _secret(writer: Callable[[], Engine], settings: Settings) -> str:
+    try:
+        return session_secret(writer(), settings.secret_key)
+    except (SQLAlchemyError, MonitorError) as exc:  # a read-only copy of the database
+        log.warning(
+            "no session key could be kept in the database (%s): sessions end with this "
+            "process; set PARKMON_SECRET_KEY",
+            exc,
+        )
+        return secrets.token_urlsafe(32)
+
+
+def guard(request: Request) -> None:
+    """Every route's permission, from the one table (``auth.NEEDS``) and the one decision
+    (``auth.allowed``); the viewer is kept for the page."""
+    viewer = viewer_of(request)
+    request.state.viewer = viewer
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    section, need = NEEDS.get(path, ("", "none"))  # a route missing from the table: refused
+    if allowed(viewer, need, section, request.app.state.public):
+        return
+    if not viewer.signed_in:
+        raise SignInNeeded()
+    raise Forbidden()
+
+
+class SignInNeeded(Exception):
+    """Nobody is signed in and the route is not public."""
+
+
+class Forbidden(Exception):
+    """The signed-in account may not use the route."""
+
+
+async def _sign_in_needed(request: Request, _exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": t("web.login.needed", lang_of(request))}, status_code=401)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+
+async def _forbidden(request: Request, _exc: Exception) -> Response:
+    message = t("web.forbidden", lang_of(request))
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=403)
+    return render(request, "not_found.html", status=403, message=message)
 
 
 def app_from_environment() -> FastAPI:
@@ -85,7 +182,15 @@ async def _security_headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     request.state.nonce = secrets.token_urlsafe(16)
+    request.state.viewer = ANONYMOUS
     response = await call_next(request)
+    viewer = request.state.viewer
+    if (
+        viewer.signed_in
+        and getattr(request.state, "session_age", 0) > REFRESH_SECONDS
+        and SESSION_COOKIE not in response.headers.get("set-cookie", "")
+    ):
+        set_session(request, response, viewer)  # the idle clock starts again
     inline_styles = response.headers.get("X-Parkmon-Inline-Styles") == "1"
     if inline_styles:
         del response.headers["X-Parkmon-Inline-Styles"]

@@ -59,6 +59,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         path=request.url.path,
         demo=request.app.state.demo,
         nonce=request.state.nonce,
+        viewer=getattr(request.state, "viewer", None),
+        default_lang=request.app.state.settings.lang,
         **context,
     )
     return HTMLResponse(page, status_code=status)

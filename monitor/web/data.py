@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from fastapi import Request
+from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
@@ -204,6 +205,22 @@ def comparison_of(request: Request) -> tuple[dict[str, Any], int]:
 
     found: dict[str, Any] = cached(request, f"compare:{','.join(ids)}:{against}:{year}", compute)
     return {**found, **context}, 200
+
+
+def download(frame: pd.DataFrame, kind: str, name: str, title: str) -> Response:
+    """The table as a CSV (UTF-8 with BOM, for Excel and WPS) or a workbook; every text that
+    could start a formula is quoted."""
+    if kind == "xlsx":
+        return Response(
+            xlsx(frame, title),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return Response(
+        safe_io.frame_to_csv(frame).encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
 
 
 def xlsx(frame: pd.DataFrame, title: str) -> bytes:

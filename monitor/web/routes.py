@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from maps.page import tile_choice
 from maps.region import render_region_map
-from monitor import freshness, models, safe_io, schedule, store, views
+from monitor import freshness, models, schedule, store, views
 from monitor.errors import MonitorError
 from monitor.i18n import t
 from monitor.registry import load_city
@@ -35,28 +35,12 @@ from monitor.web.data import (
     carriers,
     comparison_of,
     counted_recognitions,
+    download,
     goal_series,
     progress_of,
     settings_in,
     unconfigured_sources,
-    xlsx,
 )
-
-
-def download(frame: pd.DataFrame, kind: str, name: str, title: str) -> Response:
-    """The table as a CSV (UTF-8 with BOM, for Excel and WPS) or a workbook; every text that
-    could start a formula is quoted."""
-    if kind == "xlsx":
-        return Response(
-            xlsx(frame, title),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
-    return Response(
-        safe_io.frame_to_csv(frame).encode("utf-8-sig"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
 
 
 def pages(app: FastAPI) -> None:
@@ -253,6 +237,10 @@ def map_pages(app: FastAPI) -> None:
 
 
 def api(app: FastAPI) -> None:
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi_schema(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.openapi())
+
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:
         """The API reference, server-rendered from the same table as the OpenAPI schema

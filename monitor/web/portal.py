@@ -1,0 +1,109 @@
+"""Signing in and out, and the administrator's pages (accounts, the audit log). What each
+route may be asked by whom is decided in ``monitor.web.auth``, never here."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from monitor import accounts
+from monitor.i18n import t
+from monitor.web.auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    check_csrf,
+    safe_next,
+    set_session,
+    sign_in,
+)
+from monitor.web.common import lang_of, records, render
+from monitor.web.data import download
+
+FORM_LIMIT = 4096  # bytes of a sign-in form; anything larger is refused unread
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def portal_pages(app: FastAPI) -> None:
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request) -> HTMLResponse:
+        return _login_form(request, None)
+
+    @app.post("/login", response_model=None)
+    async def login(request: Request) -> Response:
+        if int(request.headers.get("content-length") or FORM_LIMIT + 1) > FORM_LIMIT:
+            return _login_form(request, t("web.login.too_big", lang_of(request)), status=413)
+        form = await request.form(max_files=0, max_fields=8)
+        check_csrf(request, _text(form.get("csrf")), request.cookies.get(LOGIN_COOKIE, ""))
+        name, password = _text(form.get("name")), _text(form.get("password"))
+        writer = request.app.state.writer()
+        viewer, why = sign_in(writer, name, password, client_address(request))
+        if viewer is None:
+            key = {"wrong": "web.login.wrong"}.get(str(why), "web.login.throttled")
+            return _login_form(
+                request, t(key, lang_of(request)), status=401 if why == "wrong" else 429
+            )
+        target = safe_next(_text(form.get("next")))
+        response = RedirectResponse(target, status_code=303)
+        set_session(request, response, viewer)  # a new session: nothing from before carries over
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
+        return response
+
+    @app.post("/logout", response_model=None)
+    async def logout(request: Request) -> Response:
+        viewer = request.state.viewer
+        form = await request.form(max_files=0, max_fields=4)
+        if viewer.signed_in:
+            check_csrf(request, _text(form.get("csrf")), viewer.csrf)
+            with request.app.state.writer().begin() as conn:
+                actor = accounts.Actor(viewer.name, client_address(request))
+                accounts.audit(conn, actor, "sign_out", viewer.name)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/admin/users", response_class=HTMLResponse)
+    def admin_users(request: Request) -> HTMLResponse:
+        frame = accounts.accounts_frame(request.app.state.engine)
+        return render(request, "admin_users.html", accounts=records(frame))
+
+    @app.get("/admin/audit", response_class=HTMLResponse, response_model=None)
+    def admin_audit(request: Request) -> Response:
+        frame = accounts.audit_frame(request.app.state.engine, limit=5000)
+        if request.query_params.get("format") in ("csv", "xlsx"):
+            kind = str(request.query_params.get("format"))
+            return download(frame, kind, "parkmon-audit", t("web.audit", lang_of(request)))
+        return render(
+            request, "admin_audit.html", events=records(frame.head(500)), total=len(frame)
+        )
+
+
+def _login_form(request: Request, error: str | None, status: int = 200) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        status=status,
+        error=error,
+        csrf=token,
+        next=safe_next(request.query_params.get("next")),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
