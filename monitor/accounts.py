@@ -9,6 +9,7 @@ The web application's sign-in, sessions and permission checks stand on this modu
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import re
 import secrets
@@ -279,3 +280,93 @@ def _known_district(conn: Connection, district: str) -> str:
             f"no district {district!r} in the registry; give its code or name as in city.toml"
         )
     return str(row[0])
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+T_TOKEN = table_of(models.ApiToken)
+TOKEN_PREFIX = "pmk_"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_token(
+    engine: Engine, account: str, name: str, role: str | None = None, *, actor: Actor
+) -> str:
+    """A new token for a machine client of ``account``; returned once, kept only as its
+    SHA-256. It acts with the account's role, or as a viewer (read-only) when asked."""
+    if not NAME.match(name):
+        raise AccountError(f"token name {name!r}: 2 to 64 letters, digits or . _ @ - expected")
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(T_ACCOUNT.c.id, T_ACCOUNT.c.role).where(T_ACCOUNT.c.name == account)
+        ).first()
+        if row is None:
+            raise AccountError(f"no account named {account}; see `parkmon users list`")
+        scope = str(row.role) if role is None else _role(role).value
+        if scope not in (str(row.role), models.Role.viewer.value):
+            raise AccountError(
+                f"a token of {account} ({row.role}) acts as {row.role} or as a viewer, not {scope}"
+            )
+        taken = conn.execute(
+            sa.select(T_TOKEN.c.id).where(
+                T_TOKEN.c.account_id == row.id,
+                T_TOKEN.c.name == name,
+                T_TOKEN.c.revoked_at.is_(None),
+            )
+        ).first()
+        if taken:
+            raise AccountError(f"{account} has a token named {name} already; revoke it first")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        conn.execute(
+            sa.insert(T_TOKEN).values(
+                account_id=row.id,
+                name=name,
+                token_hash=token_digest(token),
+                role=scope,
+                created_at=models.utcnow(),
+            )
+        )
+        audit(conn, actor, "token.add", account, {"token": name, "role": scope})
+    return token
+
+
+def revoke_token(engine: Engine, account: str, name: str, *, actor: Actor) -> None:
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(T_ACCOUNT.c.id).where(T_ACCOUNT.c.name == account)).first()
+        if row is None:
+            raise AccountError(f"no account named {account}; see `parkmon users list`")
+        done = conn.execute(
+            sa.update(T_TOKEN)
+            .where(
+                T_TOKEN.c.account_id == row.id,
+                T_TOKEN.c.name == name,
+                T_TOKEN.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=models.utcnow())
+        )
+        if done.rowcount == 0:
+            raise AccountError(f"{account} has no live token named {name}")
+        audit(conn, actor, "token.revoke", account, {"token": name})
+
+
+def tokens_frame(engine: Engine, account: str) -> pd.DataFrame:
+    """The tokens of one account (never the tokens themselves): name, role, created, last
+    used, revoked."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                T_TOKEN.c.name,
+                T_TOKEN.c.role,
+                T_TOKEN.c.created_at,
+                T_TOKEN.c.last_used_at,
+                T_TOKEN.c.revoked_at,
+            )
+            .select_from(T_TOKEN.join(T_ACCOUNT, T_ACCOUNT.c.id == T_TOKEN.c.account_id))
+            .where(T_ACCOUNT.c.name == account)
+            .order_by(T_TOKEN.c.id)
+        ).all()
+    columns = ["name", "role", "created_at", "last_used_at", "revoked_at"]
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)

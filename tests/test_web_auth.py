@@ -4,6 +4,7 @@ anonymous visitor may read, and every route for every role (permissions decided 
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -185,3 +186,81 @@ def test_the_bureau_chooses_what_is_public(real_db, serve_app, monkeypatch):
         assert client.get("/goals").status_code == 200
         assert client.get("/parks").status_code == 303
         assert client.get("/api/parks").status_code == 401
+
+
+def test_api_tokens_for_machine_clients(real_db, serve_app, cli):
+    made = cli(
+        "--db", str(real_db), "users", "token", "admin1", "--name", "etl", cwd=real_db.parent
+    )
+    token = made.stdout.strip()
+    assert token.startswith("pmk_") and "shown once" in made.stderr
+    reader = cli(
+        "--db",
+        str(real_db),
+        "users",
+        "token",
+        "admin1",
+        "--name",
+        "dash",
+        "--role",
+        "viewer",
+        cwd=real_db.parent,
+    ).stdout.strip()
+    refused = cli(
+        "--db",
+        str(real_db),
+        "users",
+        "token",
+        "viewer1",
+        "--name",
+        "xx",
+        "--role",
+        "admin",
+        cwd=real_db.parent,
+        ok=False,
+    )
+    assert "acts as viewer or as a viewer, not admin" in refused.stderr
+    with sqlite3.connect(real_db) as conn:
+        stored = [r[0] for r in conn.execute("SELECT token_hash FROM api_token")]
+    conn.close()
+    assert token not in stored and len(stored) == 2  # only digests are kept
+    with serve_app(real_db) as client:
+
+        def get(path, tok):
+            return client.get(path, headers={"Authorization": f"Bearer {tok}"})
+
+        assert get("/api/parks", token).status_code == 200
+        assert get("/admin/audit", token).status_code == 200
+        assert get("/api/parks", reader).status_code == 200
+        assert get("/admin/audit", reader).status_code == 403  # the viewer token stays a viewer
+        assert get("/api/parks", "pmk_" + "x" * 43).status_code == 401
+        cli(
+            "--db",
+            str(real_db),
+            "users",
+            "revoke-token",
+            "admin1",
+            "--name",
+            "etl",
+            cwd=real_db.parent,
+        )
+        assert get("/api/parks", token).status_code == 401
+        cli("--db", str(real_db), "users", "disable", "admin1", cwd=real_db.parent)
+        assert get("/api/parks", reader).status_code == 401
+    listed = json.loads(
+        cli(
+            "--db",
+            str(real_db),
+            "users",
+            "tokens",
+            "admin1",
+            "--format",
+            "json",
+            cwd=real_db.parent,
+        ).stdout
+    )
+    assert [(t["name"], t["role"], t["revoked_at"] is not None) for t in listed] == [
+        ("etl", "admin", True),
+        ("dash", "viewer", False),
+    ]
+    assert listed[1]["last_used_at"] is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -159,3 +160,68 @@ def users_reset_password(
     err.print(f"{name}: password changed", markup=False)
     if generated:
         _hand_over(name, password)
+
+
+@users_app.command("token")
+def users_token(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The account the token belongs to.")],
+    token_name: Annotated[str, typer.Option("--name", help="What the token is for.")],
+    role: Annotated[
+        str | None, typer.Option(help="viewer for a read-only token (default: the account's).")
+    ] = None,
+) -> None:
+    """Make an API token for a machine client (printed once; send it as
+    ``Authorization: Bearer TOKEN``)."""
+    engine = db.open_existing(settings_of(ctx).database_url)
+    try:
+        token = accounts.add_token(
+            engine, name, token_name, role, actor=accounts.Actor.command_line()
+        )
+    finally:
+        engine.dispose()
+    err.print(f"token {token_name} for {name} (shown once; keep it secret):", markup=False)
+    out.print(token, markup=False, highlight=False)
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The account the token belongs to.")],
+    token_name: Annotated[str, typer.Option("--name", help="The token's name.")],
+) -> None:
+    """Stop a token from working at once."""
+    engine = db.open_existing(settings_of(ctx).database_url)
+    try:
+        accounts.revoke_token(engine, name, token_name, actor=accounts.Actor.command_line())
+    finally:
+        engine.dispose()
+    err.print(f"token {token_name} of {name}: revoked", markup=False)
+
+
+@users_app.command("tokens")
+def users_tokens(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")] = (
+        OutputFormat.table
+    ),
+) -> None:
+    """An account's tokens: name, role, created, last used, revoked (never the token)."""
+    engine = db.open_read_only(settings_of(ctx).database_url)
+    try:
+        frame = accounts.tokens_frame(engine, name)
+    finally:
+        engine.dispose()
+    if write_frame(frame, fmt):
+        return
+    table = Table(show_lines=False)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.to_dict("records"):
+        table.add_row(*("" if _missing(v) else str(v)[:16] for v in row.values()))
+    out.print(table)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == "NaT"

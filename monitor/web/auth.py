@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -140,6 +140,9 @@ def viewer_of(request: Request) -> Viewer:
     unchanged since the session began); anonymous otherwise."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
+        bearer = request.headers.get("authorization", "")
+        if bearer[:7].lower() == "bearer ":
+            return token_viewer(request, bearer[7:].strip())
         return ANONYMOUS
     try:
         data, issued = request.app.state.sessions.loads(
@@ -172,6 +175,57 @@ def viewer_of(request: Request) -> Viewer:
         return ANONYMOUS
     request.state.session_age = (models.utcnow() - issued).total_seconds()
     return Viewer(account_id, str(row.name), str(row.role), parks, row.district_id, csrf, stamp)
+
+
+def token_viewer(request: Request, token: str) -> Viewer:
+    """The account an API token acts for, with the token's role; a wrong, revoked or
+    throttled token (or a disabled account) is refused with 401, every wrong one counted
+    against the address like a failed sign-in."""
+    address = request.client.host if request.client else ""
+    writer = request.app.state.writer()
+    if len(token) > 128 or throttled(writer, "", address) == "address":
+        raise HTTPException(401, "token refused")
+    t_token, account = accounts.T_TOKEN, accounts.T_ACCOUNT
+    with request.app.state.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(
+                t_token.c.id,
+                t_token.c.role,
+                t_token.c.revoked_at,
+                t_token.c.last_used_at,
+                account.c.id.label("account_id"),
+                account.c.name,
+                account.c.district_id,
+                account.c.disabled,
+            )
+            .select_from(t_token.join(account, account.c.id == t_token.c.account_id))
+            .where(t_token.c.token_hash == accounts.token_digest(token))
+        ).first()
+        parks = frozenset(
+            str(p)
+            for (p,) in conn.execute(
+                sa.select(accounts.T_ACCOUNT_PARK.c.park_id).where(
+                    accounts.T_ACCOUNT_PARK.c.account_id == (row.account_id if row else -1)
+                )
+            )
+        )
+    if row is None or row.revoked_at is not None or row.disabled:
+        with writer.begin() as conn:
+            failures = models.table_of(models.LoginFailure)
+            conn.execute(
+                sa.insert(failures).values(at=models.utcnow(), name="", address=address[:64])
+            )
+        raise HTTPException(401, "token refused")
+    now = models.utcnow()
+    last = row.last_used_at
+    if last is None or (now - _aware(last)).total_seconds() > 600:  # kept to the ten minutes
+        with writer.begin() as conn:
+            conn.execute(sa.update(t_token).where(t_token.c.id == row.id).values(last_used_at=now))
+    return Viewer(int(row.account_id), str(row.name), str(row.role), parks, row.district_id)
+
+
+def _aware(moment: Any) -> Any:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def session_cookie(request: Request, viewer: Viewer) -> str:
