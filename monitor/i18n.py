@@ -356,6 +356,23 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.login.needed": ("请先登录。", "Please sign in."),
     "web.forbidden": ("此账号无权查看该页面。", "This account may not see this page."),
     "web.signed_in_as": ("{name}（{role}）", "{name} ({role})"),
+    "web.portal": ("数据填报", "Filing"),
+    "web.portal.help": (
+        "下载本单位载体的预填报表（含上年数据供参考），填写后上传。只列出本账号可以填报的载体。",
+        "Download your carrier's pre-filled workbook (last year's figures for reference), fill "
+        "it in and upload it. Only the carriers this account files for are listed.",
+    ),
+    "web.portal.deadline": ("截止日期 {deadline}", "Deadline {deadline}"),
+    "web.portal.count": ("{n} 个载体", "{n} carriers"),
+    "web.portal.workbook": ("预填报表", "Pre-filled workbook"),
+    "web.portal.download": ("下载", "Download"),
+    "web.portal.none_for_you": ("本账号没有需要填报的载体", "No carrier for this account to file"),
+    "web.portal.more": ("只列出前 {n} 个", "The first {n} shown"),
+    "web.portal.no_rounds": ("目前没有开放的填报", "No round is open"),
+    "web.portal.not_yours": (
+        "没有这一填报或这个载体，或本账号不能为它填报。",
+        "No such round or carrier, or this account does not file for it.",
+    ),
     "web.users": ("账号", "Accounts"),
     "web.users.help": (
         "用 parkmon users 命令开设、停用账号或重置密码；每次变更都记入操作日志。",

@@ -7,7 +7,7 @@ gets a new revision and the old row stays.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -423,4 +423,20 @@ class LoginFailure(SQLModel, table=True):
     address: str = Field(default="", max_length=64, index=True)
 
 
-SCHEMA_VERSION = "0007_accounts"
+class ReportRound(SQLModel, table=True):
+    """A reporting round the bureau opens: which carriers report (kinds), which figures
+    (indicators), for which year, by when."""
+
+    __tablename__ = "report_round"
+    id: str = Field(primary_key=True, max_length=64, description="e.g. 2025-annual")
+    title: str = Field(max_length=128)
+    period: str = Field(max_length=16, description="the year reported, e.g. 2025")
+    deadline: date
+    kinds: str = Field(description="'|'-separated carrier kinds that report")
+    indicators: str = Field(description="'|'-separated indicator codes asked")
+    closed: bool = Field(default=False)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+SCHEMA_VERSION = "0008_report_round"

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
-from monitor import accounts, db
+from monitor import accounts, db, rounds
 from monitor.web.auth import NEEDS
 
 PASSWORD = "a long enough password"
@@ -36,6 +37,9 @@ def real_db(tmp_path, copy_demo) -> Path:
         ("viewer1", "viewer", {}),
     ]:
         accounts.add_account(engine, name, role, PASSWORD, actor=actor, **extra)
+    rounds.add_round(
+        engine, "2025-annual", "2025 年度报表", 2025, date(2026, 3, 31), ["incubator"], actor=actor
+    )
     engine.dispose()
     return path
 
@@ -143,7 +147,11 @@ ROLES = ["anonymous", "viewer1", "park1", "district1", "reviewer1", "admin1"]
 def _concrete(path: str) -> str:
     if path in ("/compare", "/api/compare"):
         return path + "?ids=DEMO-I001"
-    return path.replace("{park_id}", "DEMO-I001").replace("{goal_id}", "new-provincial-carriers")
+    return (
+        path.replace("{park_id}", "DEMO-I001")
+        .replace("{goal_id}", "new-provincial-carriers")
+        .replace("{round_id}", "2025-annual")
+    )
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -157,7 +165,13 @@ def test_every_route_for_every_role(real_db, serve_app, who):
             if path in ("/logout",):
                 continue
             answer = client.get(_concrete(path))
-            granted = {"open": True, "read": who != "anonymous", "admin": who == "admin1"}
+            granted = {
+                "open": True,
+                "read": who != "anonymous",
+                "admin": who == "admin1",
+                # DEMO-I001 lies in 如皋市 (320682): its park office and that district's office
+                "file": who in ("admin1", "reviewer1", "district1", "park1"),
+            }
             if granted[need]:
                 expected = {200}
             elif who == "anonymous":

@@ -22,6 +22,7 @@ from monitor.cli.geo import geo_app
 from monitor.cli.goals import compare_command, goals_command, rankings_command
 from monitor.cli.maps import maps_app, site_app
 from monitor.cli.rate import rate_command, report_command
+from monitor.cli.rounds import rounds_app
 from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
 from monitor.cli.serve import serve_command
@@ -71,6 +72,7 @@ app.add_typer(site_app, name="site")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(rounds_app, name="rounds")
 app.command("status")(status_command)
 app.command("collect")(collect_command)
 app.command("rate")(rate_command)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any
@@ -59,6 +60,8 @@ NEEDS: dict[str, tuple[str, str]] = {
     "/api/goals": ("goals", "read"),
     "/api/rankings": ("rankings", "read"),
     "/api/compare": ("compare", "read"),
+    "/portal": ("portal", "file"),
+    "/portal/{round_id}/{park_id}/workbook": ("portal", "file"),
     "/admin/users": ("admin", "admin"),
     "/admin/audit": ("admin", "admin"),
 }
@@ -93,7 +96,25 @@ def allowed(viewer: Viewer, need: str, section: str, public: frozenset[str]) -> 
         return viewer.signed_in or "all" in public or section in public
     if need == "admin":
         return viewer.role == models.Role.admin.value
+    if need == "file":
+        return viewer.role in FILERS
     return False  # a need nobody granted: refused
+
+
+FILERS = frozenset({"admin", "reviewer", "district", "park"})
+
+
+def may_file(viewer: Viewer, park_id: str, districts: Sequence[str]) -> bool:
+    """May ``viewer`` see and file the figures of this carrier (in these districts)? The
+    bureau's administrators and reviewers: every carrier; a district office: the carriers in
+    its district; a park office: its own; nobody else."""
+    if viewer.role in ("admin", "reviewer"):
+        return True
+    if viewer.role == "park":
+        return park_id in viewer.parks
+    if viewer.role == "district":
+        return viewer.district is not None and viewer.district in districts
+    return False
 
 
 def public_sections(setting: str, demo: bool) -> frozenset[str]:

@@ -9,18 +9,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from monitor import accounts
+from monitor import accounts, rounds, store
 from monitor.i18n import t
 from monitor.web.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     check_csrf,
+    may_file,
     safe_next,
     set_session,
     sign_in,
 )
 from monitor.web.common import lang_of, records, render
-from monitor.web.data import download
+from monitor.web.data import download, registry
 
 FORM_LIMIT = 4096  # bytes of a sign-in form; anything larger is refused unread
 
@@ -107,3 +108,53 @@ def _login_form(request: Request, error: str | None, status: int = 200) -> HTMLR
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def filing_pages(app: FastAPI) -> None:
+    @app.get("/portal", response_class=HTMLResponse)
+    def portal(request: Request) -> HTMLResponse:
+        """The open rounds and, for each, the carriers this account files for."""
+        viewer = request.state.viewer
+        engine = request.app.state.engine
+        table = registry(request)
+        spans = store.park_districts(engine)
+        shown = []
+        for found in records(rounds.rounds_frame(engine)):
+            if found["closed"]:
+                continue
+            kinds = str(found["kinds"]).split("|")
+            mine = [
+                r
+                for r in records(table[table["kind"].isin(kinds)])
+                if may_file(viewer, str(r["id"]), spans.get(str(r["id"])) or [r["district_id"]])
+            ]
+            shown.append({**found, "carriers": mine[:PORTAL_ROWS], "count": len(mine)})
+        return render(request, "portal.html", rounds=shown, limit=PORTAL_ROWS)
+
+    @app.get("/portal/{round_id}/{park_id}/workbook", response_model=None)
+    def prefilled(request: Request, round_id: str, park_id: str) -> Response:
+        """The carrier's pre-filled workbook of the round: only for whoever files for it (any
+        other carrier answers as if it did not exist)."""
+        engine = request.app.state.engine
+        found = rounds.round_of(engine, round_id)
+        table = registry(request)
+        rows = table[table["id"] == park_id]
+        districts = store.park_districts(engine).get(park_id) or list(rows["district_id"])
+        if (
+            found is None
+            or rows.empty
+            or str(rows["kind"].iloc[0]) not in str(found["kinds"]).split("|")
+            or not may_file(request.state.viewer, park_id, districts)
+        ):
+            message = t("web.portal.not_yours", lang_of(request))
+            return render(request, "not_found.html", status=404, message=message)
+        content = rounds.workbook(engine, found, records(rows)[0], lang_of(request))
+        name = f"parkmon-{round_id}-{park_id}.xlsx"
+        return Response(
+            content,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+
+PORTAL_ROWS = 200
