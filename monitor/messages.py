@@ -150,6 +150,18 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "line {line} is longer than {limit} characters; stopped reading",
     ),
     "file.bad_csv": ("不是可读取的 CSV：{detail}", "not a readable CSV: {detail}"),
+    "portal.other_carrier": (
+        "此行属于载体 {found}，不是本次填报的载体 {expected}：请使用本载体的预填报表",
+        "this row is for carrier {found}, not {expected}: use this carrier's own workbook",
+    ),
+    "portal.not_asked": (
+        "本次填报没有要求指标 {indicator}：请勿增加或改动指标代码",
+        "this round does not ask for {indicator}: do not add or change indicator codes",
+    ),
+    "portal.empty": (
+        "没有读到任何数值：请在“本年数值”一列填写",
+        "no figure was read: fill in the column of this year's figures",
+    ),
     "file.not_zip": ("不是 XLSX 文件（不是 zip 压缩包）", "not an XLSX file (not a zip archive)"),
     "file.zip_bomb": (
         "拒收：解压后达 {size} 字节（为原文件的 {ratio} 倍），疑似压缩炸弹",

@@ -439,4 +439,38 @@ class ReportRound(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-SCHEMA_VERSION = "0008_report_round"
+class SubmissionStatus(StrEnum):
+    draft = "draft"  # uploaded, may be uploaded again
+    submitted = "submitted"  # frozen, in the review queue
+    returned = "returned"  # sent back with a comment; the office fixes and uploads again
+    approved = "approved"  # its figures written as observations (source "portal")
+
+
+class Submission(SQLModel, table=True):
+    """One carrier's filing for one round: the uploaded file as it came (with its hash), the
+    figures read from it and the problems found, and who submitted and reviewed it when. A
+    correction after approval is a new submission; nothing is overwritten once submitted."""
+
+    __tablename__ = "submission"
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str = Field(max_length=64, index=True)
+    park_id: str = Field(max_length=32, index=True)
+    status: SubmissionStatus = Field(sa_column=enum_column(SubmissionStatus))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    submitted_by: str | None = Field(default=None, max_length=128)
+    submitted_at: datetime | None = None
+    reviewed_by: str | None = Field(default=None, max_length=128)
+    reviewed_at: datetime | None = None
+    comment: str = Field(default="", description="the reviewer's, when returned or approved")
+    file_name: str = Field(default="", max_length=255)
+    file_sha256: str = Field(default="", max_length=64)
+    file_size: int = 0
+    file_bytes: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary()))
+    figures: str = Field(default="[]", description="JSON: the figures read from the file")
+    problems: str = Field(default="[]", description="JSON: what must be fixed, with where")
+    run_id: int | None = Field(default=None, description="the run that wrote it, once approved")
+
+
+SCHEMA_VERSION = "0009_submission"

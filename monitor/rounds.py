@@ -24,6 +24,16 @@ T_ROUND = table_of(models.ReportRound)
 ROUND_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 SHEET = "填报 Report"
 GUIDE = "说明 Guide"
+# The figures' table of the workbook: its header row follows the title, five lines of identity
+# and a blank line; reading an upload back depends on these names (monitor.submissions).
+HEADER_ROW = 8
+SUBJECT = "载体编号 Carrier id"
+CODE = "指标代码 Code"
+UNIT = "单位 Unit"
+
+
+def value_header(period: str) -> str:
+    return f"{period} 年数值（请填写）"
 
 
 class RoundError(MonitorError):
@@ -128,11 +138,12 @@ def workbook(engine: Engine, found: dict[str, Any], park: dict[str, Any], lang: 
         sheet.append(safe_io.safe_row(sheet, [label, value]))
     sheet.append([])
     header = [
-        "指标代码 Code",
+        SUBJECT,
+        CODE,
         "指标 Indicator",
-        "单位 Unit",
+        UNIT,
         f"{previous} 年数值（参考）",
-        f"{period} 年数值（请填写）",
+        value_header(period),
         "取值范围 Bounds",
     ]
     sheet.append(header)
@@ -148,11 +159,11 @@ def workbook(engine: Engine, found: dict[str, Any], park: dict[str, Any], lang: 
         sheet.append(
             safe_io.safe_row(
                 sheet,
-                [code, name or code, info.get("unit", ""), before, None, bounds],
+                [park["id"], code, name or code, info.get("unit", ""), before, None, bounds],
             )
         )
-        sheet.cell(row=sheet.max_row, column=5).fill = to_fill
-    for column, width in zip("ABCDEF", (24, 36, 10, 18, 18, 18), strict=True):
+        sheet.cell(row=sheet.max_row, column=6).fill = to_fill
+    for column, width in zip("ABCDEFG", (16, 24, 36, 10, 18, 18, 18), strict=True):
         sheet.column_dimensions[column].width = width
     guide = book.create_sheet(GUIDE)
     for line in (

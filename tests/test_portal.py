@@ -12,7 +12,7 @@ import sqlite3
 import openpyxl
 import pytest
 
-from monitor import accounts, db, store
+from monitor import accounts, db, rounds, store
 
 PASSWORD = "a long enough password"
 OWN, OTHER = "DEMO-I001", "DEMO-I002"  # in 如皋市 (320682) and in another district
@@ -143,16 +143,18 @@ def test_the_workbook_is_pre_filled_with_last_years_figures(portal_db, serve_app
     sheet = book["填报 Report"]
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
     assert rows[1][1] == OWN and "示例孵化器" in rows[2][1]
-    header = next(i for i, r in enumerate(rows) if r[0] == "指标代码 Code")
-    figures = {r[0]: r for r in rows[header + 1 :] if r[0]}
+    header = next(i for i, r in enumerate(rows) if r[1] == "指标代码 Code")
+    assert header + 1 == rounds.HEADER_ROW
+    figures = {r[1]: r for r in rows[header + 1 :] if r[1]}
+    assert {r[0] for r in rows[header + 1 :] if r[1]} == {OWN}
     engine = db.make_engine(f"sqlite:///{portal_db}")
     last = store.observations_frame(engine, subjects=[OWN], periods=["2024"])
     engine.dispose()
     for code, value in zip(last["indicator"], last["value"], strict=True):
         if code in figures:
-            assert figures[code][3] == pytest.approx(value)  # last year's, for reference
-            assert figures[code][4] is None  # this year's: to fill in
-    assert figures["incubatees"][2] == "个"  # the unit beside each figure
+            assert figures[code][4] == pytest.approx(value)  # last year's, for reference
+            assert figures[code][5] is None  # this year's: to fill in
+    assert figures["incubatees"][3] == "个"  # the unit beside each figure
     assert "说明 Guide" in book.sheetnames
 
 
@@ -167,3 +169,141 @@ def test_a_hostile_carrier_name_stays_text_in_the_workbook(portal_db, serve_app)
     sheet = openpyxl.load_workbook(io.BytesIO(content))["填报 Report"]
     cell = sheet["B3"]
     assert cell.value == formula and cell.data_type == "s" and cell.quotePrefix
+
+
+def _filled(content: bytes, values: dict[str, object]) -> bytes:
+    """The downloaded workbook with this year's column filled: last year's figure for every
+    indicator, except those given in ``values``."""
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    sheet = book["填报 Report"]
+    for row in range(rounds.HEADER_ROW + 1, sheet.max_row + 1):
+        code = sheet.cell(row, 2).value
+        sheet.cell(row, 6).value = values.get(code, sheet.cell(row, 5).value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def _upload(client, data: bytes):
+    page = client.get(f"/portal/2025-annual/{OWN}").text
+    return client.post(
+        f"/portal/2025-annual/{OWN}/upload",
+        data={"csrf": _csrf(page)},
+        files={"file": ("报表.xlsx", data, "application/octet-stream")},
+    )
+
+
+def test_a_filing_from_upload_to_approval(portal_db, serve_app):
+    """A park office uploads its workbook with two defects and sees both explained, fixes them
+    and submits; the reviewer returns it, the office corrects it, the reviewer approves; the
+    figures arrive as observations with their provenance. Another park office sees none of it."""
+    engine = db.make_engine(f"sqlite:///{portal_db}")
+    with serve_app(portal_db) as client:
+        _sign_in(client, "park1")
+        blank = client.get(f"/portal/2025-annual/{OWN}/workbook").content
+        # two defects: a word where a number belongs, and more financed than incubated firms
+        bad = _filled(blank, {"mentors": "很多", "incubatees": 52, "financed_incubatees": 999})
+        assert _upload(client, bad).status_code == 303
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        problems = page.split("data-problems>")[1].split("</table>")[0]
+        assert "很多" in problems and "应为数字" in problems
+        assert "获投融资的在孵企业多于在孵企业总数" in problems
+        assert "第 " in problems and " 行" in problems  # the row, in Chinese
+        assert "data-submit" not in page  # nothing with problems can be submitted
+        # fixed: 52 incubatees, 8 financed
+        good = _filled(blank, {"incubatees": 52, "financed_incubatees": 8})
+        assert _upload(client, good).status_code == 303
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        assert "data-problems" not in page and "data-submit" in page
+        answer = client.post(f"/portal/2025-annual/{OWN}/submit", data={"csrf": _csrf(page)})
+        assert answer.status_code == 303
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        assert 'data-status="submitted"' in page and 'name="file"' not in page
+        # while under review, another upload is refused with the reason
+        refused = client.post(
+            f"/portal/2025-annual/{OWN}/upload",
+            data={"csrf": _csrf(page)},
+            files={"file": ("报表.xlsx", good, "application/octet-stream")},
+        )
+        assert refused.status_code == 409 and "正在审核" in refused.text
+    with serve_app(portal_db) as other:
+        _sign_in(other, "park2")
+        assert other.get(f"/portal/2025-annual/{OWN}").status_code == 404
+        assert other.get(f"/portal/2025-annual/{OWN}/workbook").status_code == 404
+        page = other.get(f"/portal/2025-annual/{OTHER}").text
+        stolen = other.post(
+            f"/portal/2025-annual/{OWN}/upload",
+            data={"csrf": _csrf(page)},
+            files={"file": ("x.xlsx", good, "application/octet-stream")},
+        )
+        assert stolen.status_code == 404
+        assert other.get("/review").status_code == 403
+    with serve_app(portal_db) as reviewer:
+        _sign_in(reviewer, "admin1")
+        queue = reviewer.get("/review").text
+        submission = int(re.search(r'href="/review/(\d+)"', queue).group(1))
+        page = reviewer.get(f"/review/{submission}").text
+        assert "data-review" in page and "52" in page
+        returned = reviewer.post(
+            f"/review/{submission}/return",
+            data={"csrf": _csrf(page), "comment": "在孵企业数与花名册不符，请核对"},
+        )
+        assert returned.status_code == 303
+    with serve_app(portal_db) as client:
+        _sign_in(client, "park1")
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        assert 'data-status="returned"' in page and "在孵企业数与花名册不符" in page
+        corrected = _filled(blank, {"incubatees": 50, "financed_incubatees": 8})
+        assert _upload(client, corrected).status_code == 303
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        client.post(f"/portal/2025-annual/{OWN}/submit", data={"csrf": _csrf(page)})
+    with serve_app(portal_db) as reviewer:
+        _sign_in(reviewer, "admin1")
+        page = reviewer.get(f"/review/{submission}").text
+        approved = reviewer.post(
+            f"/review/{submission}/approve", data={"csrf": _csrf(page), "comment": ""}
+        )
+        assert approved.status_code == 303
+        assert "data-approve" not in reviewer.get(f"/review/{submission}").text
+    figures = store.observations_frame(
+        engine, subjects=[OWN], periods=["2025"], columns=["citation", "run_id"]
+    )
+    mine = figures[figures["source_id"] == "portal"]
+    assert float(mine.loc[mine["indicator"] == "incubatees", "value"].iloc[0]) == 50
+    citation = mine["citation"].iloc[0]
+    assert f"portal submission {submission}" in citation
+    assert "filed by park1" in citation and "approved by admin1" in citation
+    # the office's own filing outranks the demo generator for the current value
+    current = store.observations_frame(engine, subjects=[OWN], periods=["2025"])
+    assert float(current.loc[current["indicator"] == "incubatees", "value"].iloc[0]) == 50
+    actions = list(accounts.audit_frame(engine)["action"])
+    engine.dispose()
+    assert actions.count("filing.upload") == 3 and actions.count("filing.submit") == 2
+    assert "filing.return" in actions and actions[0] == "filing.approve"
+
+
+def test_an_upload_beyond_the_limit_is_refused_unread(portal_db, serve_app):
+    from monitor import submissions
+
+    with serve_app(portal_db) as client:
+        _sign_in(client, "park1")
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        huge = b"PK" + b"\0" * (submissions.MAX_UPLOAD + 200_000)
+        answer = client.post(
+            f"/portal/2025-annual/{OWN}/upload",
+            data={"csrf": _csrf(page)},
+            files={"file": ("big.xlsx", huge, "application/octet-stream")},
+        )
+        assert answer.status_code == 413 and "文件过大" in answer.text
+        garbage = client.post(
+            f"/portal/2025-annual/{OWN}/upload",
+            data={"csrf": _csrf(page)},
+            files={"file": ("x.xlsx", b"not a workbook", "application/octet-stream")},
+        )
+        assert garbage.status_code == 303
+        shown = client.get(f"/portal/2025-annual/{OWN}").text
+        assert "不是 XLSX 文件" in shown and "data-submit" not in shown

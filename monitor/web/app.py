@@ -44,6 +44,7 @@ from monitor.web.auth import (
     viewer_of,
 )
 from monitor.web.common import Cache, lang_of, render
+from monitor.web.filing import filing_routes
 from monitor.web.portal import filing_pages, portal_pages
 from monitor.web.routes import api, map_pages, more_pages, pages
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     api(app)
     portal_pages(app)
     filing_pages(app)
+    filing_routes(app)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(Forbidden, _forbidden)
     for route in app.routes:  # the schema describes the JSON API, not the HTML pages

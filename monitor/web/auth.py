@@ -62,6 +62,13 @@ NEEDS: dict[str, tuple[str, str]] = {
     "/api/compare": ("compare", "read"),
     "/portal": ("portal", "file"),
     "/portal/{round_id}/{park_id}/workbook": ("portal", "file"),
+    "/portal/{round_id}/{park_id}": ("portal", "file"),
+    "/portal/{round_id}/{park_id}/upload": ("portal", "file"),
+    "/portal/{round_id}/{park_id}/submit": ("portal", "file"),
+    "/review": ("review", "review"),
+    "/review/{submission_id}": ("review", "review"),
+    "/review/{submission_id}/approve": ("review", "review"),
+    "/review/{submission_id}/return": ("review", "review"),
     "/admin/users": ("admin", "admin"),
     "/admin/audit": ("admin", "admin"),
 }
@@ -98,6 +105,8 @@ def allowed(viewer: Viewer, need: str, section: str, public: frozenset[str]) -> 
         return viewer.role == models.Role.admin.value
     if need == "file":
         return viewer.role in FILERS
+    if need == "review":
+        return viewer.role in ("admin", "reviewer")
     return False  # a need nobody granted: refused
 
 
@@ -271,9 +280,9 @@ def set_session(request: Request, response: Any, viewer: Viewer) -> None:
 
 def check_csrf(request: Request, given: str | None, expected: str) -> None:
     """A form or state-changing call must carry the token of the session (or of the sign-in
-    form); refused with 403 otherwise."""
+    form); refused with 400 otherwise (403 stays the answer of a permission refused)."""
     if not expected or not given or not hmac.compare_digest(given, expected):
-        raise HTTPException(403, "CSRF")
+        raise HTTPException(400, "CSRF: the form is stale or forged; reload the page")
 
 
 # --- throttling ----------------------------------------------------------------------------------

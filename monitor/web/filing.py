@@ -1,0 +1,182 @@
+"""A carrier's filing page (upload, problems, submit) and the reviewer's queue (approve or
+return). Whether the account files for the carrier is ``auth.may_file``; whether it reviews is
+the route's need in ``auth.NEEDS`` — nothing is decided here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from monitor import messages, rounds, store, submissions
+from monitor.accounts import Actor
+from monitor.i18n import t
+from monitor.web.auth import check_csrf, may_file
+from monitor.web.common import lang_of, records, render
+from monitor.web.data import registry
+from monitor.web.portal import client_address
+
+FORM_SLACK = 64 * 1024  # bytes of a multipart form beyond the file itself
+
+
+def _carrier(request: Request, round_id: str, park_id: str) -> tuple[Any, Any] | None:
+    """The round and the carrier, when both exist, the carrier reports in the round and the
+    account files for it; None otherwise (answered as if it did not exist)."""
+    engine = request.app.state.engine
+    found = rounds.round_of(engine, round_id)
+    table = registry(request)
+    rows = table[table["id"] == park_id]
+    if found is None or rows.empty:
+        return None
+    if str(rows["kind"].iloc[0]) not in str(found["kinds"]).split("|"):
+        return None
+    districts = store.park_districts(engine).get(park_id) or list(rows["district_id"])
+    if not may_file(request.state.viewer, park_id, districts):
+        return None
+    return found, records(rows)[0]
+
+
+def _not_yours(request: Request) -> HTMLResponse:
+    message = t("web.portal.not_yours", lang_of(request))
+    return render(request, "not_found.html", status=404, message=message)
+
+
+def _shown(problems: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    return [
+        {
+            **p,
+            "location": messages.location(str(p["location"]), lang),
+            "reason": messages.stored(p.get("reason_data"), str(p["reason"]), lang),
+        }
+        for p in problems
+    ]
+
+
+def _actor(request: Request) -> Actor:
+    return Actor(request.state.viewer.name, client_address(request))
+
+
+def filing_routes(app: FastAPI) -> None:
+    @app.get("/portal/{round_id}/{park_id}", response_class=HTMLResponse)
+    def filing(request: Request, round_id: str, park_id: str) -> HTMLResponse:
+        pair = _carrier(request, round_id, park_id)
+        if pair is None:
+            return _not_yours(request)
+        found, park = pair
+        current = submissions.latest(request.app.state.engine, round_id, park_id)
+        if current is not None:
+            current["problems"] = _shown(current["problems"], lang_of(request))
+        names = {r["code"]: r for r in store.indicator_rows(request.app.state.engine)}
+        return render(
+            request,
+            "filing.html",
+            round=found,
+            park=park,
+            current=current,
+            names=names,
+            limit=submissions.MAX_UPLOAD,
+        )
+
+    @app.post("/portal/{round_id}/{park_id}/upload", response_model=None)
+    async def upload(request: Request, round_id: str, park_id: str) -> Response:
+        length = int(request.headers.get("content-length") or 0)
+        if not length or length > submissions.MAX_UPLOAD + FORM_SLACK:
+            message = t("web.filing.too_big", lang_of(request), limit=submissions.MAX_UPLOAD)
+            return render(request, "not_found.html", status=413, message=message)
+        async with request.form(
+            max_files=1, max_fields=4, max_part_size=submissions.MAX_UPLOAD + 1
+        ) as form:  # the uploaded file's spool is closed on leaving
+            check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
+            sent = form.get("file")
+            if sent is None or isinstance(sent, str):
+                return RedirectResponse(f"/portal/{round_id}/{park_id}", status_code=303)
+            data = await sent.read(submissions.MAX_UPLOAD + 1)
+            file_name = sent.filename or "upload.xlsx"
+        pair = _carrier(request, round_id, park_id)
+        if pair is None:
+            return _not_yours(request)
+        try:
+            submissions.upload(
+                request.app.state.writer(),
+                pair[0],
+                park_id,
+                data,
+                file_name,
+                _actor(request),
+            )
+        except submissions.FilingError as exc:
+            return _refused(request, exc)
+        return RedirectResponse(f"/portal/{round_id}/{park_id}", status_code=303)
+
+    @app.post("/portal/{round_id}/{park_id}/submit", response_model=None)
+    async def submit(request: Request, round_id: str, park_id: str) -> Response:
+        form = await request.form(max_files=0, max_fields=4)
+        check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
+        pair = _carrier(request, round_id, park_id)
+        current = submissions.latest(request.app.state.engine, round_id, park_id)
+        if pair is None or current is None:
+            return _not_yours(request)
+        try:
+            submissions.submit(request.app.state.writer(), int(current["id"]), _actor(request))
+        except submissions.FilingError as exc:
+            return _refused(request, exc)
+        return RedirectResponse(f"/portal/{round_id}/{park_id}", status_code=303)
+
+    @app.get("/review", response_class=HTMLResponse)
+    def review_queue(request: Request) -> HTMLResponse:
+        waiting = records(submissions.queue(request.app.state.engine))
+        return render(request, "review_queue.html", waiting=waiting)
+
+    @app.get("/review/{submission_id}", response_class=HTMLResponse)
+    def review(request: Request, submission_id: int) -> HTMLResponse:
+        engine = request.app.state.engine
+        found = submissions.by_id(engine, submission_id)
+        if found is None:
+            return _not_yours(request)
+        period = str(rounds.round_of(engine, found["round_id"])["period"])  # type: ignore[index]
+        before = store.observations_frame(
+            engine, subjects=[found["park_id"]], periods=[str(int(period) - 1)], columns=()
+        )
+        last = dict(zip(before["indicator"], before["value"], strict=True))
+        names = {r["code"]: r for r in store.indicator_rows(engine)}
+        rows = []
+        for figure in found["figures"]:
+            previous = last.get(figure["indicator"])
+            change = (figure["value"] / previous - 1) * 100 if previous not in (None, 0) else None
+            rows.append({**figure, "previous": previous, "change": change})
+        return render(
+            request, "review.html", submission=found, rows=rows, names=names, period=period
+        )
+
+    @app.post("/review/{submission_id}/approve", response_model=None)
+    async def approve(request: Request, submission_id: int) -> Response:
+        return await _decide(request, submission_id, approve=True)
+
+    @app.post("/review/{submission_id}/return", response_model=None)
+    async def send_back(request: Request, submission_id: int) -> Response:
+        return await _decide(request, submission_id, approve=False)
+
+
+async def _decide(request: Request, submission_id: int, *, approve: bool) -> Response:
+    form = await request.form(max_files=0, max_fields=4)
+    check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
+    comment = _text(form.get("comment"))
+    writer = request.app.state.writer()
+    try:
+        if approve:
+            submissions.approve(writer, submission_id, comment, _actor(request))
+        else:
+            submissions.send_back(writer, submission_id, comment, _actor(request))
+    except submissions.FilingError as exc:
+        return _refused(request, exc)
+    return RedirectResponse("/review", status_code=303)
+
+
+def _refused(request: Request, exc: submissions.FilingError) -> HTMLResponse:
+    message = t(f"web.filing.error.{exc.code}", lang_of(request))
+    return render(request, "not_found.html", status=409, message=message)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
