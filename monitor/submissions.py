@@ -382,3 +382,26 @@ def _under_review(engine: Engine, submission_id: int) -> dict[str, Any]:
 
 def _target(found: dict[str, Any]) -> str:
     return f"{found['round_id']}/{found['park_id']}"
+
+
+def filing_state(engine: Engine, found: dict[str, Any]) -> pd.DataFrame:
+    """Every carrier the round asks (its kinds), with the state of its latest submission:
+    none, draft, submitted, returned or approved; id, name, district_id, state, updated_at."""
+    table = store.park_table(engine, columns=["name", "kind", "district_id"])
+    table = table[table["kind"].isin(str(found["kinds"]).split("|"))]
+    latest_ids = (
+        sa.select(sa.func.max(T_SUBMISSION.c.id))
+        .where(T_SUBMISSION.c.round_id == str(found["id"]))
+        .group_by(T_SUBMISSION.c.park_id)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                T_SUBMISSION.c.park_id, T_SUBMISSION.c.status, T_SUBMISSION.c.updated_at
+            ).where(T_SUBMISSION.c.id.in_(latest_ids))
+        ).all()
+    state = {str(r.park_id): (str(r.status), r.updated_at) for r in rows}
+    out = table[["id", "name", "district_id"]].copy()
+    out["state"] = [state.get(pid, ("none", None))[0] for pid in out["id"]]
+    out["updated_at"] = [state.get(pid, ("none", None))[1] for pid in out["id"]]
+    return out.sort_values(["district_id", "id"]).reset_index(drop=True)

@@ -307,3 +307,33 @@ def test_an_upload_beyond_the_limit_is_refused_unread(portal_db, serve_app):
         assert garbage.status_code == 303
         shown = client.get(f"/portal/2025-annual/{OWN}").text
         assert "不是 XLSX 文件" in shown and "data-submit" not in shown
+
+
+def test_who_has_not_filed_by_district(portal_db, serve_app):
+    engine = db.make_engine(f"sqlite:///{portal_db}")
+    parks = store.park_table(engine)
+    engine.dispose()
+    incubators = parks[parks["kind"] == "incubator"]
+    with serve_app(portal_db) as client:
+        _sign_in(client, "park1")
+        blank = client.get(f"/portal/2025-annual/{OWN}/workbook").content
+        _upload(client, _filled(blank, {}))
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        client.post(f"/portal/2025-annual/{OWN}/submit", data={"csrf": _csrf(page)})
+        assert client.get("/portal/2025-annual/missing").status_code == 403
+    with serve_app(portal_db) as client:
+        _sign_in(client, "admin1")
+        page = client.get("/portal/2025-annual/missing").text
+        listed = re.findall(r"<tr><td>(DEMO-[^<]+)</td>", page.split("data-missing>")[1])
+        assert OWN not in listed  # submitted: filed
+        assert sorted(listed) == sorted(set(incubators["id"]) - {OWN})
+        assert f"应报 {len(incubators)} 个，未报送 {len(incubators) - 1} 个" in page
+        csv_file = client.get("/portal/2025-annual/missing", params={"format": "csv"})
+        lines = csv_file.content.decode("utf-8-sig").splitlines()
+        assert lines[0] == "id,name,district,state" and len(lines) == len(incubators)
+    with serve_app(portal_db) as client:
+        _sign_in(client, "district1")
+        page = client.get("/portal/2025-annual/missing").text
+        listed = re.findall(r"<tr><td>(DEMO-[^<]+)</td>", page.split("data-missing>")[1])
+        rugao = incubators[incubators["district_id"] == "320682"]
+        assert sorted(listed) == sorted(set(rugao["id"]) - {OWN})

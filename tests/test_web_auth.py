@@ -177,6 +177,7 @@ def test_every_route_for_every_role(real_db, serve_app, who):
                 # DEMO-I001 lies in 如皋市 (320682): its park office and that district's office
                 "file": who in ("admin1", "reviewer1", "district1", "park1"),
                 "review": who in ("admin1", "reviewer1"),
+                "oversee": who in ("admin1", "reviewer1", "district1"),
             }
             if granted[need] and posted:
                 expected = {400}

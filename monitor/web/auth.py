@@ -62,6 +62,7 @@ NEEDS: dict[str, tuple[str, str]] = {
     "/api/compare": ("compare", "read"),
     "/portal": ("portal", "file"),
     "/portal/{round_id}/{park_id}/workbook": ("portal", "file"),
+    "/portal/{round_id}/missing": ("portal", "oversee"),
     "/portal/{round_id}/{park_id}": ("portal", "file"),
     "/portal/{round_id}/{park_id}/upload": ("portal", "file"),
     "/portal/{round_id}/{park_id}/submit": ("portal", "file"),
@@ -107,6 +108,8 @@ def allowed(viewer: Viewer, need: str, section: str, public: frozenset[str]) -> 
         return viewer.role in FILERS
     if need == "review":
         return viewer.role in ("admin", "reviewer")
+    if need == "oversee":  # who has not filed: the bureau, and a district office for its own
+        return viewer.role in ("admin", "reviewer", "district")
     return False  # a need nobody granted: refused
 
 

@@ -4,6 +4,7 @@ the route's need in ``auth.NEEDS`` — nothing is decided here."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,8 +14,8 @@ from monitor import messages, rounds, store, submissions
 from monitor.accounts import Actor
 from monitor.i18n import t
 from monitor.web.auth import check_csrf, may_file
-from monitor.web.common import lang_of, records, render
-from monitor.web.data import registry
+from monitor.web.common import city_of, lang_of, records, render
+from monitor.web.data import download, registry
 from monitor.web.portal import client_address
 
 FORM_SLACK = 64 * 1024  # bytes of a multipart form beyond the file itself
@@ -180,3 +181,45 @@ def _refused(request: Request, exc: submissions.FilingError) -> HTMLResponse:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def oversight_routes(app: FastAPI) -> None:
+    @app.get("/portal/{round_id}/missing", response_class=HTMLResponse, response_model=None)
+    def missing(request: Request, round_id: str) -> Response:
+        """Who has not filed yet (no submission, a draft, or returned): the bureau sees every
+        district, a district office its own; with the days left to the deadline."""
+        engine = request.app.state.engine
+        lang = lang_of(request)
+        found = rounds.round_of(engine, round_id)
+        if found is None:
+            return _not_yours(request)
+        frame = submissions.filing_state(engine, found)
+        viewer = request.state.viewer
+        if viewer.role == "district":
+            frame = frame[frame["district_id"] == viewer.district]
+        waiting = frame[~frame["state"].isin(["submitted", "approved"])].reset_index(drop=True)
+        names = {
+            d.adcode: (d.name if lang == "zh" else d.name_en) for d in city_of(request).districts
+        }
+        waiting = waiting.assign(
+            district=waiting["district_id"].map(lambda c: names.get(str(c), str(c))),
+            state_text=waiting["state"].map(lambda s: t(f"web.missing.{s}", lang)),
+        )
+        kind = request.query_params.get("format")
+        if kind in ("csv", "xlsx"):
+            shown = waiting[["id", "name", "district", "state_text"]].rename(
+                columns={"state_text": "state"}
+            )
+            return download(shown, kind, f"parkmon-{round_id}-not-filed", round_id[:31])
+        days = (found["deadline"] - date.today()).days
+        by_district = waiting.groupby("district", sort=True).size()
+        return render(
+            request,
+            "missing.html",
+            round=found,
+            rows=records(waiting.head(1000)),
+            total=len(waiting),
+            asked=len(frame),
+            days=days,
+            by_district=list(by_district.items()),
+        )
