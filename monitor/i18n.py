@@ -439,6 +439,20 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "audit.round.add": ("开设填报", "round opened"),
     "audit.token.add": ("开设令牌", "token added"),
     "audit.token.revoke": ("吊销令牌", "token revoked"),
+    "web.published": ("已发布的评价", "Published ratings"),
+    "web.published.number": ("发布批次", "Publication"),
+    "web.published.by": ("发布人 · 时间", "Published by · when"),
+    "web.published.reason": ("更正原因", "Reason for the change"),
+    "web.published.superseded": ("已被更正", "superseded"),
+    "web.publish": ("发布评价结果", "Publish ratings"),
+    "web.publish.help": (
+        "发布即冻结当时已计算的评价（发布人、时间）；之后如有更改，须再次发布并写明原因，历次发布均保留可查。",
+        "Publishing freezes the ratings as computed (who, when); a later change is a new "
+        "publication with its reason, and every publication stays visible.",
+    ),
+    "web.publish.year": ("年度", "Year"),
+    "web.publish.go": ("发布", "Publish"),
+    "audit.publish": ("发布评价", "ratings published"),
     "web.users": ("账号", "Accounts"),
     "web.users.help": (
         "用 parkmon users 命令开设、停用账号或重置密码；每次变更都记入操作日志。",

@@ -473,4 +473,33 @@ class Submission(SQLModel, table=True):
     run_id: int | None = Field(default=None, description="the run that wrote it, once approved")
 
 
-SCHEMA_VERSION = "0009_submission"
+class Publication(SQLModel, table=True):
+    """The bureau's publication of a year's ratings: frozen as they stood (who, when, why); a
+    later change is a new publication of the same year with its reason, and both stay."""
+
+    __tablename__ = "publication"
+    __table_args__ = (sa.UniqueConstraint("year", "number", name="uq_publication"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    number: int = Field(description="1 for the first publication of the year, then 2, …")
+    published_by: str = Field(max_length=128)
+    published_at: datetime = Field(default_factory=utcnow)
+    reason: str = Field(default="", description="why it replaces the previous publication")
+
+
+class PublishedRating(SQLModel, table=True):
+    """One carrier's rating as a publication froze it."""
+
+    __tablename__ = "published_rating"
+    publication_id: int = Field(primary_key=True, foreign_key="publication.id")
+    subject_id: str = Field(primary_key=True, max_length=32, index=True)
+    methodology: str = Field(primary_key=True, max_length=64)
+    methodology_version: str = Field(max_length=32)
+    score: float | None = None
+    stars: int | None = None
+    rank: int | None = None
+    peer_size: int | None = None
+    status: str = Field(max_length=32)
+
+
+SCHEMA_VERSION = "0010_publication"

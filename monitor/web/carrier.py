@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from monitor import report, store, views
+from monitor import publication, report, store, views
 from monitor.errors import ConfigError
 from monitor.i18n import t
 from monitor.rating.explain import explain
@@ -96,6 +96,7 @@ def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
             for f in records(figures)
         ],
         "recognitions": records(recognitions.sort_values("year")),
+        "published": publication.published_for(engine, park_id),
     }
 
 

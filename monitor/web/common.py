@@ -128,6 +128,7 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
                 "(SELECT max(finished_at) FROM collection_run), "
                 "(SELECT max(id) FROM observation), "
                 "(SELECT value FROM parkmon_meta WHERE key = 'ratings_written'), "
+                "(SELECT max(id) FROM publication), "
                 "(SELECT value FROM parkmon_meta WHERE key = 'registry_fingerprint')"
             )
         ).one()

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from monitor import accounts, rounds, store
+from monitor import accounts, publication, rounds, store
 from monitor.i18n import t
 from monitor.web.auth import (
     LOGIN_COOKIE,
@@ -158,3 +158,29 @@ def filing_pages(app: FastAPI) -> None:
 
 
 PORTAL_ROWS = 200
+
+
+def publish_pages(app: FastAPI) -> None:
+    @app.get("/admin/publish", response_class=HTMLResponse)
+    def publications(request: Request) -> HTMLResponse:
+        frame = publication.publications_frame(request.app.state.engine)
+        return render(request, "publish.html", publications=records(frame), error=None)
+
+    @app.post("/admin/publish", response_model=None)
+    async def publish(request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=4)
+        check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
+        year = _text(form.get("year"))
+        actor = accounts.Actor(request.state.viewer.name, client_address(request))
+        try:
+            if not year.isdigit():
+                raise publication.PublicationError(f"year {year[:10]!r}: a year expected")
+            publication.publish(
+                request.app.state.writer(), int(year), _text(form.get("reason")), actor=actor
+            )
+        except publication.PublicationError as exc:
+            frame = publication.publications_frame(request.app.state.engine)
+            return render(
+                request, "publish.html", status=409, publications=records(frame), error=str(exc)
+            )
+        return RedirectResponse("/admin/publish", status_code=303)
