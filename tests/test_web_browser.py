@@ -215,3 +215,129 @@ def test_hostile_names_stay_text_in_every_page_the_browser_draws(demo_db, serve_
             assert page.locator("main img[src=x]").count() == 0, path
             assert outside == [] and errors == [], (path, outside, errors)
             page.close()
+
+
+def test_a_park_office_files_and_the_bureau_approves_rates_and_publishes(
+    tmp_path, copy_demo, serve_app, browser, cli
+):
+    """The portal in the browser with the network cut: a park office signs in, downloads its
+    workbook, uploads it with two defects and sees both explained, fixes and submits; the
+    reviewer returns it, the office corrects it, the reviewer approves; the bureau rates and
+    publishes; the carrier's page shows the published stars. A second office sees none of it."""
+    import io
+
+    import openpyxl
+
+    from monitor import accounts, db, rounds
+
+    demo_db = copy_demo(tmp_path)
+    engine = db.make_engine(f"sqlite:///{demo_db}")
+    actor = accounts.Actor("test")
+    password = "a long enough password"
+    for name, role, extra in [
+        ("park1", "park", {"parks": ["DEMO-I001"]}),
+        ("park2", "park", {"parks": ["DEMO-I002"]}),
+        ("admin1", "admin", {}),
+    ]:
+        accounts.add_account(engine, name, role, password, actor=actor, **extra)
+    engine.dispose()
+    cli(
+        "--db",
+        str(demo_db),
+        "rounds",
+        "add",
+        "2025-annual",
+        "--title",
+        "2025 年度报表",
+        "--year",
+        "2025",
+        "--deadline",
+        "2026-03-31",
+        "--kind",
+        "incubator",
+        cwd=tmp_path,
+    )
+
+    def filled(content: bytes, values: dict) -> Path:
+        book = openpyxl.load_workbook(io.BytesIO(content))
+        sheet = book["填报 Report"]
+        for row in range(rounds.HEADER_ROW + 1, sheet.max_row + 1):
+            code = sheet.cell(row, 2).value
+            sheet.cell(row, 6).value = values.get(code, sheet.cell(row, 5).value)
+        path = (
+            tmp_path / f"报表-{len(values)}-{sum(hash(str(v)) % 97 for v in values.values())}.xlsx"
+        )
+        book.save(path)
+        return path
+
+    with serve_app(demo_db) as client:
+        base = str(client.base_url).rstrip("/")
+
+        def signed_in(name: str):
+            page, outside, errors = _visit(browser, base, "/login")
+            page.fill("input[name=name]", name)
+            page.fill("input[name=password]", password)
+            page.click("form.login button[type=submit]")
+            page.wait_for_url(f"{base}/")
+            return page, outside, errors
+
+        page, outside, errors = signed_in("park1")
+        page.click("header >> text=数据填报")
+        with page.expect_download() as got:
+            page.click("a[data-workbook]")
+        blank = Path(got.value.path()).read_bytes()
+        page.click("a[data-filing]")
+        bad = filled(blank, {"mentors": "很多", "incubatees": 52, "financed_incubatees": 999})
+        page.set_input_files("input[name=file]", str(bad))
+        page.click("form.upload button[type=submit]")
+        problems = page.locator("table[data-problems]").inner_text()
+        assert "很多" in problems and "获投融资的在孵企业多于在孵企业总数" in problems
+        assert page.locator("[data-submit]").count() == 0
+        good = filled(blank, {"incubatees": 52, "financed_incubatees": 8})
+        page.set_input_files("input[name=file]", str(good))
+        page.click("form.upload button[type=submit]")
+        page.click("[data-submit]")
+        assert page.locator("[data-status=submitted]").count() == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "portal-submitted.png"), full_page=True)
+        assert outside == [] and errors == [], (outside, errors)
+        page.close()
+
+        other, _, _ = signed_in("park2")
+        other.goto(f"{base}/portal")
+        assert "DEMO-I001" not in other.inner_text("main")
+        assert other.goto(f"{base}/portal/2025-annual/DEMO-I001").status == 404
+        other.close()
+
+        admin, outside, errors = signed_in("admin1")
+        admin.click("header >> text=审核")
+        admin.click("text=审核 →")
+        admin.fill("form[action$=return] input[name=comment]", "在孵企业数与花名册不符")
+        admin.click("[data-return]")
+        admin.close()
+
+        page, _, _ = signed_in("park1")
+        page.goto(f"{base}/portal/2025-annual/DEMO-I001")
+        assert "在孵企业数与花名册不符" in page.inner_text("[data-comment]")
+        page.set_input_files("input[name=file]", str(filled(blank, {"incubatees": 50})))
+        page.click("form.upload button[type=submit]")
+        page.click("[data-submit]")
+        page.close()
+
+        admin, outside, errors = signed_in("admin1")
+        admin.goto(f"{base}/review")
+        admin.click("text=审核 →")
+        admin.screenshot(path=str(ARTIFACTS / "portal-review.png"), full_page=True)
+        admin.click("[data-approve]")
+        cli("--db", str(demo_db), "rate", "2025", cwd=tmp_path)
+        admin.goto(f"{base}/admin/publish")
+        admin.fill("input[name=year]", "2025")
+        admin.click("[data-publish]")
+        assert "2025" in admin.inner_text("table[data-publications]")
+        admin.goto(f"{base}/parks/DEMO-I001")
+        published = admin.inner_text("table[data-published]")
+        assert "2025" in published and "admin1" in published
+        figures = admin.inner_text("main")
+        assert "portal" in figures  # the approved figures, with their source
+        assert outside == [] and errors == [], (outside, errors)
+        admin.close()
