@@ -373,6 +373,14 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "没有这一填报或这个载体，或本账号不能为它填报。",
         "No such round or carrier, or this account does not file for it.",
     ),
+    "web.form": ("在线填写", "Fill in online"),
+    "web.form.help": (
+        "与预填报表相同的指标、单位和检查；保存后立即检查，问题会列在填报页上。",
+        "The same figures, units and checks as the workbook; saved, they are checked at once "
+        "and any problem is listed on the filing page.",
+    ),
+    "web.form.bounds": ("取值范围", "Bounds"),
+    "web.form.save": ("保存并检查", "Save and check"),
     "web.filing.status": ("状态", "Status"),
     "web.filing.none": ("尚未上传", "nothing uploaded yet"),
     "web.filing.comment": ("审核意见", "Reviewer's comment"),

@@ -107,10 +107,17 @@ def round_of(engine: Engine, round_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
-def workbook(engine: Engine, found: dict[str, Any], park: dict[str, Any], lang: str) -> bytes:
+def workbook(
+    engine: Engine,
+    found: dict[str, Any],
+    park: dict[str, Any],
+    lang: str,
+    values: dict[str, str] | None = None,
+) -> bytes:
     """The pre-filled workbook of one carrier for one round: its identity, each figure asked
-    with its unit, bounds and last year's value, and an empty column for this year's. Every
-    text is written so that no spreadsheet can take it for a formula."""
+    with its unit, bounds and last year's value, and an empty column for this year's (or, from
+    the online form, ``values`` as typed: the form is checked as this workbook). Every text is
+    written so that no spreadsheet can take it for a formula."""
     from openpyxl import Workbook  # noqa: PLC0415  (only for this download)
     from openpyxl.styles import Font, PatternFill  # noqa: PLC0415
 
@@ -159,7 +166,15 @@ def workbook(engine: Engine, found: dict[str, Any], park: dict[str, Any], lang: 
         sheet.append(
             safe_io.safe_row(
                 sheet,
-                [park["id"], code, name or code, info.get("unit", ""), before, None, bounds],
+                [
+                    park["id"],
+                    code,
+                    name or code,
+                    info.get("unit", ""),
+                    before,
+                    (values or {}).get(code) or None,
+                    bounds,
+                ],
             )
         )
         sheet.cell(row=sheet.max_row, column=6).fill = to_fill
@@ -182,6 +197,32 @@ def workbook(engine: Engine, found: dict[str, Any], park: dict[str, Any], lang: 
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def asked(engine: Engine, found: dict[str, Any], park_id: str, lang: str) -> list[dict[str, Any]]:
+    """The figures a round asks of a carrier, for the online form: code, name, unit, bounds
+    and last year's value, in the workbook's order (its row is ``HEADER_ROW`` + 1 + position)."""
+    codes = str(found["indicators"]).split("|")
+    previous = str(int(str(found["period"])) - 1)
+    catalogue = {r["code"]: r for r in store.indicator_rows(engine)}
+    last = store.observations_frame(
+        engine, subjects=[park_id], indicators=codes, periods=[previous], columns=()
+    )
+    last_values = dict(zip(last["indicator"], last["value"], strict=True))
+    out = []
+    for code in codes:
+        info = catalogue.get(code, {})
+        name = info.get("name_zh") if lang == "zh" else (info.get("name_en") or info.get("name_zh"))
+        out.append(
+            {
+                "code": code,
+                "name": name or code,
+                "unit": info.get("unit", ""),
+                "bounds": _bounds(info.get("minimum"), info.get("maximum")),
+                "previous": last_values.get(code),
+            }
+        )
+    return out
 
 
 def _bounds(low: Any, high: Any) -> str:

@@ -337,3 +337,27 @@ def test_who_has_not_filed_by_district(portal_db, serve_app):
         listed = re.findall(r"<tr><td>(DEMO-[^<]+)</td>", page.split("data-missing>")[1])
         rugao = incubators[incubators["district_id"] == "320682"]
         assert sorted(listed) == sorted(set(rugao["id"]) - {OWN})
+
+
+def test_the_online_form_is_checked_as_the_workbook(portal_db, serve_app):
+    with serve_app(portal_db) as client:
+        _sign_in(client, "park1")
+        form = client.get(f"/portal/2025-annual/{OWN}/form").text
+        codes = re.findall(r'name="v_([a-z_]+)"', form)
+        assert "incubatees" in codes and "个" in form
+        values = {f"v_{c}": "" for c in codes}
+        values.update({"v_incubatees": "五十", "v_mentors": "12", "csrf": _csrf(form)})
+        assert client.post(f"/portal/2025-annual/{OWN}/form", data=values).status_code == 303
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        problems = page.split("data-problems>")[1].split("</table>")[0]
+        assert "在线填写 · 在孵企业数" in problems and "五十" in problems  # named by its figure
+        values["v_incubatees"] = "50"
+        client.post(f"/portal/2025-annual/{OWN}/form", data=values)
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        assert "data-problems" not in page and "data-submit" in page
+        figures = page.split("data-figures>")[1]
+        assert "在孵企业数" in figures and "创业导师数" in figures
+        # another carrier's form: as if it did not exist
+        assert client.get(f"/portal/2025-annual/{OTHER}/form").status_code == 404
+        values["csrf"] = _csrf(page)
+        assert client.post(f"/portal/2025-annual/{OTHER}/form", data=values).status_code == 404

@@ -44,7 +44,7 @@ from monitor.web.auth import (
     viewer_of,
 )
 from monitor.web.common import Cache, lang_of, render
-from monitor.web.filing import filing_routes, oversight_routes
+from monitor.web.filing import filing_routes, form_routes, oversight_routes
 from monitor.web.portal import filing_pages, portal_pages, publish_pages
 from monitor.web.routes import api, map_pages, more_pages, pages
 
@@ -108,6 +108,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     filing_pages(app)
     oversight_routes(app)  # before filing_routes: /portal/R/missing is not a carrier
     filing_routes(app)
+    form_routes(app)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(Forbidden, _forbidden)
     for route in app.routes:  # the schema describes the JSON API, not the HTML pages

@@ -65,6 +65,7 @@ NEEDS: dict[str, tuple[str, str]] = {
     "/portal/{round_id}/missing": ("portal", "oversee"),
     "/portal/{round_id}/{park_id}": ("portal", "file"),
     "/portal/{round_id}/{park_id}/upload": ("portal", "file"),
+    "/portal/{round_id}/{park_id}/form": ("portal", "file"),
     "/portal/{round_id}/{park_id}/submit": ("portal", "file"),
     "/review": ("review", "review"),
     "/review/{submission_id}": ("review", "review"),

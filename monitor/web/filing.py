@@ -4,6 +4,7 @@ the route's need in ``auth.NEEDS`` — nothing is decided here."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -43,15 +44,25 @@ def _not_yours(request: Request) -> HTMLResponse:
     return render(request, "not_found.html", status=404, message=message)
 
 
-def _shown(problems: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    return [
-        {
-            **p,
-            "location": messages.location(str(p["location"]), lang),
-            "reason": messages.stored(p.get("reason_data"), str(p["reason"]), lang),
-        }
-        for p in problems
-    ]
+def _shown(
+    problems: list[dict[str, Any]], lang: str, form_rows: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """Problems in the reader's language; from the online form, a row of the workbook it was
+    checked as is named by its figure (``form_rows``: row number → name)."""
+    out = []
+    for p in problems:
+        where = str(p["location"])
+        row = re.search(r"row (\d+)$", where)
+        if form_rows is not None and row and int(row.group(1)) in form_rows:
+            where = f"{t('web.form', lang)} · {form_rows[int(row.group(1))]}"
+        out.append(
+            {
+                **p,
+                "location": messages.location(where, lang),
+                "reason": messages.stored(p.get("reason_data"), str(p["reason"]), lang),
+            }
+        )
+    return out
 
 
 def _actor(request: Request) -> Actor:
@@ -67,7 +78,11 @@ def filing_routes(app: FastAPI) -> None:
         found, park = pair
         current = submissions.latest(request.app.state.engine, round_id, park_id)
         if current is not None:
-            current["problems"] = _shown(current["problems"], lang_of(request))
+            rows = None
+            if current["file_name"] == ONLINE_FORM:
+                fields = rounds.asked(request.app.state.engine, found, park_id, lang_of(request))
+                rows = {rounds.HEADER_ROW + 1 + i: f["name"] for i, f in enumerate(fields)}
+            current["problems"] = _shown(current["problems"], lang_of(request), rows)
         names = {r["code"]: r for r in store.indicator_rows(request.app.state.engine)}
         return render(
             request,
@@ -223,3 +238,43 @@ def oversight_routes(app: FastAPI) -> None:
             days=days,
             by_district=list(by_district.items()),
         )
+
+
+ONLINE_FORM = "online-form.xlsx"
+
+
+def form_routes(app: FastAPI) -> None:
+    @app.get("/portal/{round_id}/{park_id}/form", response_class=HTMLResponse)
+    def online_form(request: Request, round_id: str, park_id: str) -> HTMLResponse:
+        """The figures of the workbook as a web form (same units, bounds and checks)."""
+        pair = _carrier(request, round_id, park_id)
+        if pair is None:
+            return _not_yours(request)
+        found, park = pair
+        engine = request.app.state.engine
+        fields = rounds.asked(engine, found, park_id, lang_of(request))
+        current = submissions.latest(engine, round_id, park_id)
+        typed = {f["indicator"]: f["raw_value"] for f in (current or {}).get("figures", [])}
+        return render(
+            request, "online_form.html", round=found, park=park, fields=fields, typed=typed
+        )
+
+    @app.post("/portal/{round_id}/{park_id}/form", response_model=None)
+    async def send_form(request: Request, round_id: str, park_id: str) -> Response:
+        pair = _carrier(request, round_id, park_id)
+        if pair is None:
+            return _not_yours(request)
+        found, park = pair
+        codes = str(found["indicators"]).split("|")
+        form = await request.form(max_files=0, max_fields=len(codes) + 4)
+        check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
+        values = {code: _text(form.get(f"v_{code}")).strip()[:64] for code in codes}
+        engine = request.app.state.engine
+        data = rounds.workbook(engine, found, park, lang_of(request), values)
+        try:
+            submissions.upload(
+                request.app.state.writer(), found, park_id, data, ONLINE_FORM, _actor(request)
+            )
+        except submissions.FilingError as exc:
+            return _refused(request, exc)
+        return RedirectResponse(f"/portal/{round_id}/{park_id}", status_code=303)
