@@ -452,6 +452,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.published.by": ("发布人 · 时间", "Published by · when"),
     "web.published.reason": ("更正原因", "Reason for the change"),
     "web.published.superseded": ("已被更正", "superseded"),
+    "web.rounds": ("填报批次", "Reporting rounds"),
+    "web.rounds.id": ("编号", "Id"),
+    "web.rounds.title": ("名称", "Title"),
+    "web.rounds.deadline": ("截止日期", "Deadline"),
+    "web.rounds.open": ("开设填报", "Open the round"),
     "web.publish": ("发布评价结果", "Publish ratings"),
     "web.publish.help": (
         "发布即冻结当时已计算的评价（发布人、时间）；之后如有更改，须再次发布并写明原因，历次发布均保留可查。",

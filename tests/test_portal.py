@@ -361,3 +361,26 @@ def test_the_online_form_is_checked_as_the_workbook(portal_db, serve_app):
         assert client.get(f"/portal/2025-annual/{OTHER}/form").status_code == 404
         values["csrf"] = _csrf(page)
         assert client.post(f"/portal/2025-annual/{OTHER}/form", data=values).status_code == 404
+
+
+def test_the_administrator_opens_a_round_in_the_app(portal_db, serve_app):
+    with serve_app(portal_db) as client:
+        _sign_in(client, "admin1")
+        page = client.get("/admin/rounds").text
+        assert "2025-annual" in page.split("data-rounds>")[1]
+        form = {
+            "csrf": _csrf(page),
+            "id": "2025-makers",
+            "title": "众创空间 2025 年报",
+            "year": "2025",
+            "deadline": "2026-04-30",
+            "kind": "maker_space",
+        }
+        assert client.post("/admin/rounds", data=form).status_code == 303
+        listed = client.get("/admin/rounds").text.split("data-rounds>")[1]
+        assert "2025-makers" in listed and "众创空间 2025 年报" in listed
+        wrong = client.post("/admin/rounds", data={**form, "id": "x2", "deadline": "30/4"})
+        assert wrong.status_code == 409 and "a date YYYY-MM-DD expected" in wrong.text
+    with serve_app(portal_db) as client:
+        _sign_in(client, "park1")
+        assert client.get("/admin/rounds").status_code == 403

@@ -137,6 +137,7 @@ def test_a_forged_or_foreign_session_cookie_is_nobody(real_db, serve_app):
         _sign_in(client, "admin1")
         good = client.cookies.get("parkmon_session")
         assert good
+        client.cookies.clear()
         client.cookies.set("parkmon_session", good[:-3] + "abc")
         assert client.get("/parks").status_code == 303
 
@@ -289,3 +290,33 @@ def test_api_tokens_for_machine_clients(real_db, serve_app, cli):
         ("dash", "viewer", False),
     ]
     assert listed[1]["last_used_at"] is not None
+
+
+def test_a_session_idle_longer_than_the_limit_is_over(real_db, serve_app):
+    """A session cookie signed more than IDLE_SECONDS ago (a backdated signature, not a wait)
+    no longer signs anyone in; one signed just now does."""
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    from monitor.web import auth
+
+    class Backdated(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return super().get_timestamp() - auth.IDLE_SECONDS - 5
+
+    with serve_app(real_db) as client:
+        assert _sign_in(client, "viewer1").status_code == 303
+        good = client.cookies.get("parkmon_session")
+        engine = db.make_engine(f"sqlite:///{real_db}")
+        secret = db.get_meta(engine, "session_secret")
+        engine.dispose()
+        payload = auth.serializer(secret).loads(good)
+        old = URLSafeTimedSerializer(secret, salt="parkmon-session", signer=Backdated).dumps(
+            payload
+        )
+        fresh = auth.serializer(secret).dumps(payload)
+        client.cookies.clear()
+        client.cookies.set("parkmon_session", old)
+        assert client.get("/parks").status_code == 303
+        client.cookies.clear()
+        client.cookies.set("parkmon_session", fresh)
+        assert client.get("/parks").status_code == 200

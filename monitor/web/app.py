@@ -45,7 +45,7 @@ from monitor.web.auth import (
 )
 from monitor.web.common import Cache, lang_of, render
 from monitor.web.filing import filing_routes, form_routes, oversight_routes
-from monitor.web.portal import filing_pages, portal_pages, publish_pages
+from monitor.web.portal import filing_pages, portal_pages, publish_pages, round_pages
 from monitor.web.routes import api, map_pages, more_pages, pages
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     api(app)
     portal_pages(app)
     publish_pages(app)
+    round_pages(app)
     filing_pages(app)
     oversight_routes(app)  # before filing_routes: /portal/R/missing is not a carrier
     filing_routes(app)

@@ -72,6 +72,7 @@ NEEDS: dict[str, tuple[str, str]] = {
     "/review/{submission_id}/approve": ("review", "review"),
     "/review/{submission_id}/return": ("review", "review"),
     "/admin/publish": ("admin", "admin"),
+    "/admin/rounds": ("admin", "admin"),
     "/admin/users": ("admin", "admin"),
     "/admin/audit": ("admin", "admin"),
 }

@@ -4,6 +4,7 @@ route may be asked by whom is decided in ``monitor.web.auth``, never here."""
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -184,3 +185,49 @@ def publish_pages(app: FastAPI) -> None:
                 request, "publish.html", status=409, publications=records(frame), error=str(exc)
             )
         return RedirectResponse("/admin/publish", status_code=303)
+
+
+def round_pages(app: FastAPI) -> None:
+    @app.get("/admin/rounds", response_class=HTMLResponse)
+    def rounds_page(request: Request) -> HTMLResponse:
+        return _rounds_page(request, None)
+
+    @app.post("/admin/rounds", response_model=None)
+    async def open_round(request: Request) -> Response:
+        """Open a reporting round from the app (as ``parkmon rounds add``)."""
+        form = await request.form(max_files=0, max_fields=40)
+        check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
+        kinds = [k for k in form.getlist("kind") if isinstance(k, str)]
+        actor = accounts.Actor(request.state.viewer.name, client_address(request))
+        try:
+            year = _text(form.get("year"))
+            if not year.isdigit():
+                raise rounds.RoundError(f"year {year[:10]!r}: a year expected")
+            deadline = _date(_text(form.get("deadline")))
+            rounds.add_round(
+                request.app.state.writer(),
+                _text(form.get("id")).strip(),
+                _text(form.get("title")).strip() or _text(form.get("id")),
+                int(year),
+                deadline,
+                kinds,
+                actor=actor,
+            )
+        except rounds.RoundError as exc:
+            return _rounds_page(request, str(exc), status=409)
+        return RedirectResponse("/admin/rounds", status_code=303)
+
+
+def _rounds_page(request: Request, error: str | None, status: int = 200) -> HTMLResponse:
+    frame = rounds.rounds_frame(request.app.state.engine)
+    kinds = ["incubator", "maker_space", "accelerator", "high_tech_zone", "rd_institution"]
+    return render(
+        request, "rounds.html", status=status, rounds=records(frame), kinds=kinds, error=error
+    )
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise rounds.RoundError(f"deadline {text[:20]!r}: a date YYYY-MM-DD expected") from None
