@@ -438,6 +438,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.review.open": ("审核 →", "Review →"),
     "web.review.empty": ("没有待审核的填报", "Nothing waits for review"),
     "web.review.change": ("变化", "Change"),
+    "web.review.median": ("同类同级中位数（{year}）", "Peers' median ({year})"),
+    "web.review.far": (
+        "与同类同级载体上年中位数相差 3 倍以上，请核实",
+        "More than 3× away from its peers' median last year: check it",
+    ),
     "web.review.approve": ("通过（写入数据库）", "Approve (write the figures)"),
     "web.review.return": ("退回修改", "Return for correction"),
     "audit.filing.upload": ("上传填报", "filing uploaded"),

@@ -384,3 +384,25 @@ def test_the_administrator_opens_a_round_in_the_app(portal_db, serve_app):
     with serve_app(portal_db) as client:
         _sign_in(client, "park1")
         assert client.get("/admin/rounds").status_code == 403
+
+
+def test_the_reviewer_sees_figures_far_from_their_peers(portal_db, serve_app):
+    with serve_app(portal_db) as client:
+        _sign_in(client, "park1")
+        blank = client.get(f"/portal/2025-annual/{OWN}/workbook").content
+        _upload(client, _filled(blank, {"mentors": 5000}))  # far above any peer
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        client.post(f"/portal/2025-annual/{OWN}/submit", data={"csrf": _csrf(page)})
+    with serve_app(portal_db) as client:
+        _sign_in(client, "admin1")
+        queue = client.get("/review").text
+        submission = re.search(r'href="/review/(\d+)"', queue).group(1)
+        page = client.get(f"/review/{submission}").text
+        flagged = [row for row in page.split("<tr>") if "data-outlier" in row]
+        assert any("创业导师数" in row for row in flagged)
+        # flagged rows are those more than 3x from the median shown beside them
+        for row in flagged:
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", row)  # name, last year, this, change, median
+            value, median = (float(c.replace(",", "").strip(" ⚠")) for c in (cells[2], cells[4]))
+            ratio = value / median
+            assert ratio > 3 or ratio < 1 / 3

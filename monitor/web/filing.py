@@ -15,6 +15,7 @@ from monitor import messages, rounds, store, submissions
 from monitor.accounts import Actor
 from monitor.i18n import t
 from monitor.web.auth import check_csrf, may_file
+from monitor.web.carrier import peer_medians
 from monitor.web.common import city_of, lang_of, records, render
 from monitor.web.data import download, registry
 from monitor.web.portal import client_address
@@ -156,11 +157,28 @@ def filing_routes(app: FastAPI) -> None:
         )
         last = dict(zip(before["indicator"], before["value"], strict=True))
         names = {r["code"]: r for r in store.indicator_rows(engine)}
+        table = registry(request)
+        carrier = table[table["id"] == found["park_id"]]
+        medians = (
+            peer_medians(request, str(carrier["kind"].iloc[0]), str(carrier["level"].iloc[0]))
+            if len(carrier)
+            else {}
+        )
+        previous_year = str(int(period) - 1)
         rows = []
         for figure in found["figures"]:
             previous = last.get(figure["indicator"])
             change = (figure["value"] / previous - 1) * 100 if previous not in (None, 0) else None
-            rows.append({**figure, "previous": previous, "change": change})
+            median = medians.get(figure["indicator"], {}).get(previous_year)
+            rows.append(
+                {
+                    **figure,
+                    "previous": previous,
+                    "change": change,
+                    "median": median,
+                    "outlier": _far_from(figure["value"], median),
+                }
+            )
         return render(
             request, "review.html", submission=found, rows=rows, names=names, period=period
         )
@@ -192,6 +210,16 @@ async def _decide(request: Request, submission_id: int, *, approve: bool) -> Res
 def _refused(request: Request, exc: submissions.FilingError) -> HTMLResponse:
     message = t(f"web.filing.error.{exc.code}", lang_of(request))
     return render(request, "not_found.html", status=409, message=message)
+
+
+FAR = 3.0  # a figure above 3× or below 1/3 of its peers' median (last year) is flagged
+
+
+def _far_from(value: float, median: float | None) -> bool:
+    """Flag for the reviewer: far from what carriers of the same kind and level reported."""
+    if median is None or median <= 0 or value < 0:
+        return False
+    return value > FAR * median or value < median / FAR
 
 
 def _text(value: Any) -> str:
