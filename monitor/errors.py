@@ -69,6 +69,18 @@ class RegistryError(ConfigError):
         )
 
 
+class PortalError(MonitorError):
+    """A step of the portal refused, said in both languages: ``str()`` is the English (the
+    command line, logs), ``text(lang)`` what a page shows."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else str(self)
+
+
 class StorageError(MonitorError):
     """The database cannot be opened, created, upgraded or written."""
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from monitor import models, store
 from monitor.accounts import Actor, audit
-from monitor.errors import MonitorError
+from monitor.errors import PortalError
 from monitor.tables import table_of
 
 T_PUBLICATION = table_of(models.Publication)
@@ -20,7 +20,7 @@ T_PUBLISHED = table_of(models.PublishedRating)
 FROZEN = ["methodology", "methodology_version", "score", "stars", "rank", "peer_size", "status"]
 
 
-class PublicationError(MonitorError):
+class PublicationError(PortalError):
     """A year cannot be published as asked; the message says why."""
 
 
@@ -30,7 +30,10 @@ def publish(engine: Engine, year: int, reason: str, *, actor: Actor) -> int:
     stored = store.ratings_frame(engine, year)
     stored = stored[stored["subject_type"] == "park"]
     if stored.empty:
-        raise PublicationError(f"nothing of {year} is rated: run `parkmon rate {year}` first")
+        raise PublicationError(
+            f"nothing of {year} is rated: run `parkmon rate {year}` first",
+            f"{year} 年尚无评价结果：请先运行 parkmon rate {year}",
+        )
     rows = [
         {
             "subject_id": str(r["subject_id"]),
@@ -49,12 +52,14 @@ def publish(engine: Engine, year: int, reason: str, *, actor: Actor) -> int:
             if not reason.strip():
                 raise PublicationError(
                     f"{year} was published already (publication {last.number}); a new "
-                    "publication needs a reason (--reason)"
+                    "publication needs a reason (--reason)",
+                    f"{year} 年已发布过（第 {last.number} 次）；再次发布须写明更正原因",
                 )
             before = _frozen(conn, int(last.id))
             if before == _keyed(rows):
                 raise PublicationError(
-                    f"the ratings of {year} have not changed since publication {last.number}"
+                    f"the ratings of {year} have not changed since publication {last.number}",
+                    f"{year} 年的评价自第 {last.number} 次发布以来没有变化",
                 )
         number = 1 if last is None else int(last.number) + 1
         publication_id = conn.execute(

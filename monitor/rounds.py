@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from monitor import models, safe_io, store
 from monitor.accounts import Actor, audit
-from monitor.errors import MonitorError
+from monitor.errors import PortalError
 from monitor.tables import table_of
 
 T_ROUND = table_of(models.ReportRound)
@@ -36,7 +36,7 @@ def value_header(period: str) -> str:
     return f"{period} 年数值（请填写）"
 
 
-class RoundError(MonitorError):
+class RoundError(PortalError):
     """A reporting round cannot be defined as asked; the message says what to give."""
 
 
@@ -54,13 +54,17 @@ def add_round(
     """Open a round; without ``indicators`` it asks every carrier-level indicator of its kinds.
     Returns the indicators asked."""
     if not ROUND_ID.match(round_id):
-        raise RoundError(f"round id {round_id!r}: 2 to 64 lower-case letters, digits or - expected")
+        raise RoundError(
+            f"round id {round_id!r}: 2 to 64 lower-case letters, digits or - expected",
+            f"编号“{round_id}”：应为 2–64 个小写字母、数字或 -",
+        )
     known_kinds = {k.value for k in models.ParkKind}
     wrong = [k for k in kinds if k not in known_kinds]
     if not kinds or wrong:
         raise RoundError(
             f"kinds {', '.join(wrong) or '(none)'}: expected one or more of "
-            f"{', '.join(sorted(known_kinds))}"
+            f"{', '.join(sorted(known_kinds))}",
+            f"载体类型 {'、'.join(wrong) or '（未选）'}：请至少选择一种已知类型",
         )
     catalogue = store.indicator_rows(engine)
     applicable = [
@@ -71,10 +75,15 @@ def add_round(
     asked = list(dict.fromkeys(indicators)) or applicable
     unknown = [c for c in asked if c not in {r["code"] for r in catalogue}]
     if unknown:
-        raise RoundError(f"no indicator {', '.join(unknown)} in the catalogue (indicators.toml)")
+        raise RoundError(
+            f"no indicator {', '.join(unknown)} in the catalogue (indicators.toml)",
+            f"指标目录（indicators.toml）中没有 {'、'.join(unknown)}",
+        )
     with engine.begin() as conn:
         if conn.execute(sa.select(T_ROUND.c.id).where(T_ROUND.c.id == round_id)).first():
-            raise RoundError(f"a round named {round_id} exists already")
+            raise RoundError(
+                f"a round named {round_id} exists already", f"编号为 {round_id} 的填报已存在"
+            )
         conn.execute(
             sa.insert(T_ROUND).values(
                 id=round_id,

@@ -380,7 +380,7 @@ def test_the_administrator_opens_a_round_in_the_app(portal_db, serve_app):
         listed = client.get("/admin/rounds").text.split("data-rounds>")[1]
         assert "2025-makers" in listed and "众创空间 2025 年报" in listed
         wrong = client.post("/admin/rounds", data={**form, "id": "x2", "deadline": "30/4"})
-        assert wrong.status_code == 409 and "a date YYYY-MM-DD expected" in wrong.text
+        assert wrong.status_code == 409 and "应为 YYYY-MM-DD 格式的日期" in wrong.text
     with serve_app(portal_db) as client:
         _sign_in(client, "park1")
         assert client.get("/admin/rounds").status_code == 403

@@ -82,7 +82,7 @@ def test_only_administrators_publish_from_the_web(demo_db, serve_app):
             '<td class="num">2025</td><td class="num">1</td>' in client.get("/admin/publish").text
         )
         again = client.post("/admin/publish", data={"csrf": csrf, "year": "2025"})
-        assert again.status_code == 409 and "needs a reason" in again.text
+        assert again.status_code == 409 and "再次发布须写明更正原因" in again.text
     engine = db.make_engine(f"sqlite:///{demo_db}")
     log = accounts.audit_frame(engine)
     engine.dispose()

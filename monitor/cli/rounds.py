@@ -45,7 +45,10 @@ def rounds_add(
     try:
         day = date.fromisoformat(deadline)
     except ValueError:
-        raise rounds.RoundError(f"--deadline {deadline!r}: a date YYYY-MM-DD expected") from None
+        raise rounds.RoundError(
+            f"--deadline {deadline!r}: a date YYYY-MM-DD expected",
+            f"--deadline “{deadline}”：应为 YYYY-MM-DD 格式的日期",
+        ) from None
     engine = db.open_existing(settings_of(ctx).database_url)
     try:
         asked = rounds.add_round(

@@ -175,14 +175,20 @@ def publish_pages(app: FastAPI) -> None:
         actor = accounts.Actor(request.state.viewer.name, client_address(request))
         try:
             if not year.isdigit():
-                raise publication.PublicationError(f"year {year[:10]!r}: a year expected")
+                raise publication.PublicationError(
+                    f"year {year[:10]!r}: a year expected", f"年度“{year[:10]}”：应为年份"
+                )
             publication.publish(
                 request.app.state.writer(), int(year), _text(form.get("reason")), actor=actor
             )
         except publication.PublicationError as exc:
             frame = publication.publications_frame(request.app.state.engine)
             return render(
-                request, "publish.html", status=409, publications=records(frame), error=str(exc)
+                request,
+                "publish.html",
+                status=409,
+                publications=records(frame),
+                error=exc.text(lang_of(request)),
             )
         return RedirectResponse("/admin/publish", status_code=303)
 
@@ -202,7 +208,9 @@ def round_pages(app: FastAPI) -> None:
         try:
             year = _text(form.get("year"))
             if not year.isdigit():
-                raise rounds.RoundError(f"year {year[:10]!r}: a year expected")
+                raise rounds.RoundError(
+                    f"year {year[:10]!r}: a year expected", f"年度“{year[:10]}”：应为年份"
+                )
             deadline = _date(_text(form.get("deadline")))
             rounds.add_round(
                 request.app.state.writer(),
@@ -214,7 +222,7 @@ def round_pages(app: FastAPI) -> None:
                 actor=actor,
             )
         except rounds.RoundError as exc:
-            return _rounds_page(request, str(exc), status=409)
+            return _rounds_page(request, exc.text(lang_of(request)), status=409)
         return RedirectResponse("/admin/rounds", status_code=303)
 
 
@@ -230,4 +238,7 @@ def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise rounds.RoundError(f"deadline {text[:20]!r}: a date YYYY-MM-DD expected") from None
+        raise rounds.RoundError(
+            f"deadline {text[:20]!r}: a date YYYY-MM-DD expected",
+            f"截止日期“{text[:20]}”：应为 YYYY-MM-DD 格式的日期",
+        ) from None
