@@ -354,6 +354,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "web.login.too_big": ("提交的内容过大。", "What was sent is too large."),
     "web.login.needed": ("请先登录。", "Please sign in."),
+    "web.stale_form": (
+        "表单已失效或来源不明（CSRF 校验未通过）：请刷新页面后重试。",
+        "The form is stale or did not come from this site (CSRF check): reload the page and "
+        "try again.",
+    ),
     "web.forbidden": ("此账号无权查看该页面。", "This account may not see this page."),
     "web.signed_in_as": ("{name}（{role}）", "{name} ({role})"),
     "web.portal": ("数据填报", "Filing"),

@@ -35,6 +35,7 @@ from monitor.web.auth import (
     REFRESH_SECONDS,
     SECTIONS,
     SESSION_COOKIE,
+    StaleForm,
     allowed,
     public_sections,
     serializer,
@@ -112,6 +113,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     form_routes(app)
     app.add_exception_handler(SignInNeeded, _sign_in_needed)
     app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(StaleForm, _stale_form)
     for route in app.routes:  # the schema describes the JSON API, not the HTML pages
         if isinstance(route, APIRoute) and not route.path.startswith("/api/"):
             route.include_in_schema = False
@@ -178,6 +180,12 @@ async def _forbidden(request: Request, _exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message}, status_code=403)
     return render(request, "not_found.html", status=403, message=message)
+
+
+async def _stale_form(request: Request, _exc: Exception) -> Response:
+    return render(
+        request, "not_found.html", status=400, message=t("web.stale_form", lang_of(request))
+    )
 
 
 def app_from_environment() -> FastAPI:

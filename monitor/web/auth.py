@@ -288,7 +288,11 @@ def check_csrf(request: Request, given: str | None, expected: str) -> None:
     """A form or state-changing call must carry the token of the session (or of the sign-in
     form); refused with 400 otherwise (403 stays the answer of a permission refused)."""
     if not expected or not given or not hmac.compare_digest(given, expected):
-        raise HTTPException(400, "CSRF: the form is stale or forged; reload the page")
+        raise StaleForm()
+
+
+class StaleForm(Exception):
+    """A form without the token of its session (forged, or from before a sign-in): 400."""
 
 
 # --- throttling ----------------------------------------------------------------------------------
