@@ -406,3 +406,30 @@ def test_the_reviewer_sees_figures_far_from_their_peers(portal_db, serve_app):
             value, median = (float(c.replace(",", "").strip(" ⚠")) for c in (cells[2], cells[4]))
             ratio = value / median
             assert ratio > 3 or ratio < 1 / 3
+
+
+def test_a_correction_after_approval_is_a_new_submission_and_a_new_revision(portal_db, serve_app):
+    def file_and_approve(values: dict) -> None:
+        with serve_app(portal_db) as client:
+            _sign_in(client, "park1")
+            blank = client.get(f"/portal/2025-annual/{OWN}/workbook").content
+            assert _upload(client, _filled(blank, values)).status_code == 303
+            page = client.get(f"/portal/2025-annual/{OWN}").text
+            client.post(f"/portal/2025-annual/{OWN}/submit", data={"csrf": _csrf(page)})
+        with serve_app(portal_db) as client:
+            _sign_in(client, "admin1")
+            queue = client.get("/review").text
+            submission = re.search(r'href="/review/(\d+)"', queue).group(1)
+            page = client.get(f"/review/{submission}").text
+            client.post(f"/review/{submission}/approve", data={"csrf": _csrf(page)})
+
+    file_and_approve({"incubatees": 52})
+    file_and_approve({"incubatees": 55})  # the office corrects an approved filing
+    engine = db.make_engine(f"sqlite:///{portal_db}")
+    history = store.observations_frame(engine, subjects=[OWN], periods=["2025"], history=True)
+    mine = history[(history["source_id"] == "portal") & (history["indicator"] == "incubatees")]
+    assert list(zip(mine["revision"], mine["value"], strict=True)) == [(1, 52.0), (2, 55.0)]
+    with engine.connect() as conn:
+        statuses = [r[0] for r in conn.exec_driver_sql("SELECT status FROM submission ORDER BY id")]
+    engine.dispose()
+    assert statuses == ["approved", "approved"]  # two submissions, the first kept as it was

@@ -46,7 +46,8 @@ def real_db(tmp_path, copy_demo) -> Path:
 
 def _sign_in(client: httpx.Client, name: str, password: str = PASSWORD) -> httpx.Response:
     form = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    login_form = form.text.split('class="login"')[1]  # not the sign-out form of a session
+    token = re.search(r'name="csrf" value="([^"]+)"', login_form)
     assert token, form.text[:500]
     return client.post(
         "/login",
@@ -320,3 +321,20 @@ def test_a_session_idle_longer_than_the_limit_is_over(real_db, serve_app):
         client.cookies.clear()
         client.cookies.set("parkmon_session", fresh)
         assert client.get("/parks").status_code == 200
+
+
+def test_signing_in_replaces_any_session_the_browser_brought(real_db, serve_app):
+    """Session fixation: a session cookie planted before signing in (here a real one of
+    another account) is replaced by a new session of the account that signed in."""
+    with serve_app(real_db) as attacker:
+        _sign_in(attacker, "viewer1")
+        planted = attacker.cookies.get("parkmon_session")
+    with serve_app(real_db) as victim:
+        victim.cookies.set("parkmon_session", planted)
+        answer = _sign_in(victim, "admin1")
+        assert answer.status_code == 303
+        issued = answer.headers["set-cookie"].split("parkmon_session=")[1].split(";")[0]
+        assert issued != planted
+        victim.cookies.clear()
+        victim.cookies.set("parkmon_session", issued)
+        assert "admin1" in victim.get("/admin/users").text  # signed in as who signed in
