@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,12 +14,18 @@ from monitor.lazy import LazyModule
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from collections.abc import Callable
 
-    from monitor import safe_io
+    import pandas as pd
+    from sqlalchemy.engine import Engine
+
+    from monitor import db, safe_io
 else:
+    db = LazyModule("monitor.db")
     safe_io = LazyModule("monitor.safe_io")
 
+
+T = TypeVar("T")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -29,6 +35,24 @@ class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+def reading(ctx: typer.Context, read: Callable[[Engine], T]) -> T:
+    """``read(engine)`` on the settings' database opened read-only (then closed)."""
+    engine = db.open_read_only(settings_of(ctx).database_url)
+    try:
+        return read(engine)
+    finally:
+        engine.dispose()
+
+
+def writing(ctx: typer.Context, write: Callable[[Engine], T]) -> T:
+    """``write(engine)`` on the settings' existing database (then closed)."""
+    engine = db.open_existing(settings_of(ctx).database_url)
+    try:
+        return write(engine)
+    finally:
+        engine.dispose()
 
 
 def settings_of(ctx: typer.Context) -> Settings:

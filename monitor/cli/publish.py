@@ -6,15 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
+from monitor.cli.common import OutputFormat, err, out, reading, write_frame, writing
 
 if TYPE_CHECKING:
-    from monitor import accounts, db, publication
+    from monitor import accounts, publication
 else:
     from monitor.lazy import LazyModule
 
     accounts = LazyModule("monitor.accounts")
-    db = LazyModule("monitor.db")
     publication = LazyModule("monitor.publication")
 
 
@@ -26,11 +25,8 @@ def publish_command(
     ] = "",
 ) -> None:
     """Freeze the year's stored ratings as published (who, when, why; audited)."""
-    engine = db.open_existing(settings_of(ctx).database_url)
-    try:
-        number = publication.publish(engine, year, reason, actor=accounts.Actor.command_line())
-    finally:
-        engine.dispose()
+    actor = accounts.Actor.command_line()
+    number = writing(ctx, lambda engine: publication.publish(engine, year, reason, actor=actor))
     err.print(f"{year}: publication {number}", markup=False)
 
 
@@ -41,11 +37,7 @@ def publications_command(
     ),
 ) -> None:
     """Every publication of ratings, newest first."""
-    engine = db.open_read_only(settings_of(ctx).database_url)
-    try:
-        frame = publication.publications_frame(engine)
-    finally:
-        engine.dispose()
+    frame = reading(ctx, publication.publications_frame)
     if write_frame(frame, fmt):
         return
     if frame.empty:

@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
+from monitor.cli.common import OutputFormat, err, out, reading, write_frame, writing
 
 if TYPE_CHECKING:
-    from monitor import accounts, db, rounds
+    from monitor import accounts, rounds
 else:
     from monitor.lazy import LazyModule
 
     accounts = LazyModule("monitor.accounts")
-    db = LazyModule("monitor.db")
     rounds = LazyModule("monitor.rounds")
 
 rounds_app = typer.Typer(
@@ -49,20 +48,13 @@ def rounds_add(
             f"--deadline {deadline!r}: a date YYYY-MM-DD expected",
             f"--deadline “{deadline}”：应为 YYYY-MM-DD 格式的日期",
         ) from None
-    engine = db.open_existing(settings_of(ctx).database_url)
-    try:
-        asked = rounds.add_round(
-            engine,
-            round_id,
-            title,
-            year,
-            day,
-            kind,
-            indicator or [],
-            actor=accounts.Actor.command_line(),
-        )
-    finally:
-        engine.dispose()
+    actor = accounts.Actor.command_line()
+    asked = writing(
+        ctx,
+        lambda engine: rounds.add_round(
+            engine, round_id, title, year, day, kind, indicator or [], actor=actor
+        ),
+    )
     err.print(f"round {round_id} opened: {len(asked)} figure(s) asked", markup=False)
 
 
@@ -74,11 +66,7 @@ def rounds_list(
     ),
 ) -> None:
     """The rounds, newest deadline first."""
-    engine = db.open_read_only(settings_of(ctx).database_url)
-    try:
-        frame = rounds.rounds_frame(engine)
-    finally:
-        engine.dispose()
+    frame = reading(ctx, rounds.rounds_frame)
     if write_frame(frame, fmt):
         return
     if frame.empty:

@@ -9,15 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
+from monitor.cli.common import OutputFormat, err, out, reading, write_frame, writing
 
 if TYPE_CHECKING:
-    from monitor import accounts, db
+    from monitor import accounts
 else:
     from monitor.lazy import LazyModule
 
     accounts = LazyModule("monitor.accounts")
-    db = LazyModule("monitor.db")
 
 users_app = typer.Typer(
     help="Accounts of the submission portal: add, list, disable, reset a password.",
@@ -66,9 +65,9 @@ def users_add(
 ) -> None:
     """Create an account (its creation is written to the audit log)."""
     password, generated = _password(password_stdin)
-    engine = db.open_existing(settings_of(ctx).database_url)
-    try:
-        accounts.add_account(
+    writing(
+        ctx,
+        lambda engine: accounts.add_account(
             engine,
             name,
             role,
@@ -77,9 +76,8 @@ def users_add(
             district=district,
             display_name=display_name,
             actor=accounts.Actor.command_line(),
-        )
-    finally:
-        engine.dispose()
+        ),
+    )
     err.print(f"added {name} ({role})", markup=False)
     if generated:
         _hand_over(name, password)
@@ -93,11 +91,7 @@ def users_list(
     ),
 ) -> None:
     """Every account with its role, carriers, district and whether it is disabled."""
-    engine = db.open_read_only(settings_of(ctx).database_url)
-    try:
-        frame = accounts.accounts_frame(engine)
-    finally:
-        engine.dispose()
+    frame = reading(ctx, accounts.accounts_frame)
     if write_frame(frame, fmt):
         return
     if frame.empty:
@@ -136,11 +130,8 @@ def users_enable(
 
 
 def _switch(ctx: typer.Context, name: str, disabled: bool) -> None:
-    engine = db.open_existing(settings_of(ctx).database_url)
-    try:
-        accounts.set_disabled(engine, name, disabled, actor=accounts.Actor.command_line())
-    finally:
-        engine.dispose()
+    actor = accounts.Actor.command_line()
+    writing(ctx, lambda engine: accounts.set_disabled(engine, name, disabled, actor=actor))
     err.print(f"{name}: {'disabled' if disabled else 'enabled'}", markup=False)
 
 
@@ -152,11 +143,8 @@ def users_reset_password(
 ) -> None:
     """Give an account a new password (generated and printed once, or read from stdin)."""
     password, generated = _password(password_stdin)
-    engine = db.open_existing(settings_of(ctx).database_url)
-    try:
-        accounts.reset_password(engine, name, password, actor=accounts.Actor.command_line())
-    finally:
-        engine.dispose()
+    actor = accounts.Actor.command_line()
+    writing(ctx, lambda engine: accounts.reset_password(engine, name, password, actor=actor))
     err.print(f"{name}: password changed", markup=False)
     if generated:
         _hand_over(name, password)
@@ -173,13 +161,10 @@ def users_token(
 ) -> None:
     """Make an API token for a machine client (printed once; send it as
     ``Authorization: Bearer TOKEN``)."""
-    engine = db.open_existing(settings_of(ctx).database_url)
-    try:
-        token = accounts.add_token(
-            engine, name, token_name, role, actor=accounts.Actor.command_line()
-        )
-    finally:
-        engine.dispose()
+    actor = accounts.Actor.command_line()
+    token = writing(
+        ctx, lambda engine: accounts.add_token(engine, name, token_name, role, actor=actor)
+    )
     err.print(f"token {token_name} for {name} (shown once; keep it secret):", markup=False)
     out.print(token, markup=False, highlight=False)
 
@@ -191,11 +176,8 @@ def users_revoke_token(
     token_name: Annotated[str, typer.Option("--name", help="The token's name.")],
 ) -> None:
     """Stop a token from working at once."""
-    engine = db.open_existing(settings_of(ctx).database_url)
-    try:
-        accounts.revoke_token(engine, name, token_name, actor=accounts.Actor.command_line())
-    finally:
-        engine.dispose()
+    actor = accounts.Actor.command_line()
+    writing(ctx, lambda engine: accounts.revoke_token(engine, name, token_name, actor=actor))
     err.print(f"token {token_name} of {name}: revoked", markup=False)
 
 
@@ -208,11 +190,7 @@ def users_tokens(
     ),
 ) -> None:
     """An account's tokens: name, role, created, last used, revoked (never the token)."""
-    engine = db.open_read_only(settings_of(ctx).database_url)
-    try:
-        frame = accounts.tokens_frame(engine, name)
-    finally:
-        engine.dispose()
+    frame = reading(ctx, lambda engine: accounts.tokens_frame(engine, name))
     if write_frame(frame, fmt):
         return
     table = Table(show_lines=False)
