@@ -159,22 +159,28 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory, config_dir: Path):
     return build_demo(tmp_path_factory.mktemp("demo-shared"), config_dir)
 
 
-@pytest.fixture(scope="session")
-def copy_demo(demo_build):
-    """copy_demo(folder) → a private copy of the shared demo database, to change freely
-    (SQLite's backup API, so nothing still in the WAL is missed)."""
+def copy_sqlite(source_path: Path, folder: Path) -> Path:
+    """A private copy of a SQLite database in ``folder`` (the backup API: nothing still in the
+    WAL is missed)."""
     import sqlite3
 
+    target = folder / "parkmon.db"
+    source = sqlite3.connect(source_path)
+    into = sqlite3.connect(target)
+    try:
+        source.backup(into)
+    finally:
+        into.close()
+        source.close()
+    return target
+
+
+@pytest.fixture(scope="session")
+def copy_demo(demo_build):
+    """copy_demo(folder) → a private copy of the shared demo database, to change freely."""
+
     def copy(folder: Path) -> Path:
-        target = folder / "parkmon.db"
-        source = sqlite3.connect(demo_build.database)
-        into = sqlite3.connect(target)
-        try:
-            source.backup(into)
-        finally:
-            into.close()
-            source.close()
-        return target
+        return copy_sqlite(demo_build.database, folder)
 
     return copy
 

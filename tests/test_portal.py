@@ -8,9 +8,11 @@ import io
 import json
 import re
 import sqlite3
+from datetime import date
 
 import openpyxl
 import pytest
+from conftest import copy_sqlite
 
 from monitor import accounts, db, rounds, store
 
@@ -18,9 +20,11 @@ PASSWORD = "a long enough password"
 OWN, OTHER = "DEMO-I001", "DEMO-I002"  # in 如皋市 (320682) and in another district
 
 
-@pytest.fixture
-def portal_db(tmp_path, copy_demo, cli):
-    path = copy_demo(tmp_path)
+@pytest.fixture(scope="module")
+def portal_template(tmp_path_factory, copy_demo):
+    """The demo with the portal's accounts and one round, built once for the module (hashing
+    five passwords and opening the round are the slow part); each test gets its own copy."""
+    path = copy_demo(tmp_path_factory.mktemp("portal-template"))
     engine = db.make_engine(f"sqlite:///{path}")
     actor = accounts.Actor("test")
     for name, role, extra in [
@@ -31,24 +35,22 @@ def portal_db(tmp_path, copy_demo, cli):
         ("viewer1", "viewer", {}),
     ]:
         accounts.add_account(engine, name, role, PASSWORD, actor=actor, **extra)
-    engine.dispose()
-    cli(
-        "--db",
-        str(path),
-        "rounds",
-        "add",
+    rounds.add_round(
+        engine,
         "2025-annual",
-        "--title",
         "2025 年度报表",
-        "--year",
-        "2025",
-        "--deadline",
-        "2026-03-31",
-        "--kind",
-        "incubator",
-        cwd=tmp_path,
+        2025,
+        date(2026, 3, 31),
+        ["incubator"],
+        actor=accounts.Actor("cli:test"),
     )
+    engine.dispose()
     return path
+
+
+@pytest.fixture
+def portal_db(tmp_path, portal_template):
+    return copy_sqlite(portal_template, tmp_path)
 
 
 def _sign_in(client, name):
@@ -59,17 +61,36 @@ def _sign_in(client, name):
 
 
 def test_a_round_is_opened_and_listed(portal_db, cli):
+    opened = cli(
+        "--db",
+        str(portal_db),
+        "rounds",
+        "add",
+        "2025-makers",
+        "--title",
+        "众创空间年报",
+        "--year",
+        "2025",
+        "--deadline",
+        "2026-04-30",
+        "--kind",
+        "maker_space",
+        cwd=portal_db.parent,
+    )
+    assert "round 2025-makers opened" in opened.stderr
     listed = json.loads(
         cli(
             "--db", str(portal_db), "rounds", "list", "--format", "json", cwd=portal_db.parent
         ).stdout
     )
-    assert [r["id"] for r in listed] == ["2025-annual"]
-    asked = listed[0]["indicators"].split("|")
-    assert "incubatees" in asked and listed[0]["kinds"] == "incubator"
+    assert [r["id"] for r in listed] == ["2025-makers", "2025-annual"]  # latest deadline first
+    asked = listed[1]["indicators"].split("|")
+    assert "incubatees" in asked and listed[1]["kinds"] == "incubator"
+    assert listed[0]["kinds"] == "maker_space"
     engine = db.make_engine(f"sqlite:///{portal_db}")
-    assert accounts.audit_frame(engine)["action"].iloc[0] == "round.add"
+    log = accounts.audit_frame(engine)
     engine.dispose()
+    assert log["action"].iloc[0] == "round.add" and log["actor"].iloc[0].startswith("cli:")
 
 
 @pytest.mark.parametrize(

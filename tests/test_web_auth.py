@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import copy_sqlite
 
 from monitor import accounts, db, rounds
 from monitor.web.auth import NEEDS
@@ -19,11 +20,11 @@ from monitor.web.auth import NEEDS
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture
-def real_db(tmp_path, copy_demo) -> Path:
+@pytest.fixture(scope="module")
+def real_template(tmp_path_factory, copy_demo) -> Path:
     """The demo database made to look like a real one (not public by default) with one account
-    of each role."""
-    path = copy_demo(tmp_path)
+    of each role and a round, built once for the module; each test gets its own copy."""
+    path = copy_demo(tmp_path_factory.mktemp("auth-template"))
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE parkmon_meta SET value = 'false' WHERE key = 'contains_demo_data'")
     conn.close()
@@ -42,6 +43,11 @@ def real_db(tmp_path, copy_demo) -> Path:
     )
     engine.dispose()
     return path
+
+
+@pytest.fixture
+def real_db(tmp_path, real_template) -> Path:
+    return copy_sqlite(real_template, tmp_path)
 
 
 def _sign_in(client: httpx.Client, name: str, password: str = PASSWORD) -> httpx.Response:
@@ -157,11 +163,16 @@ def _concrete(path: str) -> str:
     )
 
 
-@pytest.mark.parametrize("who", ROLES)
-def test_every_route_for_every_role(real_db, serve_app, who):
+def test_every_route_for_every_role(real_db, serve_app):
     """The table of needs, route by route: read routes for any account, admin routes for the
     administrator only, the sign-in page for everyone; nothing outside the table."""
-    with serve_app(real_db) as client:
+    with serve_app(real_db) as server:
+        for who in ROLES:
+            _routes_for(server, who)
+
+
+def _routes_for(server: httpx.Client, who: str) -> None:
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
         if who != "anonymous":
             assert _sign_in(client, who).status_code == 303
         for path, (_section, need) in NEEDS.items():
