@@ -455,6 +455,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "audit.filing.return": ("退回填报", "filing returned"),
     "audit.filing.approve": ("通过填报", "filing approved"),
     "audit.round.add": ("开设填报", "round opened"),
+    "audit.round.close": ("截止填报", "round closed"),
     "audit.token.add": ("开设令牌", "token added"),
     "audit.token.revoke": ("吊销令牌", "token revoked"),
     "web.published": ("已发布的评价", "Published ratings"),

@@ -247,3 +247,19 @@ def _bounds(low: Any, high: Any) -> str:
     if has_high:
         return f"≤ {shown(high)}"
     return ""
+
+
+def close_round(engine: Engine, round_id: str, *, actor: Actor) -> None:
+    """Close a round: no more uploads or submissions (what was filed stays, and reviewing what
+    was submitted goes on)."""
+    with engine.begin() as conn:
+        done = conn.execute(
+            sa.update(T_ROUND)
+            .where(T_ROUND.c.id == round_id, T_ROUND.c.closed.is_(False))
+            .values(closed=True)
+        )
+        if done.rowcount == 0:
+            raise RoundError(
+                f"no open round named {round_id}", f"没有编号为 {round_id} 的未截止填报"
+            )
+        audit(conn, actor, "round.close", round_id)

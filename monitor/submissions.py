@@ -261,6 +261,8 @@ def upload(
 def submit(engine: Engine, submission_id: int, actor: Actor) -> None:
     """Freeze a draft without problems and put it in the review queue."""
     found = by_id(engine, submission_id)
+    if found is not None and (rounds.round_of(engine, found["round_id"]) or {}).get("closed"):
+        raise FilingError("closed")
     if found is None or found["status"] not in (Status.draft.value,):
         raise FilingError("not_draft")
     if found["problems"] or not found["figures"]:

@@ -454,3 +454,21 @@ def test_a_correction_after_approval_is_a_new_submission_and_a_new_revision(port
         statuses = [r[0] for r in conn.exec_driver_sql("SELECT status FROM submission ORDER BY id")]
     engine.dispose()
     assert statuses == ["approved", "approved"]  # two submissions, the first kept as it was
+
+
+def test_a_closed_round_takes_no_more_filings(portal_db, serve_app, cli):
+    with serve_app(portal_db) as client:
+        _sign_in(client, "park1")
+        blank = client.get(f"/portal/2025-annual/{OWN}/workbook").content
+        assert _upload(client, _filled(blank, {})).status_code == 303
+        closed = cli("--db", str(portal_db), "rounds", "close", "2025-annual", cwd=portal_db.parent)
+        assert "round 2025-annual closed" in closed.stderr
+        page = client.get(f"/portal/2025-annual/{OWN}").text
+        refused = client.post(f"/portal/2025-annual/{OWN}/submit", data={"csrf": _csrf(page)})
+        assert refused.status_code == 409 and "本次填报已截止" in refused.text
+        assert _upload(client, _filled(blank, {})).status_code == 409
+        assert "2025-annual" not in client.get("/portal").text  # no longer listed as open
+    again = cli(
+        "--db", str(portal_db), "rounds", "close", "2025-annual", cwd=portal_db.parent, ok=False
+    )
+    assert "no open round named 2025-annual" in again.stderr

@@ -80,3 +80,13 @@ def rounds_list(
             f"{row['kinds']}  {count} figure(s)  {state}",
             markup=False,
         )
+
+
+@rounds_app.command("close")
+def rounds_close(
+    ctx: typer.Context, round_id: Annotated[str, typer.Argument(help="The round's id.")]
+) -> None:
+    """Close a round: no more uploads or submissions (review goes on; audited)."""
+    actor = accounts.Actor.command_line()
+    writing(ctx, lambda engine: rounds.close_round(engine, round_id, actor=actor))
+    err.print(f"round {round_id} closed", markup=False)
