@@ -77,8 +77,19 @@ def goals_command(
         ),
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    project: Annotated[
+        bool,
+        typer.Option(
+            "--project",
+            help="Each goal projected to its deadline at the current pace: the value there "
+            "(10th-90th percentile), the year it is met, what it would take.",
+        ),
+    ] = False,
 ) -> None:
     """Progress toward the plan's goals, with the numbers behind each status."""
+    if project:
+        _projections(ctx, year, fmt)
+        return
     settings, engine = _open(ctx)
     code = None
     if district:
@@ -300,3 +311,75 @@ def compare_command(
             else f"{escape(names.get(p, p))} — strengths: {escape(', '.join(strong))}; "
             f"weaknesses: {escape(', '.join(weak))}"
         )
+
+
+def _projections(ctx: typer.Context, year: int | None, fmt: OutputFormat) -> None:
+    from monitor import goals as goals_module  # noqa: PLC0415
+    from monitor.projection import goal_projections  # noqa: PLC0415
+
+    settings, engine = _open(ctx)
+    try:
+        found = goal_projections(engine, settings.config_dir, year)
+        demo = db.holds_demo_data(engine)
+    finally:
+        engine.dispose()
+    demo_notice(demo, settings.lang, machine=fmt is not OutputFormat.table)
+    names = {g.id: g for g in goals_module.load_goals(settings.config_dir)}
+    rows = [
+        {
+            "goal": gid,
+            "model": p.model,
+            "latest_year": p.latest_year,
+            "latest": round(p.latest, 4),
+            "target": p.target,
+            "target_year": p.target_year,
+            "at_deadline": round(p.at_deadline, 4),
+            "low": round(p.low, 4),
+            "high": round(p.high, 4),
+            "met_year": p.met_year,
+            "pace": round(p.pace, 4),
+            "needed": None if p.needed is None else round(p.needed, 4),
+        }
+        for gid, p in found.items()
+    ]
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        import pandas as pd  # noqa: PLC0415
+
+        sys.stdout.write(safe_io.frame_to_csv(pd.DataFrame(rows)))
+        return
+    zh = settings.lang == "zh"
+    table = Table(title="按目前速度推算的目标达成" if zh else "Goals at the current pace")
+    for c in (
+        ("目标", "Goal"),
+        ("最新", "Latest"),
+        ("目标值", "Target"),
+        ("截止时推算（10%–90%）", "At the deadline (10-90 %)"),
+        ("按目前速度达成于", "Met at this pace in"),
+        ("目前速度 / 所需", "Pace / needed"),
+    ):
+        table.add_column(c[0] if zh else c[1])
+    for row in rows:
+        goal = names[str(row["goal"])]
+        rate = row["model"] == "cagr"
+
+        def shown(v: object, rate: bool = rate) -> str:
+            if not isinstance(v, float | int):
+                return "—"
+            return (
+                f"{v * 100:+.1f}%/年"
+                if rate and zh
+                else (f"{v * 100:+.1f}%/yr" if rate else f"{v:.1f}/年" if zh else f"{v:.1f}/yr")
+            )
+
+        table.add_row(
+            goal.name_zh if zh else (goal.name_en or goal.name_zh),
+            f"{row['latest']:g} ({row['latest_year']})",
+            f"{row['target']:g} ({row['target_year']})",
+            f"{row['at_deadline']:.4g} ({row['low']:.4g}–{row['high']:.4g})",
+            str(row["met_year"] or ("期限后十年内不达成" if zh else "not within 10 years")),
+            f"{shown(row['pace'])} / {shown(row['needed'])}",
+        )
+    out.print(table)
