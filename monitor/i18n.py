@@ -302,6 +302,26 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.against": ("对照组", "Compared against"),
     "web.against.peers": ("同类同级", "Same kind and level"),
     "web.projection_line": ("按目前增速推算", "At the current pace"),
+    "web.projection.met": (
+        "按目前速度，于 {year} 年达成。",
+        "At the current pace it is met in {year}.",
+    ),
+    "web.projection.never": (
+        "按目前速度，期限后十年内不能达成。",
+        "At the current pace it is not met within ten years of the deadline.",
+    ),
+    "web.projection.deadline": (
+        "{year} 年预计为 {value}（10%–90% 区间 {low}–{high}）。",
+        "Expected {value} in {year} (10–90 %: {low}–{high}).",
+    ),
+    "web.projection.needed_rate": (
+        "按期达成需年均增长 {needed}%（目前 {now}%）。",
+        "Meeting it on time needs {needed} % a year (now {now} %).",
+    ),
+    "web.projection.needed_count": (
+        "按期达成需每年新增 {needed} 个（目前每年 {now} 个）。",
+        "Meeting it on time needs {needed} a year (now {now} a year).",
+    ),
     "web.counted": ("计入目标的新认定（{n} 个）", "Recognitions that count ({n})"),
     "web.counted.help": (
         "规划期内首次获得目标所列级别认定的载体，每个载体只计一次。",

@@ -411,6 +411,9 @@ def test_goal_pages_project_to_the_deadline_and_list_the_recognitions_that_count
     assert table.count('<a href="/parks/') == int(count["latest"])
     level_page = client.get(f"/goals/{level['goal']}").text
     assert "data-counted" not in level_page
+    # the count goal's projection at the current pace, in words
+    projection = page.split("data-projection>")[1].split("</p>")[0]
+    assert "按目前速度" in projection
 
 
 def test_a_carrier_compared_with_every_carrier_of_its_kind(client):

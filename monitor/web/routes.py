@@ -15,6 +15,7 @@ from maps.region import render_region_map
 from monitor import freshness, models, schedule, store, views
 from monitor.errors import MonitorError
 from monitor.i18n import t
+from monitor.projection import goal_projections
 from monitor.registry import load_city
 from monitor.web.apidocs import described, reference
 from monitor.web.carrier import history_of, park_detail
@@ -193,8 +194,20 @@ def more_pages(app: FastAPI) -> None:
                     districts.append((d.name if lang == "zh" else d.name_en, g))
         chart = goal_series(engine, settings.config_dir, city[0], lang)
         counted = counted_recognitions(request, goal_id)
+        projected = cached(
+            request,
+            "projections",
+            lambda: goal_projections(engine, settings.config_dir),
+            shared=True,
+        ).get(goal_id)
         return render(
-            request, "goal.html", goal=city[0], districts=districts, chart=chart, counted=counted
+            request,
+            "goal.html",
+            goal=city[0],
+            districts=districts,
+            chart=chart,
+            counted=counted,
+            projected=projected,
         )
 
     @app.get("/rankings", response_class=HTMLResponse)
