@@ -253,7 +253,7 @@ def browser():
         b.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def serve_app():
     """serve_app(database[, config_dir]) → a context manager: the web application on a real
     HTTP server on 127.0.0.1 (a free port) and an httpx client of it (``client.base_url``)."""

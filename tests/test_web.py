@@ -43,9 +43,11 @@ def demo_db(tmp_path, copy_demo) -> Path:
     return copy_demo(tmp_path)
 
 
-@pytest.fixture
-def client(demo_db, serve_app):
-    with serve_app(demo_db) as c:
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, copy_demo, serve_app):
+    """One server on one demo copy for the module's read-only tests (tests that change the
+    database take their own copy: ``demo_db``)."""
+    with serve_app(copy_demo(tmp_path_factory.mktemp("web"))) as c:
         yield c
 
 
