@@ -14,35 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from monitor import messages, rounds, store, submissions
 from monitor.accounts import Actor
 from monitor.i18n import t
-from monitor.web.auth import check_csrf, may_file
+from monitor.web.auth import check_csrf
 from monitor.web.carrier import peer_medians
 from monitor.web.common import city_of, lang_of, records, render
 from monitor.web.data import download, registry
-from monitor.web.portal import client_address
+from monitor.web.portal import carrier_for, client_address, form_text, not_yours
 
 FORM_SLACK = 64 * 1024  # bytes of a multipart form beyond the file itself
-
-
-def _carrier(request: Request, round_id: str, park_id: str) -> tuple[Any, Any] | None:
-    """The round and the carrier, when both exist, the carrier reports in the round and the
-    account files for it; None otherwise (answered as if it did not exist)."""
-    engine = request.app.state.engine
-    found = rounds.round_of(engine, round_id)
-    table = registry(request)
-    rows = table[table["id"] == park_id]
-    if found is None or rows.empty:
-        return None
-    if str(rows["kind"].iloc[0]) not in str(found["kinds"]).split("|"):
-        return None
-    districts = store.park_districts(engine).get(park_id) or list(rows["district_id"])
-    if not may_file(request.state.viewer, park_id, districts):
-        return None
-    return found, records(rows)[0]
-
-
-def _not_yours(request: Request) -> HTMLResponse:
-    message = t("web.portal.not_yours", lang_of(request))
-    return render(request, "not_found.html", status=404, message=message)
 
 
 def _shown(
@@ -73,9 +51,9 @@ def _actor(request: Request) -> Actor:
 def filing_routes(app: FastAPI) -> None:
     @app.get("/portal/{round_id}/{park_id}", response_class=HTMLResponse)
     def filing(request: Request, round_id: str, park_id: str) -> HTMLResponse:
-        pair = _carrier(request, round_id, park_id)
+        pair = carrier_for(request, round_id, park_id)
         if pair is None:
-            return _not_yours(request)
+            return not_yours(request)
         found, park = pair
         current = submissions.latest(request.app.state.engine, round_id, park_id)
         if current is not None:
@@ -104,15 +82,15 @@ def filing_routes(app: FastAPI) -> None:
         async with request.form(
             max_files=1, max_fields=4, max_part_size=submissions.MAX_UPLOAD + 1
         ) as form:  # the uploaded file's spool is closed on leaving
-            check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
+            check_csrf(request, form_text(form.get("csrf")), request.state.viewer.csrf)
             sent = form.get("file")
             if sent is None or isinstance(sent, str):
                 return RedirectResponse(f"/portal/{round_id}/{park_id}", status_code=303)
             data = await sent.read(submissions.MAX_UPLOAD + 1)
             file_name = sent.filename or "upload.xlsx"
-        pair = _carrier(request, round_id, park_id)
+        pair = carrier_for(request, round_id, park_id)
         if pair is None:
-            return _not_yours(request)
+            return not_yours(request)
         try:
             submissions.upload(
                 request.app.state.writer(),
@@ -129,11 +107,11 @@ def filing_routes(app: FastAPI) -> None:
     @app.post("/portal/{round_id}/{park_id}/submit", response_model=None)
     async def submit(request: Request, round_id: str, park_id: str) -> Response:
         form = await request.form(max_files=0, max_fields=4)
-        check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
-        pair = _carrier(request, round_id, park_id)
+        check_csrf(request, form_text(form.get("csrf")), request.state.viewer.csrf)
+        pair = carrier_for(request, round_id, park_id)
         current = submissions.latest(request.app.state.engine, round_id, park_id)
         if pair is None or current is None:
-            return _not_yours(request)
+            return not_yours(request)
         try:
             submissions.submit(request.app.state.writer(), int(current["id"]), _actor(request))
         except submissions.FilingError as exc:
@@ -150,7 +128,7 @@ def filing_routes(app: FastAPI) -> None:
         engine = request.app.state.engine
         found = submissions.by_id(engine, submission_id)
         if found is None:
-            return _not_yours(request)
+            return not_yours(request)
         period = str(rounds.round_of(engine, found["round_id"])["period"])  # type: ignore[index]
         before = store.observations_frame(
             engine, subjects=[found["park_id"]], periods=[str(int(period) - 1)], columns=()
@@ -194,8 +172,8 @@ def filing_routes(app: FastAPI) -> None:
 
 async def _decide(request: Request, submission_id: int, *, approve: bool) -> Response:
     form = await request.form(max_files=0, max_fields=4)
-    check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
-    comment = _text(form.get("comment"))
+    check_csrf(request, form_text(form.get("csrf")), request.state.viewer.csrf)
+    comment = form_text(form.get("comment"))
     writer = request.app.state.writer()
     try:
         if approve:
@@ -222,10 +200,6 @@ def _far_from(value: float, median: float | None) -> bool:
     return value > FAR * median or value < median / FAR
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def oversight_routes(app: FastAPI) -> None:
     @app.get("/portal/{round_id}/missing", response_class=HTMLResponse, response_model=None)
     def missing(request: Request, round_id: str) -> Response:
@@ -235,7 +209,7 @@ def oversight_routes(app: FastAPI) -> None:
         lang = lang_of(request)
         found = rounds.round_of(engine, round_id)
         if found is None:
-            return _not_yours(request)
+            return not_yours(request)
         frame = submissions.filing_state(engine, found)
         viewer = request.state.viewer
         if viewer.role == "district":
@@ -275,9 +249,9 @@ def form_routes(app: FastAPI) -> None:
     @app.get("/portal/{round_id}/{park_id}/form", response_class=HTMLResponse)
     def online_form(request: Request, round_id: str, park_id: str) -> HTMLResponse:
         """The figures of the workbook as a web form (same units, bounds and checks)."""
-        pair = _carrier(request, round_id, park_id)
+        pair = carrier_for(request, round_id, park_id)
         if pair is None:
-            return _not_yours(request)
+            return not_yours(request)
         found, park = pair
         engine = request.app.state.engine
         fields = rounds.asked(engine, found, park_id, lang_of(request))
@@ -289,14 +263,14 @@ def form_routes(app: FastAPI) -> None:
 
     @app.post("/portal/{round_id}/{park_id}/form", response_model=None)
     async def send_form(request: Request, round_id: str, park_id: str) -> Response:
-        pair = _carrier(request, round_id, park_id)
+        pair = carrier_for(request, round_id, park_id)
         if pair is None:
-            return _not_yours(request)
+            return not_yours(request)
         found, park = pair
         codes = str(found["indicators"]).split("|")
         form = await request.form(max_files=0, max_fields=len(codes) + 4)
-        check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
-        values = {code: _text(form.get(f"v_{code}")).strip()[:64] for code in codes}
+        check_csrf(request, form_text(form.get("csrf")), request.state.viewer.csrf)
+        values = {code: form_text(form.get(f"v_{code}")).strip()[:64] for code in codes}
         engine = request.app.state.engine
         data = rounds.workbook(engine, found, park, lang_of(request), values)
         try:

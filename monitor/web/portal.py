@@ -27,6 +27,28 @@ from monitor.web.data import download, registry
 FORM_LIMIT = 4096  # bytes of a sign-in form; anything larger is refused unread
 
 
+def carrier_for(request: Request, round_id: str, park_id: str) -> tuple[Any, Any] | None:
+    """The round and the carrier, when both exist, the carrier reports in the round and the
+    account files for it; None otherwise (answered as if it did not exist)."""
+    engine = request.app.state.engine
+    found = rounds.round_of(engine, round_id)
+    table = registry(request)
+    rows = table[table["id"] == park_id]
+    if found is None or rows.empty:
+        return None
+    if str(rows["kind"].iloc[0]) not in str(found["kinds"]).split("|"):
+        return None
+    districts = store.park_districts(engine).get(park_id) or list(rows["district_id"])
+    if not may_file(request.state.viewer, park_id, districts):
+        return None
+    return found, records(rows)[0]
+
+
+def not_yours(request: Request) -> HTMLResponse:
+    message = t("web.portal.not_yours", lang_of(request))
+    return render(request, "not_found.html", status=404, message=message)
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
@@ -41,8 +63,8 @@ def portal_pages(app: FastAPI) -> None:
         if int(request.headers.get("content-length") or FORM_LIMIT + 1) > FORM_LIMIT:
             return _login_form(request, t("web.login.too_big", lang_of(request)), status=413)
         form = await request.form(max_files=0, max_fields=8)
-        check_csrf(request, _text(form.get("csrf")), request.cookies.get(LOGIN_COOKIE, ""))
-        name, password = _text(form.get("name")), _text(form.get("password"))
+        check_csrf(request, form_text(form.get("csrf")), request.cookies.get(LOGIN_COOKIE, ""))
+        name, password = form_text(form.get("name")), form_text(form.get("password"))
         writer = request.app.state.writer()
         viewer, why = sign_in(writer, name, password, client_address(request))
         if viewer is None:
@@ -50,7 +72,7 @@ def portal_pages(app: FastAPI) -> None:
             return _login_form(
                 request, t(key, lang_of(request)), status=401 if why == "wrong" else 429
             )
-        target = safe_next(_text(form.get("next")))
+        target = safe_next(form_text(form.get("next")))
         response = RedirectResponse(target, status_code=303)
         set_session(request, response, viewer)  # a new session: nothing from before carries over
         response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -61,7 +83,7 @@ def portal_pages(app: FastAPI) -> None:
         viewer = request.state.viewer
         form = await request.form(max_files=0, max_fields=4)
         if viewer.signed_in:
-            check_csrf(request, _text(form.get("csrf")), viewer.csrf)
+            check_csrf(request, form_text(form.get("csrf")), viewer.csrf)
             with request.app.state.writer().begin() as conn:
                 actor = accounts.Actor(viewer.name, client_address(request))
                 accounts.audit(conn, actor, "sign_out", viewer.name)
@@ -107,7 +129,7 @@ def _login_form(request: Request, error: str | None, status: int = 200) -> HTMLR
     return response
 
 
-def _text(value: Any) -> str:
+def form_text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
@@ -136,20 +158,10 @@ def filing_pages(app: FastAPI) -> None:
     def prefilled(request: Request, round_id: str, park_id: str) -> Response:
         """The carrier's pre-filled workbook of the round: only for whoever files for it (any
         other carrier answers as if it did not exist)."""
-        engine = request.app.state.engine
-        found = rounds.round_of(engine, round_id)
-        table = registry(request)
-        rows = table[table["id"] == park_id]
-        districts = store.park_districts(engine).get(park_id) or list(rows["district_id"])
-        if (
-            found is None
-            or rows.empty
-            or str(rows["kind"].iloc[0]) not in str(found["kinds"]).split("|")
-            or not may_file(request.state.viewer, park_id, districts)
-        ):
-            message = t("web.portal.not_yours", lang_of(request))
-            return render(request, "not_found.html", status=404, message=message)
-        content = rounds.workbook(engine, found, records(rows)[0], lang_of(request))
+        pair = carrier_for(request, round_id, park_id)
+        if pair is None:
+            return not_yours(request)
+        content = rounds.workbook(request.app.state.engine, *pair, lang_of(request))
         name = f"parkmon-{round_id}-{park_id}.xlsx"
         return Response(
             content,
@@ -170,8 +182,8 @@ def publish_pages(app: FastAPI) -> None:
     @app.post("/admin/publish", response_model=None)
     async def publish(request: Request) -> Response:
         form = await request.form(max_files=0, max_fields=4)
-        check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
-        year = _text(form.get("year"))
+        check_csrf(request, form_text(form.get("csrf")), request.state.viewer.csrf)
+        year = form_text(form.get("year"))
         actor = accounts.Actor(request.state.viewer.name, client_address(request))
         try:
             if not year.isdigit():
@@ -179,7 +191,7 @@ def publish_pages(app: FastAPI) -> None:
                     f"year {year[:10]!r}: a year expected", f"年度“{year[:10]}”：应为年份"
                 )
             publication.publish(
-                request.app.state.writer(), int(year), _text(form.get("reason")), actor=actor
+                request.app.state.writer(), int(year), form_text(form.get("reason")), actor=actor
             )
         except publication.PublicationError as exc:
             frame = publication.publications_frame(request.app.state.engine)
@@ -202,20 +214,20 @@ def round_pages(app: FastAPI) -> None:
     async def open_round(request: Request) -> Response:
         """Open a reporting round from the app (as ``parkmon rounds add``)."""
         form = await request.form(max_files=0, max_fields=40)
-        check_csrf(request, _text(form.get("csrf")), request.state.viewer.csrf)
+        check_csrf(request, form_text(form.get("csrf")), request.state.viewer.csrf)
         kinds = [k for k in form.getlist("kind") if isinstance(k, str)]
         actor = accounts.Actor(request.state.viewer.name, client_address(request))
         try:
-            year = _text(form.get("year"))
+            year = form_text(form.get("year"))
             if not year.isdigit():
                 raise rounds.RoundError(
                     f"year {year[:10]!r}: a year expected", f"年度“{year[:10]}”：应为年份"
                 )
-            deadline = _date(_text(form.get("deadline")))
+            deadline = _date(form_text(form.get("deadline")))
             rounds.add_round(
                 request.app.state.writer(),
-                _text(form.get("id")).strip(),
-                _text(form.get("title")).strip() or _text(form.get("id")),
+                form_text(form.get("id")).strip(),
+                form_text(form.get("title")).strip() or form_text(form.get("id")),
                 int(year),
                 deadline,
                 kinds,
