@@ -175,6 +175,14 @@ def add_account(
         )
 
 
+def parks_of(conn: Connection, account_id: int) -> frozenset[str]:
+    """The carriers an account files for (a park office's; empty for other roles)."""
+    rows = conn.execute(
+        sa.select(T_ACCOUNT_PARK.c.park_id).where(T_ACCOUNT_PARK.c.account_id == account_id)
+    )
+    return frozenset(str(park) for (park,) in rows)
+
+
 def accounts_frame(engine: Engine) -> pd.DataFrame:
     """Every account: name, display name, role, carriers, district, disabled, created."""
     with engine.connect() as conn:

@@ -10,6 +10,7 @@ request. Each request checks the account again: a disabled account is out at onc
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 from collections.abc import Sequence
@@ -199,14 +200,7 @@ def viewer_of(request: Request) -> Viewer:
                 account.c.password_changed_at,
             ).where(account.c.id == account_id)
         ).first()
-        parks = frozenset(
-            str(p)
-            for (p,) in conn.execute(
-                sa.select(accounts.T_ACCOUNT_PARK.c.park_id).where(
-                    accounts.T_ACCOUNT_PARK.c.account_id == account_id
-                )
-            )
-        )
+        parks = accounts.parks_of(conn, account_id)
     if row is None or row.disabled or password_stamp(row.password_changed_at) != stamp:
         return ANONYMOUS
     request.state.session_age = (models.utcnow() - issued).total_seconds()
@@ -237,14 +231,7 @@ def token_viewer(request: Request, token: str) -> Viewer:
             .select_from(t_token.join(account, account.c.id == t_token.c.account_id))
             .where(t_token.c.token_hash == accounts.token_digest(token))
         ).first()
-        parks = frozenset(
-            str(p)
-            for (p,) in conn.execute(
-                sa.select(accounts.T_ACCOUNT_PARK.c.park_id).where(
-                    accounts.T_ACCOUNT_PARK.c.account_id == (row.account_id if row else -1)
-                )
-            )
-        )
+        parks = accounts.parks_of(conn, row.account_id) if row is not None else frozenset()
     if row is None or row.revoked_at is not None or row.disabled:
         with writer.begin() as conn:
             failures = models.table_of(models.LoginFailure)
@@ -346,7 +333,7 @@ def sign_in(
         and accounts.password_matches(str(row.password_hash), password)
     )
     if row is None:  # the same work as for a real account: no timing tells which names exist
-        accounts.password_matches(_DECOY, password)
+        accounts.password_matches(_decoy(), password)
     with engine.begin() as conn:
         if not good:
             failures = models.table_of(models.LoginFailure)
@@ -369,7 +356,10 @@ def sign_in(
     )
 
 
-_DECOY = accounts.hash_password("decoy password, never matches")
+@functools.cache
+def _decoy() -> str:
+    """A hash to check unknown names against (made at the first such sign-in, not at start-up)."""
+    return accounts.hash_password("decoy password, never matches")
 
 
 def safe_next(target: str | None) -> str:
