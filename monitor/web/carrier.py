@@ -62,10 +62,7 @@ def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
         subjects=[park_id],
         columns=["raw_value", "raw_unit", "run_id", "recorded_at"],
     )
-    names = {
-        r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
-        for r in indicators(request)
-    }
+    names = indicator_names(request, lang)
     if len(figures):
         figures = figures.sort_values(["indicator", "period"], ascending=[True, False])
         figures = figures.drop_duplicates("indicator", keep="first")
@@ -262,14 +259,19 @@ def history_of(request: Request, park_id: str) -> dict[str, Any] | None:
         if lang == "en" and isinstance(row["name_en"], str) and row["name_en"]
         else row["name"]
     )
-    names = {
-        r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
-        for r in indicators(request)
-    }
+    names = indicator_names(request, lang)
     return {
         "park_id": park_id,
         "name": name,
         "history": figure_history(engine_of(request), park_id, names),
+    }
+
+
+def indicator_names(request: Request, lang: str) -> dict[str, tuple[str, str]]:
+    """Each indicator's name in ``lang`` (its code where it has no English one) and unit."""
+    return {
+        r["code"]: (r["name_zh"] if lang == "zh" else (r["name_en"] or r["code"]), r["unit"])
+        for r in indicators(request)
     }
 
 
