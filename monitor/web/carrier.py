@@ -18,7 +18,7 @@ from monitor.i18n import t
 from monitor.rating.explain import explain
 from monitor.rating.stability import stability
 from monitor.web.common import cached, city_of, engine_of, lang_of, missing, records
-from monitor.web.data import indicators, plain, registry, registry_ids
+from monitor.web.data import indicators, park_districts, plain, registry, registry_ids
 
 
 def park_detail(request: Request, park_id: str) -> dict[str, Any] | None:
@@ -39,7 +39,7 @@ def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
     park = records(found)[0]
     city = city_of(request)
     city_names = {d.adcode: (d.name if lang == "zh" else d.name_en) for d in city.districts}
-    spans = cached(request, "park-districts", lambda: store.park_districts(engine), shared=True)
+    spans = park_districts(request)
     districts = spans.get(park_id) or [park["district_id"]]
     ratings = store.ratings_frame(
         engine,

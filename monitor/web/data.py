@@ -48,7 +48,7 @@ def all_carriers(request: Request) -> pd.DataFrame:
             how="left",
         )
         extra = store.park_table(engine, columns=["aliases", "credit_code"]).set_index("id")
-        spans = store.park_districts(engine)
+        spans = park_districts(request)
         frame["districts"] = [
             spans.get(pid) or [code]
             for pid, code in zip(frame["id"], frame["district_id"], strict=True)
@@ -114,6 +114,15 @@ def registry(request: Request) -> pd.DataFrame:
     engine = engine_of(request)
     table: pd.DataFrame = cached(request, "registry", lambda: store.park_table(engine), shared=True)
     return table
+
+
+def park_districts(request: Request) -> dict[str, list[str]]:
+    """Each carrier's districts (cached, the same in every language)."""
+    engine = engine_of(request)
+    spans: dict[str, list[str]] = cached(
+        request, "park-districts", lambda: store.park_districts(engine), shared=True
+    )
+    return spans
 
 
 def indicators(request: Request) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from monitor import accounts, publication, rounds, store
+from monitor import accounts, publication, rounds
 from monitor.i18n import t
 from monitor.web.auth import (
     LOGIN_COOKIE,
@@ -22,7 +22,7 @@ from monitor.web.auth import (
     sign_in,
 )
 from monitor.web.common import lang_of, records, render
-from monitor.web.data import download, registry
+from monitor.web.data import download, park_districts, registry
 
 FORM_LIMIT = 4096  # bytes of a sign-in form; anything larger is refused unread
 
@@ -38,7 +38,7 @@ def carrier_for(request: Request, round_id: str, park_id: str) -> tuple[Any, Any
         return None
     if str(rows["kind"].iloc[0]) not in str(found["kinds"]).split("|"):
         return None
-    districts = store.park_districts(engine).get(park_id) or list(rows["district_id"])
+    districts = park_districts(request).get(park_id) or list(rows["district_id"])
     if not may_file(request.state.viewer, park_id, districts):
         return None
     return found, records(rows)[0]
@@ -140,7 +140,7 @@ def filing_pages(app: FastAPI) -> None:
         viewer = request.state.viewer
         engine = request.app.state.engine
         table = registry(request)
-        spans = store.park_districts(engine)
+        spans = park_districts(request)
         shown = []
         for found in records(rounds.rounds_frame(engine)):
             if found["closed"]:
