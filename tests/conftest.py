@@ -19,6 +19,11 @@ from monitor.settings import bundled_config_dir
 
 PG_ENV = "PARKMON_TEST_PG_URL"
 
+# The CLI's rich consoles take their width when monitor.cli is first imported, which depends on
+# which test a worker runs first (pytest-xdist): tables read by the tests are 200 wide in every
+# order.
+os.environ["COLUMNS"] = "200"
+
 
 # Property tests draw the same examples on every run (derandomize), so CI is reproducible: a
 # failure is a bug found, not bad luck. Explore new examples, ten times as many, with
