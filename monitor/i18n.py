@@ -172,6 +172,32 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "stars.vetoed": ("否决", "vetoed"),
     "rating.rated": ("已评", "rated"),
     "report.written": ("报告已写入 {path}", "Report written to {path}"),
+    # early warning (parkmon risks, the web page, the report sheet)
+    "risk.title": ("风险预警（{year} 年评价之后）", "Early warning (after the {year} evaluation)"),
+    "risk.level.high": ("高", "high"),
+    "risk.level.watch": ("关注", "watch"),
+    "risk.level.low": ("低", "low"),
+    "risk.again": ("连续两年不合格风险", "second failure in a row"),
+    "risk.col.risk": ("风险", "Risk"),
+    "risk.col.level": ("等级", "Level"),
+    "risk.col.stars": ("星级", "Stars"),
+    "risk.col.score": ("得分", "Score"),
+    "risk.col.expected": ("预期得分", "Expected"),
+    "risk.col.edge": ("保级线", "Edge"),
+    "risk.col.p_fewer": ("降星概率", "Chance of fewer stars"),
+    "risk.col.missing": ("缺报分值占比", "Points on missing figures"),
+    "risk.col.late": ("逾期天数", "Days late"),
+    "risk.col.falling": ("较上年失分最多", "Fell most since last year"),
+    "risk.col.levers": ("改进抓手", "What lowers the risk"),
+    "risk.none": ("没有需要关注的载体。", "No carrier to watch."),
+    "risk.backtest": (
+        "回测{demo}：{years} 年被标为高风险的载体中，次年降星的占 {precision}（准确率）；"
+        "次年降星的载体中，上一年已被标出的占 {recall}（召回率）；"
+        "全部载体次年降星的比例为 {base}。",
+        "Back-test{demo}: of the carriers flagged high in {years}, {precision} lost a star the "
+        "next year (precision); of those that lost a star, {recall} had been flagged (recall); "
+        "{base} of all carriers lost a star.",
+    ),
     "explain.lost": ("各项失分", "Points lost per item"),
     "explain.item": ("项目", "Item"),
     "explain.value": ("数值", "Value"),

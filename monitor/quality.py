@@ -80,7 +80,7 @@ def carrier_quality(engine: Engine, year: int) -> pd.DataFrame:
     present = {str(s): set(p["indicator"]) for s, p in figures.groupby("subject_id")}
     revised = figures[figures["revision"] > 1].groupby("subject_id")["indicator"].nunique()
     facts = figures.groupby("subject_id")["indicator"].nunique()
-    late = _days_late(engine, year)
+    late = days_late(engine, year)
     out = []
     for pid, name, kind in zip(parks["id"], parks["name"], parks["kind"], strict=True):
         wanted = asked.get(str(kind), set())
@@ -96,7 +96,7 @@ def carrier_quality(engine: Engine, year: int) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns).sort_values(["score", "id"]).reset_index(drop=True)
 
 
-def _days_late(engine: Engine, year: int) -> dict[str, int]:
+def days_late(engine: Engine, year: int) -> dict[str, int]:
     """Per carrier, days its latest submitted portal filing for ``year`` came after the
     round's deadline (negative: early)."""
     sub, rnd = table_of(models.Submission), table_of(models.ReportRound)

@@ -24,6 +24,7 @@ from monitor.cli.maps import maps_app, site_app
 from monitor.cli.publish import publications_command, publish_command
 from monitor.cli.quality import quality_command
 from monitor.cli.rate import rate_command, report_command
+from monitor.cli.risks import risks_command
 from monitor.cli.rounds import rounds_app
 from monitor.cli.run import run_command, template_app
 from monitor.cli.schedule import schedule_app, status_command
@@ -78,6 +79,7 @@ app.add_typer(rounds_app, name="rounds")
 app.command("publish")(publish_command)
 app.command("publications")(publications_command)
 app.command("quality")(quality_command)
+app.command("risks")(risks_command)
 app.command("status")(status_command)
 app.command("collect")(collect_command)
 app.command("rate")(rate_command)
