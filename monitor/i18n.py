@@ -173,6 +173,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "rating.rated": ("已评", "rated"),
     "report.written": ("报告已写入 {path}", "Report written to {path}"),
     # early warning (parkmon risks, the web page, the report sheet)
+    "report.risks": ("风险预警", "Early warning"),
     "risk.title": ("风险预警（{year} 年评价之后）", "Early warning (after the {year} evaluation)"),
     "risk.level.high": ("高", "high"),
     "risk.level.watch": ("关注", "watch"),

@@ -27,6 +27,7 @@ from monitor.rating.core import RatingRun
 from monitor.rating.methodology import Group, Item, Veto
 from monitor.rating.nextstar import next_star_frame, targets
 from monitor.rating.stability import stability
+from monitor.risks import falling_text, levers_text
 from monitor.safe_io import safe_row, save_write_only
 
 
@@ -300,9 +301,11 @@ def write_xlsx(
     units: dict[str, str],
     lang: str = "zh",
     names_en: Mapping[str, str] | None = None,
+    risks: pd.DataFrame | None = None,
 ) -> Path:
-    """One sheet per methodology, one for explanations, one for the methodologies; every
-    label in ``lang``; every sheet of a workbook made from demo data says so on its first row.
+    """One sheet per methodology, one for explanations, one for the early warning
+    (``monitor.risks.risk_frame``, when given), one for the methodologies; every label in
+    ``lang``; every sheet of a workbook made from demo data says so on its first row.
 
     Written in openpyxl's write-only mode: each row once, memory flat at any number of rows."""
     ctx = _Book(lang, names_en or {}, districts, units, demo)
@@ -315,6 +318,8 @@ def write_xlsx(
                 advice = _new_sheet(book, t("report.advice", lang), ctx)
                 _header(advice, [t(k, lang) for k in _ADVICE_HEADERS], ctx)
             _advice_rows(advice, run, ctx)
+    if risks is not None:
+        _risks_sheet(book, risks, year, ctx)
     _methods_sheet(book, runs, ctx)
     return save_write_only(book, path)
 
@@ -456,6 +461,48 @@ def _advice_rows(ws: Any, run: RatingRun, ctx: _Book) -> None:
                 ],
             )
             ws.append(row)
+
+
+_RISK_HEADERS = (
+    "report.id",
+    "col.name",
+    "risk.col.level",
+    "risk.col.risk",
+    "risk.col.stars",
+    "risk.col.score",
+    "risk.col.expected",
+    "risk.col.edge",
+    "risk.col.p_fewer",
+    "risk.col.missing",
+    "risk.col.late",
+    "risk.col.falling",
+    "risk.col.levers",
+)
+
+
+def _risks_sheet(book: Any, frame: pd.DataFrame, year: int, ctx: _Book) -> None:
+    """The early warning: every carrier, second failures first, then by risk."""
+    lang = ctx.lang
+    ws = _new_sheet(book, t("report.risks", lang), ctx, notes=1, freeze_column=2)
+    ws.append([t("risk.title", lang, year=year)])
+    _header(ws, [t(k, lang) for k in _RISK_HEADERS], ctx)
+    for r in frame.to_dict("records"):
+        level = t("risk.again", lang) if r["again"] else t(f"risk.level.{r['level']}", lang)
+        cells = [
+            r["id"],
+            r["name"],
+            level,
+            r["risk"],
+            stars_text(r["stars"], lang),
+            *(None if _missing(r[c]) else round(float(r[c]), 2) for c in ("score", "expected")),
+            None if _missing(r["edge"]) else round(float(r["edge"]), 2),
+            round(float(r["p_fewer"]), 3),
+            round(float(r["missing_share"]), 3),
+            None if _missing(r["days_late"]) else int(r["days_late"]),
+            falling_text(r["falling"], lang),
+            levers_text(r["levers"], ctx.units, lang),
+        ]
+        ws.append(safe_row(ws, cells))
 
 
 def _missing(value: Any) -> bool:

@@ -121,6 +121,16 @@ def test_cli_rate_explain_and_reports(demo_db, tmp_path):
     ratings = next(ws for ws in full.worksheets if "孵化器" in ws.title)
     assert ratings.freeze_panes == "D3"  # the header stays in view, under the banner
     assert ratings["A2"].font.bold and ratings["A2"].value == "排名"
+    # the early warning: second failures first, each with its level and its levers
+    warning = full["风险预警"]
+    assert warning["A3"].value == "编号" and warning["M3"].value == "改进抓手"
+    rows = list(warning.iter_rows(min_row=4, values_only=True))
+    assert len(rows) == len({r[0] for r in rows}) > 100
+    levels = [r[2] for r in rows]
+    again = levels.count("连续两年不合格风险")
+    assert again and levels[:again] == ["连续两年不合格风险"] * again
+    assert set(levels[again:]) <= {"高", "关注", "低"}
+    assert any("→" in (r[12] or "") for r in rows)
     # (the terminal outputs' demo banner is checked in test_labels_speak_one_language)
 
 

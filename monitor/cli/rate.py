@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     import monitor.rating.explain as explaining
-    from monitor import db, evaluation, registry, report, safe_io, store, views
+    from monitor import db, evaluation, registry, report, risks, safe_io, store, views
     from monitor.rating import RatingRun
 else:
     db = LazyModule("monitor.db")
@@ -25,6 +25,7 @@ else:
     explaining = LazyModule("monitor.rating.explain")
     registry = LazyModule("monitor.registry")
     report = LazyModule("monitor.report")
+    risks = LazyModule("monitor.risks")
     safe_io = LazyModule("monitor.safe_io")
     store = LazyModule("monitor.store")
     views = LazyModule("monitor.views")
@@ -164,6 +165,7 @@ def report_command(
         demo = db.holds_demo_data(engine)
         units = _units(engine)
         english = views.indicator_names_en(engine)
+        warning = risks.risk_frame(engine, settings.config_dir, year) if fmt == "xlsx" else None
     finally:
         engine.dispose()
     if not runs:
@@ -189,6 +191,7 @@ def report_command(
             units=units,
             lang=settings.lang,
             names_en=english,
+            risks=warning,
         )
     err.print(t("report.written", settings.lang, path=path))
     out.print(str(path))
