@@ -14,6 +14,52 @@ WEB_LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.nav.map": ("地图", "Map"),
     "web.open_page": ("查看载体详情 →", "Open the carrier's page →"),
     "web.nav.rankings": ("排名", "Rankings"),
+    "web.nav.risks": ("风险预警", "Early warning"),
+    "web.nav.quality": ("数据质量", "Data quality"),
+    "web.risks.help": (
+        "预期得分为近三年得分的平均；保级线为所在星级的最低分"
+        "（有比例限制的星级取同类中该比例之外最好者的得分）。"
+        "风险 = 100 ×（0.5 × 余量 + 0.3 × 降星概率 + 0.2 × 缺报与逾期）。"
+        "方法见 docs/methodology.md。",
+        "The expected score is the mean of the last three years'; the edge is the band's minimum "
+        "(for a band with a top share, the best peer's score outside it). Risk = 100 × (0.5 "
+        "margin + 0.3 chance of fewer stars + 0.2 missing and late figures); see "
+        "docs/methodology.md.",
+    ),
+    "web.risks.counts": (
+        "高风险 {high} 家 · 关注 {watch} 家 · 连续两年不合格风险 {again} 家",
+        "{high} high · {watch} watch · {again} at risk of a second failure in a row",
+    ),
+    "web.risks.all": ("显示全部（含低风险）", "Show all (low risks too)"),
+    "web.risks.none": (
+        "尚无评级：请先运行 parkmon rate YEAR。",
+        "No ratings yet: run parkmon rate YEAR.",
+    ),
+    "web.quality.sources": ("数据源", "Sources"),
+    "web.quality.carriers": ("载体（{year} 年）", "Carriers ({year})"),
+    "web.quality.help": (
+        "数据源：可靠性（成功批次占比）、有效性（未被拒收的行占比）、稳定性（未被修订的值占比）；"
+        "载体：完整度（应报指标的报送比例）、逾期天数、修订项数。得分越低越靠前，便于督促。",
+        "Sources: reliability (runs that succeeded), validity (rows not rejected), stability "
+        "(values not revised); carriers: completeness (asked indicators present), days late, "
+        "figures revised. Worst first, so the bureau knows whom to call.",
+    ),
+    "web.quality.reliability": ("可靠性", "Reliability"),
+    "web.quality.validity": ("有效性", "Validity"),
+    "web.quality.stability": ("稳定性", "Stability"),
+    "web.quality.completeness": ("完整度", "Completeness"),
+    "web.quality.revised": ("修订项数", "Revised"),
+    "web.quality.score": ("质量得分", "Quality score"),
+    "web.quality.runs": ("批次", "Runs"),
+    "web.quality.title": ("数据质量（{year} 年）", "Data quality ({year})"),
+    "web.quality.on_missing": (
+        "评级中基于缺报指标的分值占比",
+        "Rating points resting on missing figures",
+    ),
+    "web.quality.no_filing": ("未经平台报送", "not filed through the portal"),
+    "web.quality.late": ("逾期 {n} 天", "{n} days late"),
+    "web.quality.on_time": ("按时", "on time"),
+    "web.quality.first": ("（仅列前 {n} 家）", "(first {n} shown)"),
     "web.nav.compare": ("对比", "Compare"),
     "web.goal_not_found": ("没有编号为 {id} 的目标", "No goal with id {id}"),
     "web.compare_limits": (

@@ -19,6 +19,8 @@ Per **carrier** (incubators and maker spaces) for a year:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -61,10 +63,15 @@ def source_quality(engine: Engine) -> pd.DataFrame:
     return frame.sort_values(["score", "source"]).reset_index(drop=True)
 
 
-def carrier_quality(engine: Engine, year: int) -> pd.DataFrame:
-    """One row per incubator and maker space for ``year``, worst score first."""
+def carrier_quality(
+    engine: Engine, year: int, subjects: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One row per incubator and maker space for ``year`` (``subjects``: only those), worst
+    score first."""
     parks = store.park_table(engine, columns=["name", "kind"])
     parks = parks[parks["kind"].isin(STARRED)]
+    if subjects is not None:
+        parks = parks[parks["id"].isin(list(subjects))]
     asked = {
         kind: {
             str(r["code"])
@@ -74,7 +81,12 @@ def carrier_quality(engine: Engine, year: int) -> pd.DataFrame:
         for kind in STARRED
     }
     figures = store.observations_frame(
-        engine, subject_type="park", periods=[str(year)], history=True, columns=()
+        engine,
+        subject_type="park",
+        subjects=None if subjects is None else list(subjects),
+        periods=[str(year)],
+        history=True,
+        columns=(),
     )
     figures = figures[figures["subject_id"].isin(set(parks["id"]))]
     present = {str(s): set(p["indicator"]) for s, p in figures.groupby("subject_id")}

@@ -25,6 +25,8 @@ PARKMON = str(Path(sys.executable).with_name("parkmon"))
 HOSTILE = '<script>alert("x")</script>=1+2'
 FORMULA = '=HYPERLINK("http://example.invalid","点击")'
 PAGES = [
+    "/risks",
+    "/quality",
     "/",
     "/parks",
     "/parks?kind=incubator",
@@ -390,6 +392,44 @@ def test_rejections_are_listed_by_source_and_downloadable(client):
     book = client.get("/rejects", params={"format": "xlsx", "lang": "en"})
     sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
     assert sheet.title == "Rejections" and sheet.max_row >= len(rows)
+
+
+def test_the_early_warning_and_data_quality_pages(client):
+    page = client.get("/risks")
+    assert page.status_code == 200
+    assert "风险预警 · 2025" in page.text  # the latest rated year by default
+    rows = page.text.split('<tr class="risk-')[1:]
+    levels = [r.split('"')[0] for r in rows]
+    again = levels.count("again")
+    assert again and levels[:again] == ["again"] * again  # second failures first
+    assert set(levels[again:]) <= {"high", "watch"}  # the low risks only with ?all=1
+    everyone = client.get("/risks", params={"all": "1"}).text
+    assert everyone.count('<tr class="risk-low"') > 0
+    assert "回测（演示数据）" in page.text and "准确率" in page.text
+    first = rows[0].split('href="/parks/')[1].split('"')[0]
+    assert client.get(f"/parks/{first}").status_code == 200
+    csv_file = client.get("/risks", params={"format": "csv"})
+    assert csv_file.headers["content-disposition"].endswith('parkmon-risks-2025.csv"')
+    table = list(csv.reader(io.StringIO(csv_file.content.decode("utf-8-sig"))))
+    assert table[0][:3] == ["id", "name", "kind"] and len(table) == len(rows) + 1
+    assert client.get("/risks", params={"year": "2023"}).text.count("风险预警 · 2023") == 1
+    english = client.get("/risks", params={"lang": "en"}).text
+    assert "Early warning" in english and "Back-test (demo data)" in english
+
+    quality = client.get("/quality").text
+    sources = quality.split("<table data-quality-sources>")[1].split("</table>")[0]
+    # worst first: the demo's Torch file, 3 of its 10 rows rejected
+    assert sources.split("<tr><td>")[1].startswith("demo-torch-2025")
+    carriers = quality.split("<table data-quality-carriers>")[1].split("</table>")[0]
+    scores = [float(c.split('"')[0]) for c in carriers.split('data-score="')[1:]]
+    assert scores and scores == sorted(scores)
+    book = client.get("/quality", params={"table": "sources", "format": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
+    assert sheet.cell(2, 1).value == "demo-torch-2025"
+
+    # each carrier's page: how much its rating rests on missing or late figures
+    park = client.get(f"/parks/{first}").text
+    assert "<table data-quality>" in park and "评级中基于缺报指标的分值占比" in park
 
 
 def test_goal_pages_project_to_the_deadline_and_list_the_recognitions_that_count(client):

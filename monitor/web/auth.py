@@ -49,6 +49,8 @@ NEEDS: dict[str, tuple[str, str]] = {
     "/goals": ("goals", "read"),
     "/goals/{goal_id}": ("goals", "read"),
     "/rankings": ("rankings", "read"),
+    "/risks": ("risks", "read"),
+    "/quality": ("quality", "read"),
     "/compare": ("compare", "read"),
     "/runs": ("runs", "read"),
     "/rejects": ("rejects", "read"),

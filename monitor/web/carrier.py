@@ -5,6 +5,7 @@ behind them (cached per carrier; ``monitor.web.data`` holds what other pages sha
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pandas as pd
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from monitor import publication, report, store, views
+from monitor import publication, quality, report, store, views
 from monitor.errors import ConfigError
 from monitor.i18n import t
 from monitor.rating.explain import explain
@@ -73,6 +74,7 @@ def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
     latest_year = int(ratings["year"].max()) if len(ratings) else None
     return {
         "advice": advice(request, park_id, str(park["kind"]), latest_year),
+        "quality": figures_quality(engine, park_id, str(park["kind"]), latest_year),
         "chart": indicator_series(
             engine,
             park_id,
@@ -94,6 +96,36 @@ def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
         ],
         "recognitions": records(recognitions.sort_values("year")),
         "published": publication.published_for(engine, park_id),
+    }
+
+
+def figures_quality(
+    engine: Engine, park_id: str, kind: str, year: int | None
+) -> dict[str, Any] | None:
+    """How much the latest rating rests on missing, late or revised figures: the carrier's data
+    quality for that year (``monitor.quality``) and the share of the rating's points on
+    missing figures (one minus its completeness)."""
+    if year is None or kind not in quality.STARRED:
+        return None
+    found = quality.carrier_quality(engine, year, subjects=[park_id])
+    if found.empty:
+        return None
+    row = found.iloc[0]
+    rated = store.ratings_frame(
+        engine, year, subjects=[park_id], columns=["subject_id", "breakdown"]
+    )
+    completeness = None
+    for text in rated["breakdown"]:
+        number = json.loads(text or "{}").get("completeness")
+        completeness = None if number is None else float(number)
+    days = row["days_late"]
+    return {
+        "year": year,
+        "completeness": float(row["completeness"]),
+        "days_late": None if missing(days) else int(days),
+        "revised": int(row["revised"]),
+        "score": float(row["score"]),
+        "on_missing": None if completeness is None else 1 - completeness,
     }
 
 

@@ -1,0 +1,110 @@
+"""The bureau's questions before the evaluation: who may drop a star (``/risks``) and whose
+figures to chase (``/quality``), each with CSV and Excel downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+
+from monitor import quality, risks, store
+from monitor.i18n import t
+from monitor.web.common import cached, engine_of, lang_of, records, render
+from monitor.web.data import download
+
+
+def latest_rated_year(request: Request) -> int | None:
+    """The latest year with stored ratings of carriers (cached per data version)."""
+
+    def find() -> int | None:
+        frame = store.ratings_frame(engine_of(request), columns=["subject_type", "year"])
+        frame = frame[frame["subject_type"] == "park"]
+        return int(frame["year"].max()) if len(frame) else None
+
+    found: int | None = cached(request, "latest-rated-year", find, shared=True)
+    return found
+
+
+def _year(request: Request) -> int | None:
+    asked = request.query_params.get("year", "")
+    return int(asked) if asked.isdigit() and len(asked) == 4 else latest_rated_year(request)
+
+
+def _units(request: Request) -> dict[str, str]:
+    return {str(r["code"]): str(r["unit"] or "") for r in store.indicator_rows(engine_of(request))}
+
+
+def insight_pages(app: FastAPI) -> None:
+    @app.get("/risks", response_class=HTMLResponse, response_model=None)
+    def risks_page(request: Request) -> Response:
+        """Early warning for the year (``?year=``, default the latest rated): the second
+        failures first, then by risk; ``?all=1`` the low risks too; ``?format=csv|xlsx``."""
+        lang = lang_of(request)
+        year = _year(request)
+        settings = request.app.state.settings
+        engine = engine_of(request)
+        if year is None:
+            return render(request, "risks.html", year=None, rows=[], backtest=None)
+        frame: pd.DataFrame = cached(
+            request,
+            f"risks:{year}",
+            lambda: risks.risk_frame(engine, settings.config_dir, year),
+            shared=True,
+        )
+        units = _units(request)
+        shown = frame.assign(
+            falling=[risks.falling_text(f, lang) for f in frame["falling"]],
+            levers=[risks.levers_text(v, units, lang) for v in frame["levers"]],
+        )
+        everyone = request.query_params.get("all") == "1"
+        if not everyone:
+            shown = shown[(shown["level"] != "low") | shown["again"]]
+        kind = request.query_params.get("format")
+        if kind in ("csv", "xlsx"):
+            return download(shown, kind, f"parkmon-risks-{year}", t("report.risks", lang))
+
+        def tested() -> Any:
+            years = risks.backtest_years(engine, year)
+            return risks.backtest(engine, settings.config_dir, years) if years else None
+
+        result = cached(request, f"risks-backtest:{year}", tested, shared=True)
+        demo = bool(request.app.state.demo)
+        return render(
+            request,
+            "risks.html",
+            year=year,
+            rows=records(shown),
+            everyone=everyone,
+            counts=frame["level"].value_counts().to_dict(),
+            again=int(frame["again"].sum()),
+            backtest=None if result is None else risks.backtest_text(result, lang, demo),
+        )
+
+    @app.get("/quality", response_class=HTMLResponse, response_model=None)
+    def quality_page(request: Request) -> Response:
+        """Data quality: every source, and every incubator and maker space for the year
+        (``?year=``), worst first; ``?format=csv|xlsx&table=sources|carriers``."""
+        year = _year(request)
+        engine = engine_of(request)
+        sources = cached(request, "quality:sources", lambda: quality.source_quality(engine))
+        carriers = (
+            cached(request, f"quality:{year}", lambda: quality.carrier_quality(engine, year))
+            if year is not None
+            else pd.DataFrame(columns=["id", "name", "kind", "score"])
+        )
+        kind = request.query_params.get("format")
+        if kind in ("csv", "xlsx"):
+            which = request.query_params.get("table")
+            frame = sources if which == "sources" else carriers
+            name = f"parkmon-quality-{'sources' if which == 'sources' else 'carriers'}"
+            return download(frame, kind, name, t("web.nav.quality", lang_of(request)))
+        return render(
+            request,
+            "quality.html",
+            year=year,
+            sources=records(sources),
+            carriers=records(carriers.head(200)),
+            total=len(carriers),
+        )
