@@ -173,6 +173,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "rating.rated": ("已评", "rated"),
     "report.written": ("报告已写入 {path}", "Report written to {path}"),
     # early warning (parkmon risks, the web page, the report sheet)
+    # what a goal's status rests on (monitor.quality.goal_basis)
+    "basis.none": ("无数据", "no figures"),
+    "basis.stale": ("沿用 {year} 年数据（{missing} 年缺报）", "{year} figure ({missing} missing)"),
+    "basis.censored": ("排名仅知区间，按界值估计", "rank known only as a bound: estimated"),
+    "basis.illustrative": ("分解目标为示意", "illustrative district share"),
+    "basis.current": ("最新年度数据", "latest year's figure"),
     "report.risks": ("风险预警", "Early warning"),
     "risk.title": ("风险预警（{year} 年评价之后）", "Early warning (after the {year} evaluation)"),
     "risk.level.high": ("高", "high"),

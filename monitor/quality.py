@@ -20,6 +20,7 @@ Per **carrier** (incubators and maker spaces) for a year:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -120,3 +121,27 @@ def days_late(engine: Engine, year: int) -> dict[str, int]:
             .order_by(sub.c.id)
         ).all()
     return {str(r.park_id): (r.submitted_at.date() - r.deadline).days for r in rows}
+
+
+def goal_basis(progress: Any, reference_year: int | None) -> list[tuple[str, dict[str, Any]]]:
+    """What a goal's status rests on, as (label key, parameters): a figure older than the
+    latest year collected (``stale``), a rank known only as a bound (``censored``: "outside the
+    top N", an estimate), a district share that is illustrative, or no figures at all. Empty:
+    the status rests on a figure of the latest year."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if progress.latest is None and not progress.numbers.get("censored_latest"):
+        return [("basis.none", {})]
+    year = progress.latest_year
+    if reference_year is not None and year is not None and year < reference_year:
+        out.append(("basis.stale", {"year": year, "missing": reference_year}))
+    if progress.numbers.get("censored_latest"):
+        out.append(("basis.censored", {}))
+    if progress.illustrative:
+        out.append(("basis.illustrative", {}))
+    return out
+
+
+def latest_year(engine: Engine) -> int | None:
+    """The latest year any figure was collected for (the year a current status should rest on)."""
+    years = [int(p) for p in store.observed_periods(engine) if p.isdigit() and len(p) == 4]
+    return max(years) if years else None

@@ -71,3 +71,36 @@ def test_a_carriers_completeness_and_revisions(tmp_path, copy_demo):
     assert after.loc[full, "score"] == pytest.approx(100 * (0.6 + 0.2 + 0.2 * (1 - 1 / n)))
     missing = before[before["completeness"] < 1.0]
     assert (missing["score"] < 100).all()  # a carrier missing figures scores lower
+
+
+def test_what_a_goal_status_rests_on():
+    from monitor.goals import Progress
+
+    def progress(**kw):
+        base = dict(
+            goal="g",
+            name_zh="目标",
+            kind="level",
+            scope="320600",
+            status="moderate",
+            target=10.0,
+            target_year=2025,
+            baseline=5.0,
+            baseline_year=2020,
+            latest=8.0,
+            latest_year=2025,
+            ratio=None,
+            progress=None,
+            elapsed=None,
+            projection=None,
+        )
+        return Progress(**{**base, **kw})
+
+    assert quality.goal_basis(progress(), 2025) == []  # this year's figure
+    assert quality.goal_basis(progress(latest_year=2023), 2025) == [
+        ("basis.stale", {"year": 2023, "missing": 2025})
+    ]
+    censored = progress(kind="ranking", latest=None, numbers={"censored_latest": True})
+    assert quality.goal_basis(censored, 2025) == [("basis.censored", {})]
+    assert quality.goal_basis(progress(illustrative=True), 2025) == [("basis.illustrative", {})]
+    assert quality.goal_basis(progress(latest=None, latest_year=None), 2025) == [("basis.none", {})]

@@ -427,6 +427,10 @@ def test_the_early_warning_and_data_quality_pages(client):
     sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
     assert sheet.cell(2, 1).value == "demo-torch-2025"
 
+    # each goal's status says what it rests on: an old figure, a bound, or nothing
+    goals = client.get("/goals").text
+    assert "沿用 2023 年数据（2025 年缺报）；排名仅知区间，按界值估计" in goals
+    assert goals.count("data-basis>最新年度数据") > 5
     # each carrier's page: how much its rating rests on missing or late figures
     park = client.get(f"/parks/{first}").text
     assert "<table data-quality>" in park and "评级中基于缺报指标的分值占比" in park

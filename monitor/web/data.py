@@ -4,6 +4,7 @@ overview's sources, downloads (the cache in ``monitor.web.common`` keeps what is
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from monitor import goals as goals_module
-from monitor import models, safe_io, store, views
+from monitor import models, quality, safe_io, store, views
 from monitor.compare import radar_svg
 from monitor.i18n import label, t
 from monitor.registry import load_city
@@ -357,3 +358,17 @@ def plain(value: Any) -> float | None:
 
 
 # --- the JSON API --------------------------------------------------------------------------------
+
+
+def basis_texts(request: Request, progress: Sequence[Any]) -> dict[str, str]:
+    """Per goal, what its status rests on (``monitor.quality.goal_basis``) as one line."""
+    lang = lang_of(request)
+    reference = cached(
+        request, "latest-year", lambda: quality.latest_year(engine_of(request)), shared=True
+    )
+    sep = "；" if lang == "zh" else "; "
+    return {
+        g.goal: sep.join(t(k, lang, **kw) for k, kw in quality.goal_basis(g, reference))
+        or t("basis.current", lang)
+        for g in progress
+    }

@@ -33,6 +33,7 @@ from monitor.web.common import (
     render,
 )
 from monitor.web.data import (
+    basis_texts,
     carriers,
     comparison_of,
     counted_recognitions,
@@ -176,7 +177,8 @@ def more_pages(app: FastAPI) -> None:
 
     @app.get("/goals", response_class=HTMLResponse)
     def goals_page(request: Request) -> HTMLResponse:
-        return render(request, "goals.html", goals=progress_of(request))
+        progress = progress_of(request)
+        return render(request, "goals.html", goals=progress, basis=basis_texts(request, progress))
 
     @app.get("/goals/{goal_id}", response_class=HTMLResponse)
     def goal_page(request: Request, goal_id: str) -> HTMLResponse:
@@ -208,6 +210,7 @@ def more_pages(app: FastAPI) -> None:
             chart=chart,
             counted=counted,
             projected=projected,
+            rests_on=basis_texts(request, city)[goal_id],
         )
 
     @app.get("/rankings", response_class=HTMLResponse)
