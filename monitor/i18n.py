@@ -179,6 +179,30 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "basis.censored": ("排名仅知区间，按界值估计", "rank known only as a bound: estimated"),
     "basis.illustrative": ("分解目标为示意", "illustrative district share"),
     "basis.current": ("最新年度数据", "latest year's figure"),
+    # the meeting brief (parkmon brief)
+    "brief.title": (
+        "{city}科技创新载体工作简报（{year} 年）",
+        "{city} innovation carriers: brief for {year}",
+    ),
+    "brief.made": (
+        "生成日期：{date}。数据来自 parkmon 数据库。",
+        "Made on {date} from the parkmon database.",
+    ),
+    "brief.demo": ("演示数据", "demo data"),
+    "brief.goals": ("“十四五”重点目标", "Headline goals of the plan"),
+    "brief.no_data": ("{n} 项目标尚无数据：", "{n} goals without figures yet: "),
+    "brief.stars": ("{year} 年星级分布与变化", "Stars in {year} and changes"),
+    "brief.unrated": ("未评级（缺报或待核查）", "not rated (missing or under review)"),
+    "brief.moves": (
+        "两年均有评级的载体中：升星 {up} 家，持平 {same} 家，降星 {down} 家。",
+        "Of those rated both years: {up} up, {same} unchanged, {down} down.",
+    ),
+    "brief.more": (
+        "另有 {n} 家，见 parkmon risks 或网页“风险预警”。",
+        "{n} more: see parkmon risks.",
+    ),
+    "brief.map": ("载体分布（按星级着色）", "Carriers by stars"),
+    "brief.written": ("简报已写入 {path}", "Brief written to {path}"),
     "report.risks": ("风险预警", "Early warning"),
     "risk.title": ("风险预警（{year} 年评价之后）", "Early warning (after the {year} evaluation)"),
     "risk.level.high": ("高", "high"),
@@ -196,6 +220,10 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "risk.col.late": ("逾期天数", "Days late"),
     "risk.col.falling": ("较上年失分最多", "Fell most since last year"),
     "risk.col.levers": ("改进抓手", "What lowers the risk"),
+    "risk.no_single": (
+        "单项指标不足以补足差距，需多项同时提升",
+        "no single figure closes the gap: several must rise",
+    ),
     "risk.none": ("没有需要关注的载体。", "No carrier to watch."),
     "risk.backtest": (
         "回测{demo}：{years} 年被标为高风险的载体中，次年降星的占 {precision}（准确率）；"

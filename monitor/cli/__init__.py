@@ -15,6 +15,7 @@ from rich.table import Table
 
 from geo.errors import GeoError
 from monitor import __version__
+from monitor.cli.brief import brief_command
 from monitor.cli.collect import collect_command, rejects_command, runs_command, summary_table
 from monitor.cli.common import OutputFormat, err, out, settings_of, write_frame
 from monitor.cli.database import db_app
@@ -80,6 +81,7 @@ app.command("publish")(publish_command)
 app.command("publications")(publications_command)
 app.command("quality")(quality_command)
 app.command("risks")(risks_command)
+app.command("brief")(brief_command)
 app.command("status")(status_command)
 app.command("collect")(collect_command)
 app.command("rate")(rate_command)

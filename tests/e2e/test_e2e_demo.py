@@ -3,9 +3,7 @@ browser with the network blocked."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ pytestmark = pytest.mark.slow  # a real browser / the whole demo as a user runs 
 PARKMON = str(Path(sys.executable).with_name("parkmon"))
 
 
-def test_parkmon_demo_end_to_end(tmp_path):
+def test_parkmon_demo_end_to_end(tmp_path, request):
     env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "COLUMNS": "200"}
     proc = subprocess.run(
         [PARKMON, "demo"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300
@@ -74,34 +72,26 @@ def test_parkmon_demo_end_to_end(tmp_path):
     assert str(site / "index.html") in proc.stdout
     pages = re.findall(r'href="([^"]+\.html)"', (site / "index.html").read_text(encoding="utf-8"))
     assert set(pages) == {"region.html", "progress.html", "report-2025.html"}
-    chromium = shutil.which("chromium")
-    if not chromium:
-        if os.environ.get("PARKMON_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is needed to check that the site draws")
-        pytest.skip("browser check needs Chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
-        )
-        for name in ("region.html", "progress.html"):
-            page = browser.new_page()
-            outside: list[str] = []
-            page.route(
-                "**/*",
-                lambda r, outside=outside: (
-                    r.continue_()
-                    if r.request.url.startswith(("file:", "data:"))
-                    else (outside.append(r.request.url), r.abort())
-                ),
-            )
-            page.goto((site / name).as_uri())
-            page.wait_for_function("window.parkmon && window.parkmon.ready", timeout=20_000)
-            assert outside == []
-            assert page.evaluate("document.querySelectorAll('canvas, svg').length") > 0
-            page.close()
+    # the session's browser (one Playwright per process: a second sync_playwright() beside the
+    # session's, in the same worker, is refused); asked for here, after the demo has run
+    browser = request.getfixturevalue("browser")
+    for name in ("region.html", "progress.html"):
         page = browser.new_page()
-        page.goto((site / "report-2025.html").as_uri())
-        assert "科技企业孵化器运营绩效星级评定" in page.inner_text("body")
-        browser.close()
+        outside: list[str] = []
+        page.route(
+            "**/*",
+            lambda r, outside=outside: (
+                r.continue_()
+                if r.request.url.startswith(("file:", "data:"))
+                else (outside.append(r.request.url), r.abort())
+            ),
+        )
+        page.goto((site / name).as_uri())
+        page.wait_for_function("window.parkmon && window.parkmon.ready", timeout=20_000)
+        assert outside == []
+        assert page.evaluate("document.querySelectorAll('canvas, svg').length") > 0
+        page.close()
+    page = browser.new_page()
+    page.goto((site / "report-2025.html").as_uri())
+    assert "科技企业孵化器运营绩效星级评定" in page.inner_text("body")
+    page.close()
