@@ -447,10 +447,26 @@ def test_goal_pages_project_to_the_deadline_and_list_the_recognitions_that_count
     chart = json.loads(page.split('id="goal-series">')[1].split("</script>")[0])
     projected = next(s for s in chart["series"] if s.get("dashed"))
     assert projected["name"] == "按目前增速推算"
-    assert projected["values"][-1] == pytest.approx(level["projection"], rel=1e-3)
+    deadline = chart["x"].index(str(level["target_year"]))
+    assert projected["values"][deadline] == pytest.approx(level["projection"], rel=1e-3)
     assert projected["values"][chart["x"].index(str(level["latest_year"]))] == pytest.approx(
         level["latest"]
     )
+    # the projection goes on past the deadline, inside its band (low edge + span, stacked)
+    band = chart["band"]
+    assert band["name"] == "预测区间（10%–90%）" and len(chart["x"]) > deadline + 1
+    ahead = [i for i, v in enumerate(band["low"]) if v is not None and i > deadline]
+    assert ahead and all(
+        band["low"][i] <= projected["values"][i] <= band["low"][i] + band["span"][i] + 1e-9
+        for i in ahead
+    )
+    # a cumulative goal is drawn as what the years since the baseline added up to
+    total = next(g for g in goals.values() if g["kind"] == "cumulative" and g["latest"])
+    page = client.get(f"/goals/{total['goal']}").text
+    chart = json.loads(page.split('id="goal-series">')[1].split("</script>")[0])
+    values = [v for v in chart["series"][0]["values"] if v is not None]
+    assert values[0] == 0 and values == sorted(values)
+    assert values[-1] == pytest.approx(total["latest"])
     count = next(g for g in goals.values() if g["kind"] == "count" and g["latest"])
     page = client.get(f"/goals/{count['goal']}").text
     table = page.split("data-counted>")[1].split("</table>")[0]

@@ -291,6 +291,12 @@ def goal_series(engine: Engine, config_dir: Any, goal: Any, lang: str) -> dict[s
     obs = obs[(obs["subject_id"] == city) & obs["period"].str.fullmatch(r"\d{4}")]
     years = [str(y) for y in range(spec.baseline_year, spec.target_year + 1)]
     by_year = dict(zip(obs["period"], obs["value"], strict=True))
+    if spec.kind == "cumulative":  # what the years after the baseline added up to
+        total, running = 0.0, {str(spec.baseline_year): 0.0}
+        for y in sorted(k for k in by_year if int(k) > spec.baseline_year):
+            total += float(by_year[y])
+            running[y] = total
+        by_year = running
     title = goal.name_zh if lang == "zh" else (goal.name_en or goal.name_zh)
     series: list[dict[str, Any]] = [
         {"name": title, "values": [plain(by_year.get(y)) for y in years]}
@@ -318,6 +324,35 @@ def goal_series(engine: Engine, config_dir: Any, goal: Any, lang: str) -> dict[s
         "target_name": t("web.target", lang),
         "unit": spec.unit,
     }
+
+
+def with_projection(chart: dict[str, Any], projected: Any, lang: str) -> dict[str, Any]:
+    """The goal chart with its projection (``monitor.projection``): the path at the current
+    pace to the deadline and beyond (dashed), and its 10th–90th percentile band (shaded)."""
+    if projected is None or not projected.path:
+        return chart
+    last = max(int(chart["x"][-1]), *(int(p[0]) for p in projected.path))
+    years = [str(y) for y in range(int(chart["x"][0]), last + 1)]
+    pad = len(years) - len(chart["x"])
+    path = {str(y): (mid, lo, hi) for y, mid, lo, hi in projected.path}
+    path[str(projected.latest_year)] = (projected.latest,) * 3
+    series = [
+        {**s, "values": s["values"] + [None] * pad}
+        for s in chart["series"]
+        if not s.get("dashed")  # the pace line gives way to the projection's own path
+    ]
+    series.append(
+        {
+            "name": t("web.projection_line", lang),
+            "values": [plain(path[y][0]) if y in path else None for y in years],
+            "dashed": True,
+            "connect": True,
+        }
+    )
+    lows = [plain(path[y][1]) if y in path else None for y in years]
+    spans = [plain(path[y][2] - path[y][1]) if y in path else None for y in years]
+    band = {"name": t("web.projection_band", lang), "low": lows, "span": spans}
+    return {**chart, "x": years, "series": series, "band": band}
 
 
 def counted_recognitions(request: Request, goal_id: str) -> list[dict[str, Any]] | None:

@@ -42,6 +42,7 @@ from monitor.web.data import (
     progress_of,
     settings_in,
     unconfigured_sources,
+    with_projection,
 )
 
 
@@ -202,6 +203,8 @@ def more_pages(app: FastAPI) -> None:
             lambda: goal_projections(engine, settings.config_dir),
             shared=True,
         ).get(goal_id)
+        if chart is not None:
+            chart = with_projection(chart, projected, lang)
         return render(
             request,
             "goal.html",

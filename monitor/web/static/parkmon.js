@@ -24,6 +24,18 @@
       series.push(line(s.name, s.values, s.dashed, s.connect));
       legend.push(s.name);
     });
+    if (spec.band) {  // the projection's band: its low edge (invisible) and the span above it
+      series.push({
+        name: spec.band.name, type: "line", data: spec.band.low, stack: "band",
+        symbol: "none", lineStyle: { opacity: 0 }, tooltip: { show: false }
+      });
+      series.push({
+        name: spec.band.name, type: "line", data: spec.band.span, stack: "band",
+        symbol: "none", lineStyle: { opacity: 0 },
+        areaStyle: { color: "#c8102e", opacity: 0.15 }, tooltip: { show: false }
+      });
+      legend.push(spec.band.name);
+    }
     if (spec.target !== null && spec.target !== undefined) {
       series.push({
         name: spec.target_name,
