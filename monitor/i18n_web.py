@@ -32,6 +32,10 @@ WEB_LABELS: Final[dict[str, tuple[str, str]]] = {
         "高风险 {high} 家 · 关注 {watch} 家 · 连续两年不合格风险 {again} 家",
         "{high} high · {watch} watch · {again} at risk of a second failure in a row",
     ),
+    "web.risks.backtest": (
+        "回测：这样的预警在往年有多准？（需重新评定往年，稍候）",
+        "Back-test: how good were such flags in earlier years? (re-rates them: takes a moment)",
+    ),
     "web.risks.all": ("显示全部（含低风险）", "Show all (low risks too)"),
     "web.risks.none": (
         "尚无评级：请先运行 parkmon rate YEAR。",

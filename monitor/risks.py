@@ -49,7 +49,7 @@ from monitor.evaluation import score_year
 from monitor.i18n import t
 from monitor.rating import RatingRun
 from monitor.rating.core import RATED
-from monitor.rating.explain import group_room, needed_value
+from monitor.rating.nextstar import reaching_frame
 from monitor.rating.stability import stability
 
 PASS_STARS = 3
@@ -148,17 +148,28 @@ def _points(runs: Sequence[RatingRun]) -> pd.DataFrame:
 def falling(run: RatingRun, subject: str, last_points: pd.DataFrame) -> list[tuple[str, float]]:
     """The items that lost the most points since last year (the trend of the indicators that
     carry the points): up to ``LEVERS``, each with its change in points."""
+    return falling_all(run, last_points).get(subject, [])
+
+
+def falling_all(run: RatingRun, last_points: pd.DataFrame) -> dict[str, list[tuple[str, float]]]:
+    """``falling`` for every carrier of the run at once."""
     now = run.result.points
-    if subject not in now.index or subject not in last_points.index:
-        return []
+    if now.empty or last_points.empty:
+        return {}
+    last_points = last_points[~last_points.index.duplicated(keep="last")]
+    common = now.index.intersection(last_points.index)
+    before = last_points.reindex(index=common, columns=now.columns).to_numpy(dtype=float)
+    change = now.loc[common].to_numpy(dtype=float) - before
+    fell = np.where(np.isnan(change) | (change >= -0.05), np.inf, change)
+    order = np.argsort(fell, axis=1, kind="stable")[:, :LEVERS]
     names = {i.id: i.name_zh for i in (*run.methodology.items, *run.methodology.bonus_items)}
-    before = last_points.reindex(columns=now.columns)
-    change = (
-        now.loc[[subject]].to_numpy(dtype=float)[0] - before.loc[[subject]].to_numpy(dtype=float)[0]
-    )
-    order = [i for i in np.argsort(change) if change[i] < -0.05][:LEVERS]
-    items = [str(c) for c in now.columns]
-    return [(names.get(items[i], items[i]), round(float(change[i]), 1)) for i in order]
+    items = [names.get(str(c), str(c)) for c in now.columns]
+    out: dict[str, list[tuple[str, float]]] = {}
+    for r, subject in enumerate(common):
+        out[str(subject)] = [
+            (items[c], round(float(change[r, c]), 1)) for c in order[r] if np.isfinite(fell[r, c])
+        ]
+    return out
 
 
 def edges(run: RatingRun) -> dict[str, float]:
@@ -204,51 +215,60 @@ def assess(
     steady = stability(run.values, run.methodology, peers=run.peers, draws=draws, held=run.held)
     edge = edges(run)
     passing_at = pass_score(run)
-    rows = []
-    for subject, row in table.iterrows():
-        sid = str(subject)
-        status = str(row["status"])
-        stars = float(row["stars"]) if pd.notna(row["stars"]) else math.nan
+    fewer = _p_fewer(steady, table)
+    drops = falling_all(run, last_points)
+    kinds = run.peers["kind"].astype(str).to_dict() if "kind" in run.peers else {}
+    found = []
+    for subject, status, stars, scored, completeness, p_fewer in zip(
+        table.index.astype(str),
+        table["status"].astype(str),
+        table["stars"].to_numpy(dtype=float),
+        table["score"].to_numpy(dtype=float),
+        table["completeness"].to_numpy(dtype=float),
+        fewer,
+        strict=True,
+    ):
         rated = status == RATED
         # held for review (contradicting figures) is not a verdict; a veto or too few figures is
         failing = (rated and stars < PASS_STARS) or status in ("vetoed", "incomplete")
-        score = float(row["score"]) if rated else math.nan
-        before = past[0].get(sid, math.nan) if past else math.nan
-        expected = expected_score([score, *(p.get(sid, math.nan) for p in past)])
-        slack = expected - edge.get(sid, math.nan) if rated else math.nan
+        score = scored if rated else math.nan
+        expected = expected_score([score, *(p.get(subject, math.nan) for p in past)])
+        slack = expected - edge.get(subject, math.nan) if rated else math.nan
         margin = 1.0 if not rated else float(np.clip(1 - slack / MARGIN_POINTS, 0, 1))
-        p_fewer = _p_fewer(steady, subject, int(stars) if rated else 0, rated)
-        completeness = float(row["completeness"]) if pd.notna(row["completeness"]) else 0.0
-        days = late.get(sid)
-        data = min(1.0, (1 - completeness) + (LATE_WEIGHT if days is not None and days > 0 else 0))
+        complete = 0.0 if math.isnan(completeness) else completeness
+        days = late.get(subject)
+        data = min(1.0, (1 - complete) + (LATE_WEIGHT if days is not None and days > 0 else 0))
         risk = 100 * (0.5 * margin + 0.3 * p_fewer + 0.2 * data)
         level = "high" if risk >= HIGH else ("watch" if risk >= WATCH else "low")
-        target = passing_at if failing and rated else edge.get(sid, math.nan)
         again = failing and (not rated or expected < passing_at)
-        levers = _levers(run, sid, expected, target, units) if level != "low" or again else []
-        rows.append(
-            [
-                sid,
-                run.names.get(sid, sid),
-                str(run.peers["kind"].get(sid, "")) if "kind" in run.peers else "",
-                stars if rated else (0.0 if status == "vetoed" else math.nan),
-                score,
-                before,
-                expected,
-                falling(run, sid, last_points),
-                edge.get(sid, math.nan),
-                slack,
-                p_fewer,
-                1 - completeness,
-                days,
-                round(risk, 1),
-                level,
-                failing,
-                again,
-                levers,
-            ]
+        found.append(
+            {
+                "id": subject,
+                "name": run.names.get(subject, subject),
+                "kind": kinds.get(subject, ""),
+                "stars": stars if rated else (0.0 if status == "vetoed" else math.nan),
+                "score": score,
+                "last_score": past[0].get(subject, math.nan) if past else math.nan,
+                "expected": expected,
+                "falling": drops.get(subject, []),
+                "edge": edge.get(subject, math.nan),
+                "slack": slack,
+                "p_fewer": p_fewer,
+                "missing_share": 1 - complete,
+                "days_late": days,
+                "risk": round(risk, 1),
+                "level": level,
+                "failing": failing,
+                "again": again,
+                # the line to hold: the passing line for a failing carrier, else its band's edge
+                "target": passing_at if failing and rated else edge.get(subject, math.nan),
+            }
         )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(found)
+    wanted = frame[(frame["level"] != "low") | frame["again"]]
+    levers = levers_all(run, wanted, units)
+    frame["levers"] = pd.Series([levers.get(s, []) for s in frame["id"]], index=frame.index)
+    return frame[COLUMNS]
 
 
 def expected_score(scores: Sequence[float]) -> float:
@@ -260,61 +280,64 @@ def expected_score(scores: Sequence[float]) -> float:
     return float(np.mean(known))
 
 
-def _p_fewer(steady: pd.DataFrame, subject: Any, below: int, rated: bool) -> float:
-    """The chance, over the stability draws, of fewer than ``below`` stars."""
-    if not rated:
-        return 1.0
-    chances = [
-        float(steady.loc[subject, c])
+def _p_fewer(steady: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
+    """Per carrier, the chance over the stability draws of fewer stars than it has (1 for a
+    carrier not rated)."""
+    stars = np.nan_to_num(table["stars"].to_numpy(dtype=float), nan=0.0).astype(int)
+    rated = (table["status"] == RATED).to_numpy()
+    columns = sorted(
+        (int(c.split("_")[1]), c)
         for c in steady.columns
-        if c.startswith("p_") and c.endswith("_stars") and int(c.split("_")[1]) < below
-    ]
-    return float(np.clip(sum(x for x in chances if not math.isnan(x)), 0, 1))
-
-
-def _levers(
-    run: RatingRun, subject: str, expected: float, edge: float, units: Mapping[str, str]
-) -> list[Lever]:
-    """The figures whose rise would most lower the risk: missing ones first (report them), then
-    the items that alone win back ``edge + CUSHION − expected`` points, smallest rise first."""
-    meth = run.methodology
-    res = run.result
-    vals: dict[str, Any] = (
-        {str(k): v for k, v in run.values.loc[subject].items()}
-        if subject in run.values.index
-        else {}
+        if c.startswith("p_") and c.endswith("_stars")
     )
-    extra = edge + CUSHION - expected if not math.isnan(expected) else CUSHION
-    missing: list[Lever] = []
-    rising: list[tuple[float, Lever]] = []
-    for item in (*meth.items, *meth.bonus_items):
-        current = _plain(vals.get(item.driver))
-        if current is None:
-            missing.append(Lever(item.id, item.name_zh, item.driver, None, None))
-            continue
-        if extra <= 0:
-            continue
-        own = item.points - (_plain(_cell(res.points, subject, item.id)) or 0.0)
-        if extra > min(own, group_room(res, subject, item)) + 1e-9:
-            continue
-        needed, _ = needed_value(item, res, subject, extra, vals, dict(units))
-        if needed is None or needed <= current:
-            continue
-        rise = (needed - current) / abs(current) if current else math.inf
-        rising.append((rise, Lever(item.id, item.name_zh, item.driver, current, needed)))
-    rising.sort(key=lambda r: (r[0], r[1].item))
-    return (missing + [lever for _, lever in rising])[:LEVERS]
+    chances = steady.reindex(table.index)[[c for _, c in columns]].to_numpy(dtype=float)
+    below = np.array([k for k, _ in columns])[None, :] < stars[:, None]
+    fewer = np.nansum(np.where(below, chances, 0.0), axis=1)
+    return np.where(rated, np.clip(fewer, 0, 1), 1.0)
 
 
-def _cell(frame: pd.DataFrame, row: str, column: str) -> Any:
-    return frame.at[row, column] if row in frame.index and column in frame.columns else None
-
-
-def _plain(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
+def levers_all(
+    run: RatingRun, wanted: pd.DataFrame, units: Mapping[str, str]
+) -> dict[str, list[Lever]]:
+    """Per carrier of ``wanted`` (id, score, expected, target), the figures whose rise would
+    most lower its risk: the missing ones first (report them), then the items that alone win
+    back ``target + CUSHION − expected`` points (``nextstar.reaching_frame``, every carrier at
+    once), smallest relative rise first; at most ``LEVERS``."""
+    meth = run.methodology
+    items = (*meth.items, *meth.bonus_items)
+    ids = [str(i) for i in wanted["id"]]
+    values = run.values.reindex(ids)
+    out: dict[str, list[Lever]] = {s: [] for s in ids}
+    for item in items:
+        column = values[item.driver] if item.driver in values.columns else None
+        absent = (
+            ids if column is None else [s for s, v in zip(ids, column.isna(), strict=True) if v]
+        )
+        for subject in absent:
+            out[subject].append(Lever(item.id, item.name_zh, item.driver, None, None))
+    extra = wanted["target"] + CUSHION - wanted["expected"]
+    target = pd.Series((wanted["score"] + extra).to_numpy(dtype=float), index=ids)
+    target = target[(extra > 0).to_numpy() & target.notna().to_numpy()]
+    if len(target):
+        ways = reaching_frame(run.result, run.values, target, dict(units))
+        ways = ways[ways["current"].notna()]
+        rise = (ways["needed"] - ways["current"]) / ways["current"].abs().replace(0, np.nan)
+        ways = ways.assign(rise=rise.fillna(np.inf)).sort_values(
+            ["subject", "rise", "item"], kind="stable"
+        )
+        names = {i.id: i.name_zh for i in items}
+        for r in ways.to_dict("records"):
+            subject = str(r["subject"])
+            out[subject].append(
+                Lever(
+                    str(r["item"]),
+                    names.get(str(r["item"]), str(r["item"])),
+                    str(r["indicator"]),
+                    float(r["current"]),
+                    float(r["needed"]),
+                )
+            )
+    return {s: levers[:LEVERS] for s, levers in out.items()}
 
 
 def levers_text(levers: Sequence[Lever], units: Mapping[str, str], lang: str = "zh") -> str:

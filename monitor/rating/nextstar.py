@@ -20,7 +20,7 @@ from monitor.rating.engine import rule_points, score
 from monitor.rating.explain import COUNT_LIKE, peers_of
 from monitor.rating.methodology import Item, Methodology
 
-__all__ = ["next_star_frame", "rescore_rows", "targets"]
+__all__ = ["next_star_frame", "reaching_frame", "rescore_rows", "targets"]
 
 OPTION_COLUMNS = ["subject", "item", "indicator", "current", "needed"]
 _ROUNDS = 40  # as explain._confirm: raise a candidate at most this many times
@@ -124,12 +124,33 @@ def next_star_frame(
     can matter (the next star is a place among the peers) and ``verify`` is set, the first
     ``verify`` answers of each carrier are confirmed by re-rating its peer group with the new
     figure, as ``explain(verify=True)`` does for one carrier."""
-    meth = res.methodology
-    units = units or {}
-    if meth.type != "stars":
+    if res.methodology.type != "stars":
         return pd.DataFrame(columns=OPTION_COLUMNS)
     goal = targets(res).dropna(subset=["target_score"])
-    subjects = goal.index.intersection(values.index)
+    return _ways(res, values, goal, units or {}, verify)
+
+
+def reaching_frame(
+    res: RatingResult,
+    values: pd.DataFrame,
+    target_score: pd.Series,
+    units: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """The same single-indicator answers for any score per subject (``target_score``; NaN: none
+    wanted), e.g. the score that keeps a star with a cushion (``monitor.risks``)."""
+    goal = pd.DataFrame({"target_score": target_score.astype(float), "by_share": False})
+    return _ways(res, values, goal.dropna(subset=["target_score"]), units or {}, 0)
+
+
+def _ways(
+    res: RatingResult,
+    values: pd.DataFrame,
+    goal: pd.DataFrame,
+    units: dict[str, str],
+    verify: int,
+) -> pd.DataFrame:
+    meth = res.methodology
+    subjects = goal.index.intersection(values.index).intersection(res.table.index)
     if len(subjects) == 0:
         return pd.DataFrame(columns=OPTION_COLUMNS)
     goal = goal.loc[subjects]

@@ -69,7 +69,9 @@ def insight_pages(app: FastAPI) -> None:
             years = risks.backtest_years(engine, year)
             return risks.backtest(engine, settings.config_dir, years) if years else None
 
-        result = cached(request, f"risks-backtest:{year}", tested, shared=True)
+        # the back-test rates every earlier year again: asked for, not paid on every first visit
+        asked = request.query_params.get("backtest") == "1"
+        result = cached(request, f"risks-backtest:{year}", tested, shared=True) if asked else None
         demo = bool(request.app.state.demo)
         return render(
             request,
@@ -80,6 +82,7 @@ def insight_pages(app: FastAPI) -> None:
             counts=frame["level"].value_counts().to_dict(),
             again=int(frame["again"].sum()),
             backtest=None if result is None else risks.backtest_text(result, lang, demo),
+            backtest_asked=asked,
         )
 
     @app.get("/quality", response_class=HTMLResponse, response_model=None)
