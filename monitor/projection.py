@@ -195,7 +195,8 @@ def goal_projections(
         values = {y: v for y, v in values.items() if goal.baseline_year <= y <= now}
         found = None
         if goal.kind == "level":
-            found = project_level(values, goal.target, goal.target_year)
+            # "about 3 %": met within its tolerance, as its status counts it
+            found = project_level(values, goal.target - goal.tolerance, goal.target_year)
         elif goal.kind == "cumulative":
             flows = {y: v for y, v in values.items() if y > goal.baseline_year}
             last = max(flows, default=goal.baseline_year)
