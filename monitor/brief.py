@@ -77,11 +77,28 @@ def gather(engine: Engine, config_dir: Path, year: int, lang: str = "zh") -> Bri
         tested = risks.backtest(engine, config_dir, years)
         brief.backtest = risks.backtest_text(tested, lang, brief.demo)
     ranked = store.rankings_frame(engine)
-    brief.rankings = ranked[ranked["year"] <= year]
+    ranked = ranked[ranked["year"] <= year]
+    names = _subject_names(engine, lang)
+    brief.rankings = ranked.assign(
+        subject=[names.get(str(s), str(s)) for s in ranked["subject_id"]]
+    )
     brief.sources = quality.source_quality(engine).head(QUALITY_SHOWN)
     brief.carriers = quality.carrier_quality(engine, year).head(QUALITY_SHOWN)
     brief.map_svg = _map(engine, ratings[ratings["year"] == year], t("brief.map", lang))
     return brief
+
+
+def _subject_names(engine: Engine, lang: str) -> dict[str, str]:
+    """Carriers' and regions' names (English where the registry has them and is asked)."""
+    parks = store.park_table(engine, columns=["name", "name_en"])
+    regions = store.regions_frame(engine)
+    out = {}
+    for frame in (parks, regions):
+        english = frame["name_en"] if lang == "en" and "name_en" in frame else None
+        for i, (key, name) in enumerate(zip(frame["id"], frame["name"], strict=True)):
+            other = english.iloc[i] if english is not None else None
+            out[str(key)] = str(other) if isinstance(other, str) and other else str(name)
+    return out
 
 
 def _goals(engine: Engine, config_dir: Path, year: int, city: str) -> list[dict[str, Any]]:
@@ -367,7 +384,7 @@ def _html_rankings(brief: Brief, lang: str) -> list[str]:
             else str(r["position"])
         )
         parts.append(
-            f"<tr><td>{esc(str(r['ranking']))}</td><td>{esc(str(r['subject_id']))}</td>"
+            f"<tr><td>{esc(str(r['ranking']))}</td><td>{esc(str(r['subject']))}</td>"
             f"<td class='num'>{r['year']}</td><td class='num'>{esc(position)}</td></tr>"
         )
     parts.append("</table></section>")
