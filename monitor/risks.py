@@ -65,6 +65,7 @@ COLUMNS = [
     "id",
     "name",
     "kind",
+    "district_id",
     "stars",
     "score",
     "last_score",
@@ -218,6 +219,7 @@ def assess(
     fewer = _p_fewer(steady, table)
     drops = falling_all(run, last_points)
     kinds = run.peers["kind"].astype(str).to_dict() if "kind" in run.peers else {}
+    places = run.peers["district_id"].astype(str).to_dict() if "district_id" in run.peers else {}
     found = []
     for subject, status, stars, scored, completeness, p_fewer in zip(
         table.index.astype(str),
@@ -246,6 +248,7 @@ def assess(
                 "id": subject,
                 "name": run.names.get(subject, subject),
                 "kind": kinds.get(subject, ""),
+                "district_id": places.get(subject, ""),
                 "stars": stars if rated else (0.0 if status == "vetoed" else math.nan),
                 "score": score,
                 "last_score": past[0].get(subject, math.nan) if past else math.nan,

@@ -4,6 +4,7 @@ if it did not exist), pre-filled with last year's figures and safe to open in Ex
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -358,6 +359,14 @@ def test_who_has_not_filed_by_district(portal_db, serve_app):
         listed = re.findall(r"<tr><td>(DEMO-[^<]+)</td>", page.split("data-missing>")[1])
         rugao = incubators[incubators["district_id"] == "320682"]
         assert sorted(listed) == sorted(set(rugao["id"]) - {OWN})
+        # the early warning opens on its own district; ?district= (empty) is the whole city
+        own = client.get("/risks", params={"format": "csv", "all": "1"}).content
+        city = client.get("/risks", params={"format": "csv", "all": "1", "district": ""}).content
+        own_rows = list(csv.DictReader(io.StringIO(own.decode("utf-8-sig"))))
+        city_rows = list(csv.DictReader(io.StringIO(city.decode("utf-8-sig"))))
+        assert own_rows and {r["district_id"] for r in own_rows} == {"320682"}
+        assert len(city_rows) > len(own_rows) and len({r["district_id"] for r in city_rows}) > 3
+        assert 'option value="320682" selected' in client.get("/risks").text
 
 
 def test_the_online_form_is_checked_as_the_workbook(portal_db, serve_app):

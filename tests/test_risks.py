@@ -143,6 +143,26 @@ def test_parkmon_risks_on_the_demo_with_its_back_test(cli, tmp_path, copy_demo, 
     assert rest == sorted(rest, reverse=True)
     assert all(r["level"] != "low" or r["again"] for r in rows)
     assert "演示数据" in result.stderr  # the demo banner, on stderr beside JSON
+    # one district's, one kind's: the filters of the page
+    haimen = json.loads(
+        cli(
+            "--db",
+            str(database),
+            "risks",
+            "2025",
+            "--all",
+            "--district",
+            "海门区",
+            "--kind",
+            "incubator",
+            "--format",
+            "json",
+            cwd=tmp_path,
+        ).stdout
+    )
+    assert haimen and {(r["district_id"], r["kind"]) for r in haimen} == {("320614", "incubator")}
+    bad = cli("--db", str(database), "risks", "2025", "--district", "北京", cwd=tmp_path, ok=False)
+    assert bad.returncode != 0 and "not a district of the city" in bad.stderr
     table = cli("--db", str(database), "risks", "2025", "--backtest", cwd=tmp_path)
     assert "回测（演示数据）：2021–2024 年" in table.stdout
     assert "改进抓手" in table.stdout

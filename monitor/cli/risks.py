@@ -11,14 +11,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.cli.common import OutputFormat, demo_notice, out, reading, settings_of, write_frame
+from monitor.errors import ConfigError
 from monitor.i18n import stars_text, t
 
 if TYPE_CHECKING:
-    from monitor import db, risks, store
+    from monitor import db, registry, risks, store
 else:
     from monitor.lazy import LazyModule
 
     db = LazyModule("monitor.db")
+    registry = LazyModule("monitor.registry")
     risks = LazyModule("monitor.risks")
     store = LazyModule("monitor.store")
 
@@ -29,6 +31,10 @@ def risks_command(
     show_all: Annotated[
         bool, typer.Option("--all", help="Every carrier, the low risks too.")
     ] = False,
+    district: Annotated[
+        str | None, typer.Option(help="One district's carriers (name or adcode).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="incubator or maker_space.")] = None,
     backtest: Annotated[
         bool,
         typer.Option(
@@ -57,7 +63,19 @@ def risks_command(
             tested = risks.backtest(engine, settings.config_dir, years)
         return frame, units, db.holds_demo_data(engine), tested
 
+    if kind is not None and kind not in ("incubator", "maker_space"):
+        raise ConfigError(f"--kind {kind!r}: expected incubator or maker_space")
+    code = None
+    if district is not None:
+        found = registry.load_city(settings.config_dir).district(district)
+        if found is None:
+            raise ConfigError(f"--district {district!r}: not a district of the city")
+        code = found.adcode
     frame, units, demo, tested = reading(ctx, read)
+    if code is not None:
+        frame = frame[frame["district_id"] == code]
+    if kind is not None:
+        frame = frame[frame["kind"] == kind]
     demo_notice(demo, lang, machine=fmt is not OutputFormat.table)
     if not show_all:
         frame = frame[(frame["level"] != "low") | frame["again"]]

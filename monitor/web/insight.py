@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from monitor import quality, risks, store
 from monitor.i18n import t
-from monitor.web.common import cached, engine_of, lang_of, records, render
+from monitor.web.common import cached, city_of, engine_of, lang_of, records, render
 from monitor.web.data import download
 
 
@@ -30,6 +30,21 @@ def latest_rated_year(request: Request) -> int | None:
 def _year(request: Request) -> int | None:
     asked = request.query_params.get("year", "")
     return int(asked) if asked.isdigit() and len(asked) == 4 else latest_rated_year(request)
+
+
+def _place_and_kind(request: Request) -> tuple[str, str]:
+    """The district (adcode) and kind asked for; a district office sees its own district
+    unless it asks for another (``?district=`` empty: the whole city)."""
+    params = request.query_params
+    viewer = getattr(request.state, "viewer", None)
+    own = viewer.district if viewer is not None and viewer.role == "district" else None
+    district = params.get("district", own or "") or ""
+    known = {d.adcode for d in city_of(request).districts}
+    kind = params.get("kind", "")
+    return (
+        district if district in known else "",
+        kind if kind in ("incubator", "maker_space") else "",
+    )
 
 
 def _units(request: Request) -> dict[str, str]:
@@ -61,9 +76,14 @@ def insight_pages(app: FastAPI) -> None:
         everyone = request.query_params.get("all") == "1"
         if not everyone:
             shown = shown[(shown["level"] != "low") | shown["again"]]
-        kind = request.query_params.get("format")
-        if kind in ("csv", "xlsx"):
-            return download(shown, kind, f"parkmon-risks-{year}", t("report.risks", lang))
+        district, kind = _place_and_kind(request)
+        if district:
+            shown = shown[shown["district_id"] == district]
+        if kind:
+            shown = shown[shown["kind"] == kind]
+        wanted = request.query_params.get("format")
+        if wanted in ("csv", "xlsx"):
+            return download(shown, wanted, f"parkmon-risks-{year}", t("report.risks", lang))
 
         def tested() -> Any:
             years = risks.backtest_years(engine, year)
@@ -79,6 +99,9 @@ def insight_pages(app: FastAPI) -> None:
             year=year,
             rows=records(shown),
             everyone=everyone,
+            district=district,
+            kind=kind,
+            districts=city_of(request).districts,
             counts=frame["level"].value_counts().to_dict(),
             again=int(frame["again"].sum()),
             backtest=None if result is None else risks.backtest_text(result, lang, demo),
