@@ -23,11 +23,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from monitor import db, goals, quality, risks, safe_io, store, views
+from monitor import db, goals, quality, report, risks, safe_io, store, views
 from monitor.brief_svg import STAR_COLOURS, map_svg, trend_svg
 from monitor.errors import ConfigError
 from monitor.i18n import stars_text, t
 from monitor.projection import goal_projections
+from monitor.rating import load_methodologies
 from monitor.registry import load_city
 
 esc = html.escape
@@ -51,6 +52,7 @@ class Brief:
     carriers: pd.DataFrame = field(default_factory=pd.DataFrame)
     map_svg: str = ""
     units: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # rating items' labels in English
 
 
 def gather(engine: Engine, config_dir: Path, year: int, lang: str = "zh") -> Brief:
@@ -68,6 +70,9 @@ def gather(engine: Engine, config_dir: Path, year: int, lang: str = "zh") -> Bri
         demo=db.holds_demo_data(engine),
         made=datetime.now(UTC),
         units={str(r["code"]): str(r["unit"] or "") for r in store.indicator_rows(engine)},
+        labels=report.item_labels(
+            load_methodologies(config_dir), lang, views.indicator_names_en(engine)
+        ),
     )
     brief.goals = _goals(engine, config_dir, year, city.adcode)
     brief.stars, brief.moves = _stars(ratings, year)
@@ -344,12 +349,13 @@ def _html_risks(brief: Brief, lang: str) -> list[str]:
     for r in watched.head(RISKS_SHOWN).to_dict("records"):
         level = t("risk.again", lang) if r["again"] else t(f"risk.level.{r['level']}", lang)
         expected = "—" if _nan(r["expected"]) else f"{r['expected']:.1f}"
+        levers = risks.levers_text(r["levers"], brief.units, lang, brief.labels)
         parts.append(
             f"<tr><td>{esc(str(r['name']))}</td>"
             f"<td{' class=again' if r['again'] else ''}>{esc(level)}</td>"
             f"<td class='num'>{r['risk']:.0f}</td><td>{esc(stars_text(r['stars'], lang))}</td>"
             f"<td class='num'>{expected}</td>"
-            f"<td>{esc(risks.levers_text(r['levers'], brief.units, lang) or none)}</td></tr>"
+            f"<td>{esc(levers or none)}</td></tr>"
         )
     parts.append("</table>")
     if len(watched) > RISKS_SHOWN:

@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from monitor import __version__
 from monitor.i18n import STAR, stars_text, t
 from monitor.rating.core import RatingRun
-from monitor.rating.methodology import Group, Item, Veto
+from monitor.rating.methodology import Group, Item, Methodology, Veto
 from monitor.rating.nextstar import next_star_frame, targets
 from monitor.rating.stability import stability
 from monitor.risks import falling_text, levers_text
@@ -46,6 +46,16 @@ def item_name(item: Item, lang: str, names_en: Mapping[str, str]) -> str:
     assert item.numerator and item.denominator
     a, b = (names_en.get(c, c) for c in (item.numerator, item.denominator))
     return t("report.per", lang, a=a, b=b)
+
+
+def item_labels(
+    meths: Sequence[Methodology], lang: str, names_en: Mapping[str, str]
+) -> dict[str, str]:
+    """Every item's label in ``lang`` by item id, over the methodologies (empty in Chinese: the
+    items' own names are Chinese)."""
+    if lang != "en":
+        return {}
+    return {i.id: item_name(i, lang, names_en) for m in meths for i in (*m.items, *m.bonus_items)}
 
 
 def veto_name(veto: Veto, lang: str, names_en: Mapping[str, str]) -> str:
@@ -319,7 +329,7 @@ def write_xlsx(
                 _header(advice, [t(k, lang) for k in _ADVICE_HEADERS], ctx)
             _advice_rows(advice, run, ctx)
     if risks is not None:
-        _risks_sheet(book, risks, year, ctx)
+        _risks_sheet(book, risks, year, ctx, runs)
     _methods_sheet(book, runs, ctx)
     return save_write_only(book, path)
 
@@ -480,9 +490,12 @@ _RISK_HEADERS = (
 )
 
 
-def _risks_sheet(book: Any, frame: pd.DataFrame, year: int, ctx: _Book) -> None:
+def _risks_sheet(
+    book: Any, frame: pd.DataFrame, year: int, ctx: _Book, runs: Sequence[RatingRun]
+) -> None:
     """The early warning: every carrier, second failures first, then by risk."""
     lang = ctx.lang
+    labels = item_labels([r.methodology for r in runs], lang, ctx.names_en)
     ws = _new_sheet(book, t("report.risks", lang), ctx, notes=1, freeze_column=2)
     ws.append([t("risk.title", lang, year=year)])
     _header(ws, [t(k, lang) for k in _RISK_HEADERS], ctx)
@@ -499,8 +512,8 @@ def _risks_sheet(book: Any, frame: pd.DataFrame, year: int, ctx: _Book) -> None:
             round(float(r["p_fewer"]), 3),
             round(float(r["missing_share"]), 3),
             None if _missing(r["days_late"]) else int(r["days_late"]),
-            falling_text(r["falling"], lang),
-            levers_text(r["levers"], ctx.units, lang),
+            falling_text(r["falling"], lang, labels),
+            levers_text(r["levers"], ctx.units, lang, labels),
         ]
         ws.append(safe_row(ws, cells))
 

@@ -146,13 +146,17 @@ def _points(runs: Sequence[RatingRun]) -> pd.DataFrame:
     return pd.concat(frames) if frames else pd.DataFrame()
 
 
-def falling(run: RatingRun, subject: str, last_points: pd.DataFrame) -> list[tuple[str, float]]:
+def falling(
+    run: RatingRun, subject: str, last_points: pd.DataFrame
+) -> list[tuple[str, str, float]]:
     """The items that lost the most points since last year (the trend of the indicators that
-    carry the points): up to ``LEVERS``, each with its change in points."""
+    carry the points): up to ``LEVERS``, each (item id, name, change in points)."""
     return falling_all(run, last_points).get(subject, [])
 
 
-def falling_all(run: RatingRun, last_points: pd.DataFrame) -> dict[str, list[tuple[str, float]]]:
+def falling_all(
+    run: RatingRun, last_points: pd.DataFrame
+) -> dict[str, list[tuple[str, str, float]]]:
     """``falling`` for every carrier of the run at once."""
     now = run.result.points
     if now.empty or last_points.empty:
@@ -164,11 +168,13 @@ def falling_all(run: RatingRun, last_points: pd.DataFrame) -> dict[str, list[tup
     fell = np.where(np.isnan(change) | (change >= -0.05), np.inf, change)
     order = np.argsort(fell, axis=1, kind="stable")[:, :LEVERS]
     names = {i.id: i.name_zh for i in (*run.methodology.items, *run.methodology.bonus_items)}
-    items = [names.get(str(c), str(c)) for c in now.columns]
-    out: dict[str, list[tuple[str, float]]] = {}
+    items = [str(c) for c in now.columns]
+    out: dict[str, list[tuple[str, str, float]]] = {}
     for r, subject in enumerate(common):
         out[str(subject)] = [
-            (items[c], round(float(change[r, c]), 1)) for c in order[r] if np.isfinite(fell[r, c])
+            (items[c], names.get(items[c], items[c]), round(float(change[r, c]), 1))
+            for c in order[r]
+            if np.isfinite(fell[r, c])
         ]
     return out
 
@@ -209,11 +215,19 @@ def assess(
     late: Mapping[str, int],
     units: Mapping[str, str],
     draws: int,
+    *,
+    steady: pd.DataFrame | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> pd.DataFrame:
+    """The signals, risk, level and levers of the run's carriers (``subjects``: only those;
+    ``steady``: the run's stability draws when already made, e.g. by a carrier's page)."""
     table = run.result.table
+    if subjects is not None:
+        table = table[table.index.isin(list(subjects))]
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
-    steady = stability(run.values, run.methodology, peers=run.peers, draws=draws, held=run.held)
+    if steady is None:
+        steady = stability(run.values, run.methodology, peers=run.peers, draws=draws, held=run.held)
     edge = edges(run)
     passing_at = pass_score(run)
     fewer = _p_fewer(steady, table)
@@ -343,23 +357,40 @@ def levers_all(
     return {s: levers[:LEVERS] for s, levers in out.items()}
 
 
-def levers_text(levers: Sequence[Lever], units: Mapping[str, str], lang: str = "zh") -> str:
-    """``在孵企业数 20 → 26 家；创业导师数（缺报）`` — the levers as one line."""
+def levers_text(
+    levers: Sequence[Lever],
+    units: Mapping[str, str],
+    lang: str = "zh",
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """``在孵企业数 20 → 26 家；创业导师数（缺报）`` — the levers as one line (``names``: each
+    item's label in ``lang``, by item id; the Chinese name otherwise)."""
+    names = names or {}
     parts = []
     for lever in levers:
+        name = names.get(lever.item, lever.name_zh)
         if lever.needed is None or lever.current is None:
-            parts.append(f"{lever.name_zh}（{'缺报' if lang != 'en' else 'not reported'}）")
+            parts.append(f"{name}（缺报）" if lang != "en" else f"{name} (not reported)")
         else:
             unit = units.get(lever.indicator, "")
+            if lang == "en" and not unit.isascii():
+                unit = ""  # the registry's units are Chinese (个, 千元): the figures speak alone
             unit = f" {unit}" if unit else ""
-            parts.append(f"{lever.name_zh} {lever.current:,.6g} → {lever.needed:,.6g}{unit}")
+            parts.append(f"{name} {lever.current:,.6g} → {lever.needed:,.6g}{unit}")
     return ("；" if lang != "en" else "; ").join(parts)
 
 
-def falling_text(items: Sequence[tuple[str, float]], lang: str = "zh") -> str:
+def falling_text(
+    items: Sequence[tuple[str, str, float]],
+    lang: str = "zh",
+    names: Mapping[str, str] | None = None,
+) -> str:
     """``在孵企业数 −3.2 分；…`` — the items that lost most points since last year."""
+    names = names or {}
     unit = " 分" if lang != "en" else " points"
-    return ("；" if lang != "en" else "; ").join(f"{n} {v:+.1f}{unit}" for n, v in items)
+    return ("；" if lang != "en" else "; ").join(
+        f"{names.get(item, name)} {v:+.1f}{unit}" for item, name, v in items
+    )
 
 
 # --- the back-test -------------------------------------------------------------------------------

@@ -126,7 +126,10 @@ def test_a_missing_figure_is_the_first_lever(run):
 
 def test_items_that_fell_most_since_last_year(run):
     last = pd.DataFrame({"i": {"F": 70.0, "C": 60.0}})
-    assert risks.falling(run, "F", last) == [("i", -8.0)]
+    assert risks.falling(run, "F", last) == [("i", "i", -8.0)]
+    assert risks.falling_text(risks.falling(run, "F", last), "en", {"i": "Item"}) == (
+        "Item -8.0 points"
+    )
     assert risks.falling(run, "C", last) == []  # it rose
     assert risks.falling(run, "A", last) == []  # no points last year
 

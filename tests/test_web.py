@@ -437,6 +437,13 @@ def test_the_early_warning_and_data_quality_pages(client):
     # each carrier's page: how much its rating rests on missing or late figures
     park = client.get(f"/parks/{first}").text
     assert "<table data-quality>" in park and "评级中基于缺报指标的分值占比" in park
+    # and its own early warning, the same as the list's
+    header, *listed = table
+    high = next(
+        dict(zip(header, r, strict=True)) for r in listed if r[header.index("level")] == "high"
+    )
+    mine = client.get(f"/parks/{high['id']}").text.split("<p data-risk>")[1].split("</p>")[0]
+    assert f"（{float(high['risk']):.0f}）" in mine and "改进抓手" in mine
 
 
 def test_goal_pages_project_to_the_deadline_and_list_the_recognitions_that_count(client):

@@ -15,12 +15,14 @@ from monitor.errors import ConfigError
 from monitor.i18n import stars_text, t
 
 if TYPE_CHECKING:
-    from monitor import db, registry, risks, store
+    from monitor import db, rating, registry, report, risks, store
 else:
     from monitor.lazy import LazyModule
 
     db = LazyModule("monitor.db")
     registry = LazyModule("monitor.registry")
+    report = LazyModule("monitor.report")
+    rating = LazyModule("monitor.rating")
     risks = LazyModule("monitor.risks")
     store = LazyModule("monitor.store")
 
@@ -54,14 +56,16 @@ def risks_command(
     settings = settings_of(ctx)
     lang = settings.lang
 
-    def read(engine: Any) -> tuple[Any, dict[str, str], bool, Any]:
+    def read(engine: Any) -> tuple[Any, dict[str, str], dict[str, str], bool, Any]:
         frame = risks.risk_frame(engine, settings.config_dir, year)
-        units = {str(r["code"]): str(r["unit"] or "") for r in store.indicator_rows(engine)}
+        rows = store.indicator_rows(engine)
+        units = {str(r["code"]): str(r["unit"] or "") for r in rows}
+        english = {str(r["code"]): str(r["name_en"] or "") for r in rows}
         tested = None
         if backtest:
             years = risks.backtest_years(engine, year)
             tested = risks.backtest(engine, settings.config_dir, years)
-        return frame, units, db.holds_demo_data(engine), tested
+        return frame, units, english, db.holds_demo_data(engine), tested
 
     if kind is not None and kind not in ("incubator", "maker_space"):
         raise ConfigError(f"--kind {kind!r}: expected incubator or maker_space")
@@ -71,7 +75,7 @@ def risks_command(
         if found is None:
             raise ConfigError(f"--district {district!r}: not a district of the city")
         code = found.adcode
-    frame, units, demo, tested = reading(ctx, read)
+    frame, units, names_en, demo, tested = reading(ctx, read)
     if code is not None:
         frame = frame[frame["district_id"] == code]
     if kind is not None:
@@ -79,9 +83,10 @@ def risks_command(
     demo_notice(demo, lang, machine=fmt is not OutputFormat.table)
     if not show_all:
         frame = frame[(frame["level"] != "low") | frame["again"]]
+    labels = report.item_labels(rating.load_methodologies(settings.config_dir), lang, names_en)
     shown = frame.assign(
-        falling=[risks.falling_text(f, lang) for f in frame["falling"]],
-        levers=[risks.levers_text(v, units, lang) for v in frame["levers"]],
+        falling=[risks.falling_text(f, lang, labels) for f in frame["falling"]],
+        levers=[risks.levers_text(v, units, lang, labels) for v in frame["levers"]],
     )
     if write_frame(shown.round(4), fmt):
         return

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from monitor import publication, quality, report, store, views
+from monitor import publication, quality, report, risks, store, views
 from monitor.errors import ConfigError
 from monitor.i18n import t
 from monitor.rating.explain import explain
@@ -165,6 +165,7 @@ def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[
     units = {r["code"]: r["unit"] for r in indicators(request)}
     explained = explain(run.result, park_id, run.values, units)
     return {
+        "risk": carrier_risk(request, run, steady, park_id, year, items),
         "year": year,
         "stars": explained.stars,
         "target_stars": explained.target_stars,
@@ -191,6 +192,46 @@ def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[
             for o in explained.options
             if o.reachable
         ],
+    }
+
+
+def carrier_risk(
+    request: Request,
+    run: Any,
+    steady: pd.DataFrame,
+    park_id: str,
+    year: int,
+    items: dict[str, str],
+) -> dict[str, Any] | None:
+    """The carrier's early warning (``monitor.risks``), from the page's own rating run and
+    stability draws, its stored scores of the two years before and its filing's lateness."""
+    engine = engine_of(request)
+    earlier = store.ratings_frame(
+        engine, subjects=[park_id], columns=["subject_id", "year", "score", "status"]
+    )
+    earlier = earlier[earlier["status"] == "rated"]
+    past = [
+        {park_id: float(earlier.loc[earlier["year"] == y, "score"].iloc[-1])}
+        if (earlier["year"] == y).any()
+        else {}
+        for y in range(year - 1, year - risks.YEARS, -1)
+    ]
+    late = quality.days_late(engine, year)
+    units = {str(r["code"]): str(r["unit"] or "") for r in indicators(request)}
+    frame = risks.assess(
+        run, past, pd.DataFrame(), late, units, 0, steady=steady, subjects=[park_id]
+    )
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+    lang = lang_of(request)
+    return {
+        "risk": float(row["risk"]),
+        "level": str(row["level"]),
+        "again": bool(row["again"]),
+        "expected": None if missing(row["expected"]) else float(row["expected"]),
+        "edge": None if missing(row["edge"]) else float(row["edge"]),
+        "levers": risks.levers_text(row["levers"], units, lang, items),
     }
 
 

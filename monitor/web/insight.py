@@ -9,8 +9,9 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from monitor import quality, risks, store
+from monitor import quality, report, risks, store
 from monitor.i18n import t
+from monitor.rating import load_methodologies
 from monitor.web.common import cached, city_of, engine_of, lang_of, records, render
 from monitor.web.data import download
 
@@ -47,6 +48,17 @@ def _place_and_kind(request: Request) -> tuple[str, str]:
     )
 
 
+def item_labels_of(request: Request, lang: str) -> dict[str, str]:
+    """Each rating item's label in ``lang`` (``report.item_labels``)."""
+    if lang != "en":
+        return {}
+    settings = request.app.state.settings
+    names_en = {
+        str(r["code"]): str(r["name_en"] or "") for r in store.indicator_rows(engine_of(request))
+    }
+    return report.item_labels(load_methodologies(settings.config_dir), lang, names_en)
+
+
 def _units(request: Request) -> dict[str, str]:
     return {str(r["code"]): str(r["unit"] or "") for r in store.indicator_rows(engine_of(request))}
 
@@ -69,9 +81,10 @@ def insight_pages(app: FastAPI) -> None:
             shared=True,
         )
         units = _units(request)
+        labels = item_labels_of(request, lang)
         shown = frame.assign(
-            falling=[risks.falling_text(f, lang) for f in frame["falling"]],
-            levers=[risks.levers_text(v, units, lang) for v in frame["levers"]],
+            falling=[risks.falling_text(f, lang, labels) for f in frame["falling"]],
+            levers=[risks.levers_text(v, units, lang, labels) for v in frame["levers"]],
         )
         everyone = request.query_params.get("all") == "1"
         if not everyone:
