@@ -69,15 +69,17 @@ def carrier_quality(
 ) -> pd.DataFrame:
     """One row per incubator and maker space for ``year`` (``subjects``: only those), worst
     score first."""
-    parks = store.park_table(engine, columns=["name", "kind", "opened", "closed"])
+    parks = store.park_table(
+        engine,
+        columns=["name", "kind", "opened", "closed"],
+        ids=None if subjects is None else list(subjects),
+    )
     parks = parks[parks["kind"].isin(STARRED)]
     # only the carriers open that year: a closed one is not asked for figures
     open_then = (parks["opened"].isna() | (parks["opened"] <= year)) & (
         parks["closed"].isna() | (parks["closed"] > year)
     )
     parks = parks[open_then]
-    if subjects is not None:
-        parks = parks[parks["id"].isin(list(subjects))]
     asked = {
         kind: {
             str(r["code"])

@@ -218,9 +218,11 @@ def assess(
     *,
     steady: pd.DataFrame | None = None,
     subjects: Sequence[str] | None = None,
+    edge: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The signals, risk, level and levers of the run's carriers (``subjects``: only those;
-    ``steady``: the run's stability draws when already made, e.g. by a carrier's page)."""
+    ``steady`` and ``edge``: the run's stability draws and edges when already made, e.g. kept
+    by the web application for a carrier's page)."""
     table = run.result.table
     if subjects is not None:
         table = table[table.index.isin(list(subjects))]
@@ -228,12 +230,12 @@ def assess(
         return pd.DataFrame(columns=COLUMNS)
     if steady is None:
         steady = stability(run.values, run.methodology, peers=run.peers, draws=draws, held=run.held)
-    edge = edges(run)
+    edge = edges(run) if edge is None else edge
     passing_at = pass_score(run)
     fewer = _p_fewer(steady, table)
     drops = falling_all(run, last_points)
-    kinds = run.peers["kind"].astype(str).to_dict() if "kind" in run.peers else {}
-    places = run.peers["district_id"].astype(str).to_dict() if "district_id" in run.peers else {}
+    kinds = _peer_column(run, table.index, "kind")
+    places = _peer_column(run, table.index, "district_id")
     found = []
     for subject, status, stars, scored, completeness, p_fewer in zip(
         table.index.astype(str),
@@ -286,6 +288,14 @@ def assess(
     levers = levers_all(run, wanted, units)
     frame["levers"] = pd.Series([levers.get(s, []) for s in frame["id"]], index=frame.index)
     return frame[COLUMNS]
+
+
+def _peer_column(run: RatingRun, index: pd.Index, column: str) -> dict[str, str]:
+    """The carriers' kind or district (from the run's peer attributes), for these only."""
+    if column not in run.peers:
+        return {}
+    found = run.peers[column].reindex(index)
+    return {str(k): str(v) for k, v in zip(index, found, strict=True) if isinstance(v, str)}
 
 
 def expected_score(scores: Sequence[float]) -> float:

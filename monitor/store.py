@@ -261,8 +261,10 @@ def park_table(
     districts: Sequence[str] | None = None,
     belt_roles: Sequence[str] | None = None,
     include_demo: bool = True,
+    ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The registry as a plain frame (no geometry, enums as their text values), by id.
+    """The registry as a plain frame (no geometry, enums as their text values), by id
+    (``ids``: only these carriers).
 
     ``columns`` reads only those (``id`` always comes): a comparison or a count needs five of
     the registry's twenty columns, and at 20,000 carriers the rest is most of the read.
@@ -282,6 +284,8 @@ def park_table(
         stmt = stmt.where(T_PARK.c.belt_role.in_(list(belt_roles)))
     if not include_demo:
         stmt = stmt.where(T_PARK.c.is_demo.is_(False))
+    if ids is not None:
+        stmt = stmt.where(T_PARK.c.id.in_(list(ids)))
     with connection(engine) as conn:
         frame = read_frame(conn, stmt.order_by(T_PARK.c.id))
     for column in ("kind", "level", "belt_role", "location_quality"):

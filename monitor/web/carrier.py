@@ -18,6 +18,7 @@ from monitor.errors import ConfigError
 from monitor.i18n import t
 from monitor.rating.explain import explain
 from monitor.rating.stability import stability
+from monitor.risks import edges
 from monitor.web.common import cached, city_of, engine_of, lang_of, missing, records
 from monitor.web.data import indicators, park_districts, plain, registry, registry_ids
 
@@ -165,7 +166,15 @@ def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[
     units = {r["code"]: r["unit"] for r in indicators(request)}
     explained = explain(run.result, park_id, run.values, units)
     return {
-        "risk": carrier_risk(request, run, steady, park_id, year, items),
+        "risk": carrier_risk(
+            request,
+            run,
+            steady,
+            cached(request, f"edges:{year}:{kind}:{number}", lambda: edges(run), shared=True),
+            park_id,
+            year,
+            items,
+        ),
         "year": year,
         "stars": explained.stars,
         "target_stars": explained.target_stars,
@@ -199,6 +208,7 @@ def carrier_risk(
     request: Request,
     run: Any,
     steady: pd.DataFrame,
+    edge: dict[str, float],
     park_id: str,
     year: int,
     items: dict[str, str],
@@ -219,7 +229,7 @@ def carrier_risk(
     late = quality.days_late(engine, year)
     units = {str(r["code"]): str(r["unit"] or "") for r in indicators(request)}
     frame = risks.assess(
-        run, past, pd.DataFrame(), late, units, 0, steady=steady, subjects=[park_id]
+        run, past, pd.DataFrame(), late, units, 0, steady=steady, subjects=[park_id], edge=edge
     )
     if frame.empty:
         return None
