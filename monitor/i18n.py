@@ -215,6 +215,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "risk.col.score": ("得分", "Score"),
     "risk.col.expected": ("预期得分", "Expected"),
     "risk.col.edge": ("保级线", "Edge"),
+    "risk.col.line": ("保级/合格线", "Line to hold"),
     "risk.col.p_fewer": ("降星概率", "Chance of fewer stars"),
     "risk.col.missing": ("缺报分值占比", "Points on missing figures"),
     "risk.col.late": ("逾期天数", "Days late"),

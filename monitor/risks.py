@@ -72,6 +72,7 @@ COLUMNS = [
     "expected",
     "falling",
     "edge",
+    "line",
     "slack",
     "p_fewer",
     "missing_share",
@@ -279,8 +280,9 @@ def assess(
                 "level": level,
                 "failing": failing,
                 "again": again,
-                # the line to hold: the passing line for a failing carrier, else its band's edge
-                "target": passing_at if failing and rated else edge.get(subject, math.nan),
+                # the line to get over next year: the passing line for a failing carrier, else
+                # its band's edge (what its levers aim at)
+                "line": passing_at if failing else edge.get(subject, math.nan),
             }
         )
     frame = pd.DataFrame(found)
@@ -326,9 +328,9 @@ def _p_fewer(steady: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
 def levers_all(
     run: RatingRun, wanted: pd.DataFrame, units: Mapping[str, str]
 ) -> dict[str, list[Lever]]:
-    """Per carrier of ``wanted`` (id, score, expected, target), the figures whose rise would
+    """Per carrier of ``wanted`` (id, score, expected, line), the figures whose rise would
     most lower its risk: the missing ones first (report them), then the items that alone win
-    back ``target + CUSHION − expected`` points (``nextstar.reaching_frame``, every carrier at
+    back ``line + CUSHION − expected`` points (``nextstar.reaching_frame``, every carrier at
     once), smallest relative rise first; at most ``LEVERS``."""
     meth = run.methodology
     items = (*meth.items, *meth.bonus_items)
@@ -342,7 +344,7 @@ def levers_all(
         )
         for subject in absent:
             out[subject].append(Lever(item.id, item.name_zh, item.driver, None, None))
-    extra = wanted["target"] + CUSHION - wanted["expected"]
+    extra = wanted["line"] + CUSHION - wanted["expected"]
     target = pd.Series((wanted["score"] + extra).to_numpy(dtype=float), index=ids)
     target = target[(extra > 0).to_numpy() & target.notna().to_numpy()]
     if len(target):

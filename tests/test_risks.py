@@ -96,8 +96,11 @@ def test_signals_risk_level_and_levers_worked_out_by_hand(run):
     assert f.loc["C", "levers"] == []
     # A: expected 95 against the edge 88 → slack 7 → margin 0.3 → risk 15
     assert f.loc["A", "risk"] == pytest.approx(15)
-    # D failed (1★, < 60) and its expected 45 is still under 60: a second failure → first
+    # D failed (1★, < 60) and its expected 45 is still under 60: a second failure → first;
+    # the line it must get over is the passing line, not its own band's edge
     assert bool(f.loc["D", "failing"]) and bool(f.loc["D", "again"])
+    assert f.loc["D", "edge"] == 0 and f.loc["D", "line"] == 60
+    assert f.loc["F", "line"] == f.loc["F", "edge"] == 60
     assert not f.loc["F", "again"] and not f.loc["F", "failing"]
     # E failed too but has no history: expected 20 < 60 → again as well
     assert bool(f.loc["E", "again"])

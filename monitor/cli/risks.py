@@ -93,7 +93,7 @@ def risks_command(
     table = Table(title=t("risk.title", lang, year=year))
     for key in ("id", "name"):
         table.add_column(t(f"col.{key}", lang))
-    for key in ("level", "risk", "stars", "score", "expected", "edge"):
+    for key in ("level", "risk", "stars", "score", "expected", "line"):
         table.add_column(t(f"risk.col.{key}", lang))
     for r in shown.to_dict("records"):
         level = t(f"risk.level.{r['level']}", lang)
@@ -107,7 +107,7 @@ def risks_command(
             stars_text(r["stars"], lang),
             _num(r["score"]),
             _num(r["expected"]),
-            _num(r["edge"]),
+            _num(r["line"]),
         )
     if not len(shown):
         out.print(t("risk.none", lang))

@@ -240,7 +240,7 @@ def carrier_risk(
         "level": str(row["level"]),
         "again": bool(row["again"]),
         "expected": None if missing(row["expected"]) else float(row["expected"]),
-        "edge": None if missing(row["edge"]) else float(row["edge"]),
+        "line": None if missing(row["line"]) else float(row["line"]),
         "levers": risks.levers_text(row["levers"], units, lang, items),
     }
 
