@@ -225,6 +225,14 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "单项指标不足以补足差距，需多项同时提升",
         "no single figure closes the gap: several must rise",
     ),
+    "risk.backtest_again": (
+        "连续不合格预警：标出 {flagged} 家，次年确实仍不合格 {hits} 家（准确率 {precision}）；"
+        "次年仍不合格的 {failed} 家中，上一年已标出 {recall}；"
+        "不合格载体次年仍不合格的比例为 {base}。",
+        " Second failures: {flagged} flagged, {hits} failed again the next year (precision "
+        "{precision}); of the {failed} that failed again, {recall} had been flagged; {base} of "
+        "the failing carriers failed again.",
+    ),
     "risk.none": ("没有需要关注的载体。", "No carrier to watch."),
     "risk.backtest": (
         "回测{demo}：{years} 年被标为高风险的载体中，次年降星的占 {precision}（准确率）；"

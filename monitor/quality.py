@@ -71,7 +71,7 @@ def carrier_quality(
     score first."""
     parks = store.park_table(
         engine,
-        columns=["name", "kind", "opened", "closed"],
+        columns=["name", "kind", "district_id", "opened", "closed"],
         ids=None if subjects is None else list(subjects),
     )
     parks = parks[parks["kind"].isin(STARRED)]
@@ -102,7 +102,9 @@ def carrier_quality(
     facts = figures.groupby("subject_id")["indicator"].nunique()
     late = days_late(engine, year)
     out = []
-    for pid, name, kind in zip(parks["id"], parks["name"], parks["kind"], strict=True):
+    for pid, name, kind, district in zip(
+        parks["id"], parks["name"], parks["kind"], parks["district_id"], strict=True
+    ):
         wanted = asked.get(str(kind), set())
         have = present.get(pid, set()) & wanted
         completeness = len(have) / len(wanted) if wanted else 1.0
@@ -111,8 +113,8 @@ def carrier_quality(
         stability = 1 - changed / int(facts[pid]) if pid in facts.index else 1.0
         on_time = 1.0 if days is None or days <= 0 else 0.0
         score = 100 * (0.6 * completeness + 0.2 * on_time + 0.2 * stability)
-        out.append([pid, name, kind, completeness, days, changed, score])
-    columns = ["id", "name", "kind", "completeness", "days_late", "revised", "score"]
+        out.append([pid, name, kind, district, completeness, days, changed, score])
+    columns = ["id", "name", "kind", "district_id", "completeness", "days_late", "revised", "score"]
     return pd.DataFrame(out, columns=columns).sort_values(["score", "id"]).reset_index(drop=True)
 
 

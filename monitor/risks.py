@@ -417,6 +417,11 @@ class BackTest:
     lost: int
     hits: int
     carriers: int
+    # the second-failure flag: of the carriers failing in Y (and still there in Y+1)
+    failing: int = 0  # failing in Y, still there in Y+1
+    again_flagged: int = 0
+    again_hits: int = 0  # flagged and failing again in Y+1
+    failed_again: int = 0
 
     @property
     def precision(self) -> float | None:
@@ -467,6 +472,12 @@ def backtest(
             if after[str(i)] < float(s) or math.isnan(after[str(i)])
         }
         flagged = set(now.loc[now["level"].isin(list(levels)), "id"].astype(str))
+        failing = flags[flags["failing"].astype(bool) & flags["id"].isin(after)]
+        again = set(failing.loc[failing["again"].astype(bool), "id"].astype(str))
+        # failing again: fewer than the passing stars, a veto, or not rated
+        failed = {
+            str(i) for i in failing["id"] if math.isnan(after[str(i)]) or after[str(i)] < PASS_STARS
+        }
         rows.append(
             {
                 "year": y,
@@ -474,6 +485,10 @@ def backtest(
                 "lost": len(lost),
                 "flagged": len(flagged),
                 "hits": len(flagged & lost),
+                "failing": len(failing),
+                "again_flagged": len(again),
+                "again_hits": len(again & failed),
+                "failed_again": len(failed),
             }
         )
     return BackTest(
@@ -482,6 +497,10 @@ def backtest(
         lost=sum(r["lost"] for r in rows),
         hits=sum(r["hits"] for r in rows),
         carriers=sum(r["carriers"] for r in rows),
+        failing=sum(r["failing"] for r in rows),
+        again_flagged=sum(r["again_flagged"] for r in rows),
+        again_hits=sum(r["again_hits"] for r in rows),
+        failed_again=sum(r["failed_again"] for r in rows),
     )
 
 
@@ -500,6 +519,16 @@ def backtest_text(result: BackTest, lang: str, demo: bool) -> str:
 
     years = [r["year"] for r in result.rows]
     span = f"{years[0]}–{years[-1]}" if years else "—"
+    again = t(
+        "risk.backtest_again",
+        lang,
+        flagged=result.again_flagged,
+        hits=result.again_hits,
+        precision=pct(result.again_hits / result.again_flagged if result.again_flagged else None),
+        failed=result.failed_again,
+        recall=pct(result.again_hits / result.failed_again if result.failed_again else None),
+        base=pct(result.failed_again / result.failing if result.failing else None),
+    )
     return t(
         "risk.backtest",
         lang,
@@ -508,7 +537,7 @@ def backtest_text(result: BackTest, lang: str, demo: bool) -> str:
         recall=pct(result.recall),
         base=pct(result.base_rate),
         demo=("（演示数据）" if lang != "en" else " (demo data)") if demo else "",
-    )
+    ) + (again if result.again_flagged or result.failed_again else "")
 
 
 def _stars_of(runs: Sequence[RatingRun]) -> dict[str, float]:

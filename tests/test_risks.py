@@ -198,3 +198,18 @@ def test_parkmon_risks_on_the_demo_with_its_back_test(cli, tmp_path, copy_demo, 
     assert row["lost"] == len(lost)
     assert 0 <= row["hits"] <= min(row["flagged"], row["lost"])
     assert test.precision == row["hits"] / row["flagged"]
+
+    # the second failures, counted again from the stored ratings: failing in 2024 (fewer than
+    # 3 stars, a veto, or not rated) and again in 2025
+    status = {(s, y): st for s, y, _, st in stored}
+    failing = {
+        s
+        for (s, y), v in stars.items()
+        if y == 2024
+        and s in after
+        and (status[s, y] in ("vetoed", "incomplete") or (v is not None and v < 3))
+    }
+    again = {s for s in failing if after[s] is None or after[s] < 3}  # not rated in 2025: fails
+    assert row["failing"] == len(failing) and row["failed_again"] == len(again)
+    assert 0 <= row["again_hits"] <= min(row["again_flagged"], row["failed_again"])
+    assert "连续不合格预警" in risks.backtest_text(test, "zh", True)

@@ -426,6 +426,9 @@ def test_the_early_warning_and_data_quality_pages(client):
     carriers = quality.split("<table data-quality-carriers>")[1].split("</table>")[0]
     scores = [float(c.split('"')[0]) for c in carriers.split('data-score="')[1:]]
     assert scores and scores == sorted(scores)
+    haimen = client.get("/quality", params={"district": "320614", "format": "csv"}).content
+    rows = list(csv.DictReader(io.StringIO(haimen.decode("utf-8-sig"))))
+    assert rows and {r["district_id"] for r in rows} == {"320614"}
     book = client.get("/quality", params={"table": "sources", "format": "xlsx"})
     sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
     assert sheet.cell(2, 1).value == "demo-torch-2025"

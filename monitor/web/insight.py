@@ -133,12 +133,17 @@ def insight_pages(app: FastAPI) -> None:
             if year is not None
             else pd.DataFrame(columns=["id", "name", "kind", "score"])
         )
-        kind = request.query_params.get("format")
-        if kind in ("csv", "xlsx"):
+        district, kind = _place_and_kind(request)
+        if district:
+            carriers = carriers[carriers["district_id"] == district]
+        if kind:
+            carriers = carriers[carriers["kind"] == kind]
+        wanted = request.query_params.get("format")
+        if wanted in ("csv", "xlsx"):
             which = request.query_params.get("table")
             frame = sources if which == "sources" else carriers
             name = f"parkmon-quality-{'sources' if which == 'sources' else 'carriers'}"
-            return download(frame, kind, name, t("web.nav.quality", lang_of(request)))
+            return download(frame, wanted, name, t("web.nav.quality", lang_of(request)))
         return render(
             request,
             "quality.html",
@@ -146,4 +151,7 @@ def insight_pages(app: FastAPI) -> None:
             sources=records(sources),
             carriers=records(carriers.head(200)),
             total=len(carriers),
+            district=district,
+            kind=kind,
+            districts=city_of(request).districts,
         )
