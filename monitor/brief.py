@@ -55,8 +55,18 @@ class Brief:
     labels: dict[str, str] = field(default_factory=dict)  # rating items' labels in English
 
 
-def gather(engine: Engine, config_dir: Path, year: int, lang: str = "zh") -> Brief:
-    """Everything the brief shows, read from the database (reads only)."""
+def gather(
+    engine: Engine,
+    config_dir: Path,
+    year: int,
+    lang: str = "zh",
+    *,
+    district: str | None = None,
+    backtest: bool = True,
+) -> Brief:
+    """Everything the brief shows, read from the database (reads only). ``district`` (an
+    adcode): that district's goals, carriers, risks, quality and map; ``backtest``: include the
+    early warning's back-test (it rates every earlier year again)."""
     ratings = store.ratings_frame(
         engine, columns=["subject_type", "subject_id", "year", "kind", "stars", "status"]
     )
@@ -64,9 +74,20 @@ def gather(engine: Engine, config_dir: Path, year: int, lang: str = "zh") -> Bri
     if not (ratings["year"] == year).any():
         raise ConfigError(f"no stored ratings for {year}: run `parkmon rate {year}` first")
     city = load_city(config_dir)
+    place = city.district(district) if district else None
+    if district and place is None:
+        raise ConfigError(f"district {district!r}: not a district of the city")
+    here = None
+    if place is not None:
+        parks = store.park_table(engine, columns=["district_id"])
+        here = set(parks.loc[parks["district_id"] == place.adcode, "id"])
+        ratings = ratings[ratings["subject_id"].isin(here)]
+    name = city.name if lang == "zh" else city.name_en
+    if place is not None:
+        name = place.name if lang == "zh" else place.name_en
     brief = Brief(
         year=year,
-        city=city.name if lang == "zh" else city.name_en,
+        city=name,
         demo=db.holds_demo_data(engine),
         made=datetime.now(UTC),
         units={str(r["code"]): str(r["unit"] or "") for r in store.indicator_rows(engine)},
@@ -74,10 +95,13 @@ def gather(engine: Engine, config_dir: Path, year: int, lang: str = "zh") -> Bri
             load_methodologies(config_dir), lang, views.indicator_names_en(engine)
         ),
     )
-    brief.goals = _goals(engine, config_dir, year, city.adcode)
+    brief.goals = _goals(
+        engine, config_dir, year, place.adcode if place else city.adcode, place is not None
+    )
     brief.stars, brief.moves = _stars(ratings, year)
-    brief.risks = risks.risk_frame(engine, config_dir, year)
-    years = risks.backtest_years(engine, year)
+    warning = risks.risk_frame(engine, config_dir, year)
+    brief.risks = warning if here is None else warning[warning["id"].isin(here)]
+    years = risks.backtest_years(engine, year) if backtest else []
     if years:
         tested = risks.backtest(engine, config_dir, years)
         brief.backtest = risks.backtest_text(tested, lang, brief.demo)
@@ -88,8 +112,16 @@ def gather(engine: Engine, config_dir: Path, year: int, lang: str = "zh") -> Bri
         subject=[names.get(str(s), str(s)) for s in ranked["subject_id"]]
     )
     brief.sources = quality.source_quality(engine).head(QUALITY_SHOWN)
-    brief.carriers = quality.carrier_quality(engine, year).head(QUALITY_SHOWN)
-    brief.map_svg = _map(engine, ratings[ratings["year"] == year], t("brief.map", lang))
+    carriers = quality.carrier_quality(engine, year)
+    if here is not None:
+        carriers = carriers[carriers["id"].isin(here)]
+    brief.carriers = carriers.head(QUALITY_SHOWN)
+    brief.map_svg = _map(
+        engine,
+        ratings[ratings["year"] == year],
+        t("brief.map", lang),
+        place.adcode if place else None,
+    )
     return brief
 
 
@@ -106,9 +138,15 @@ def _subject_names(engine: Engine, lang: str) -> dict[str, str]:
     return out
 
 
-def _goals(engine: Engine, config_dir: Path, year: int, city: str) -> list[dict[str, Any]]:
-    progress = views.goal_progress(engine, config_dir, year=year)
-    projected = goal_projections(engine, config_dir, year)
+def _goals(
+    engine: Engine, config_dir: Path, year: int, city: str, district: bool = False
+) -> list[dict[str, Any]]:
+    """Each goal's progress at the scope (the city, or a district by its adcode ``city``), its
+    yearly values there and, for the city, its projection."""
+    progress = views.goal_progress(
+        engine, config_dir, year=year, district=city if district else None
+    )
+    projected = {} if district else goal_projections(engine, config_dir, year)
     specs = {g.id: g for g in goals.load_goals(config_dir)}
     codes = sorted({s.indicator for s in specs.values() if s.indicator})
     obs = store.observations_frame(engine, subject_type="region", indicators=codes, columns=())
@@ -176,8 +214,10 @@ def _stars(ratings: pd.DataFrame, year: int) -> tuple[pd.DataFrame, dict[str, di
     return table, moves
 
 
-def _map(engine: Engine, rated: pd.DataFrame, label: str) -> str:
+def _map(engine: Engine, rated: pd.DataFrame, label: str, district: str | None = None) -> str:
     regions = store.regions_frame(engine, levels=["district"])
+    if district is not None:
+        regions = regions[regions["id"] == district]
     parks = store.park_table(engine, columns=["lon", "lat"])
     stars = dict(zip(rated["subject_id"], rated["stars"], strict=True))
     dots = [
@@ -250,7 +290,14 @@ def _status(p: Any, lang: str) -> str:
 
 def _html_goals(brief: Brief, lang: str) -> list[str]:
     parts = [f"<section><h2>{esc(t('brief.goals', lang))}</h2>"]
-    shown = [g for g in brief.goals if g["progress"].status != goals.NO_DATA]
+
+    def measured(g: dict[str, Any]) -> bool:
+        p = g["progress"]
+        return p.status != goals.NO_DATA and (
+            p.latest is not None or bool(p.numbers.get("censored_latest"))
+        )
+
+    shown = [g for g in brief.goals if measured(g)]
     for g in shown:
         p = g["progress"]
         name = p.name_zh if lang == "zh" else (p.name_en or p.name_zh)
@@ -258,7 +305,8 @@ def _html_goals(brief: Brief, lang: str) -> list[str]:
         projection = g["projection"]
         path = projection.path if projection is not None else []
         # a growth goal's target is a rate, not a point on the values' scale
-        target = None if p.kind == "growth" else p.target
+        # a district without its own share has no target to mark
+        target = None if p.kind == "growth" or p.status == goals.NO_TARGET else p.target
         chart = trend_svg(g["series"], path, target, p.target_year, label=name)
         when = ""
         if projection is not None:
@@ -275,7 +323,7 @@ def _html_goals(brief: Brief, lang: str) -> list[str]:
             f'<span class="meta">{esc(t("web.rests_on", lang))}: {esc(basis)}</span>'
             f"{f'<br>{esc(when)}' if when else ''}<br>{chart}</div>"
         )
-    missing = [g for g in brief.goals if g["progress"].status == goals.NO_DATA]
+    missing = [g for g in brief.goals if not measured(g)]
     if missing:
         names = "、".join(
             (
@@ -456,13 +504,25 @@ def pdf_unavailable() -> str | None:
     return None
 
 
-def write_pdf(page: str, path: Path) -> Path:
+def pdf_bytes(page: str) -> bytes:
     """The brief's HTML as an A4 PDF (WeasyPrint, the print stylesheet's page rules)."""
     import weasyprint  # noqa: PLC0415  (optional: the pdf extra)
 
-    data = weasyprint.HTML(string=page).write_pdf()
-    safe_io.write_bytes(path, data)  # whole or not at all
+    data: bytes = weasyprint.HTML(string=page).write_pdf()
+    return data
+
+
+def write_pdf(page: str, path: Path) -> Path:
+    """``pdf_bytes`` written to ``path``, whole or not at all."""
+    safe_io.write_bytes(path, pdf_bytes(page))
     return path
 
 
-__all__: Sequence[str] = ["Brief", "gather", "pdf_unavailable", "render_html", "write_pdf"]
+__all__: Sequence[str] = [
+    "Brief",
+    "gather",
+    "pdf_bytes",
+    "pdf_unavailable",
+    "render_html",
+    "write_pdf",
+]

@@ -15,6 +15,7 @@ WEB_LABELS: Final[dict[str, tuple[str, str]]] = {
     "web.open_page": ("查看载体详情 →", "Open the carrier's page →"),
     "web.nav.rankings": ("排名", "Rankings"),
     "web.projection_band": ("预测区间（10%–90%）", "Projection band (10th–90th percentile)"),
+    "web.brief": ("会议简报（可打印）", "Meeting brief (printable)"),
     "web.rests_on": ("数据依据", "Rests on"),
     "web.nav.risks": ("风险预警", "Early warning"),
     "web.nav.quality": ("数据质量", "Data quality"),

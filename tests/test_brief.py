@@ -107,6 +107,38 @@ def test_the_brief_on_the_demo_as_html_and_pdf(cli, hostile_demo, tmp_path):
         assert f"{number} / {len(reader.pages)}" in p.extract_text()
 
 
+def test_a_districts_brief(cli, hostile_demo, tmp_path, config_dir):
+    out = tmp_path / "haimen.html"
+    cli(
+        "--db",
+        str(hostile_demo),
+        "brief",
+        "2025",
+        "--district",
+        "海门区",
+        "--no-backtest",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    page = out.read_text(encoding="utf-8")
+    assert "海门区科技创新载体工作简报（2025 年）" in page and "回测" not in page
+    engine = db.make_engine(f"sqlite:///{hostile_demo}")
+    try:
+        parks = store.park_table(
+            engine, columns=["name", "district_id"], kinds=["incubator", "maker_space"]
+        )
+    finally:
+        engine.dispose()
+    # (the rankings stay the city's: they name zones of other districts)
+    named = [n for n in parks["name"] if f">{n}<" in page]
+    assert named and set(parks.loc[parks["name"].isin(named), "district_id"]) == {"320614"}
+    bad = cli(
+        "--db", str(hostile_demo), "brief", "2025", "--district", "北京", cwd=tmp_path, ok=False
+    )
+    assert bad.returncode != 0 and "not a district of the city" in bad.stderr
+
+
 def test_a_year_without_ratings_is_one_clear_line(cli, hostile_demo, tmp_path):
     result = cli("--db", str(hostile_demo), "brief", "2019", cwd=tmp_path, ok=False)
     assert result.returncode != 0

@@ -449,6 +449,30 @@ def test_the_early_warning_and_data_quality_pages(client):
     assert f"（{float(high['risk']):.0f}）" in mine and "改进抓手" in mine
 
 
+def test_the_meeting_brief_in_the_browser(client):
+    from monitor import brief
+
+    page = client.get("/brief")
+    assert page.status_code == 200
+    assert "南通市科技创新载体工作简报（2025 年）" in page.text and "<script" not in page.text
+    # its own stylesheet inline, and no script: the policy allows inline styles here only
+    policy = page.headers["content-security-policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self' 'nonce-" in policy
+    assert "回测" not in page.text  # the back-test when asked
+    assert "回测（演示数据）" in client.get("/brief", params={"backtest": "1"}).text
+    haimen = client.get("/brief", params={"district": "320614"}).text
+    assert "海门区科技创新载体工作简报（2025 年）" in haimen
+    assert "示例孵化器" in haimen and haimen.count('class="map"') == 1
+    assert client.get("/brief", params={"year": "2019"}).status_code == 404
+    pdf = client.get("/brief", params={"format": "pdf"})
+    if brief.pdf_unavailable() is None:
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.headers["content-disposition"].endswith('brief-2025.pdf"')
+    else:
+        assert pdf.status_code == 503
+    assert 'href="/brief?year=2025"' in client.get("/risks").text
+
+
 def test_goal_pages_project_to_the_deadline_and_list_the_recognitions_that_count(client):
     goals = {g["goal"]: g for g in client.get("/api/goals").json()}
     level = next(

@@ -27,6 +27,17 @@ def brief_command(
     out_path: Annotated[
         Path | None, typer.Option("--out", help="HTML file to write [output folder].")
     ] = None,
+    district: Annotated[
+        str | None,
+        typer.Option(help="A district's brief (name or adcode): its goals, carriers and map."),
+    ] = None,
+    backtest: Annotated[
+        bool,
+        typer.Option(
+            "--backtest/--no-backtest",
+            help="Include the early warning's back-test (rates every earlier year again).",
+        ),
+    ] = True,
     pdf: Annotated[
         bool,
         typer.Option(
@@ -42,7 +53,12 @@ def brief_command(
     lang = settings.lang
     if pdf and (why := brief.pdf_unavailable()) is not None:
         raise ConfigError(f"--pdf: {why}")
-    gathered = reading(ctx, lambda e: brief.gather(e, settings.config_dir, year, lang))
+    gathered = reading(
+        ctx,
+        lambda e: brief.gather(
+            e, settings.config_dir, year, lang, district=district, backtest=backtest
+        ),
+    )
     page = brief.render_html(gathered, lang)
     path = out_path or settings.output_dir / f"brief-{year}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

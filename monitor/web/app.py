@@ -46,7 +46,7 @@ from monitor.web.auth import (
 )
 from monitor.web.common import Cache, lang_of, render
 from monitor.web.filing import filing_routes, form_routes, oversight_routes
-from monitor.web.insight import insight_pages
+from monitor.web.insight import brief_pages, insight_pages
 from monitor.web.portal import filing_pages, portal_pages, publish_pages, round_pages
 from monitor.web.routes import api, map_pages, more_pages, pages
 
@@ -105,6 +105,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     more_pages(app)
     map_pages(app)
     insight_pages(app)
+    brief_pages(app)
     api(app)
     portal_pages(app)
     publish_pages(app)

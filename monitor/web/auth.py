@@ -51,6 +51,7 @@ NEEDS: dict[str, tuple[str, str]] = {
     "/rankings": ("rankings", "read"),
     "/risks": ("risks", "read"),
     "/quality": ("quality", "read"),
+    "/brief": ("brief", "read"),
     "/compare": ("compare", "read"),
     "/runs": ("runs", "read"),
     "/rejects": ("rejects", "read"),

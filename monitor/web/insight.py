@@ -1,5 +1,6 @@
-"""The bureau's questions before the evaluation: who may drop a star (``/risks``) and whose
-figures to chase (``/quality``), each with CSV and Excel downloads."""
+"""The bureau's questions before the evaluation: who may drop a star (``/risks``), whose
+figures to chase (``/quality``), each with CSV and Excel downloads, and the meeting brief to
+print (``/brief``, HTML or PDF)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from monitor import quality, report, risks, store
+from monitor import brief, quality, report, risks, store
+from monitor.errors import ConfigError
 from monitor.i18n import t
 from monitor.rating import load_methodologies
 from monitor.web.common import cached, city_of, engine_of, lang_of, records, render
@@ -155,3 +157,52 @@ def insight_pages(app: FastAPI) -> None:
             kind=kind,
             districts=city_of(request).districts,
         )
+
+
+def brief_pages(app: FastAPI) -> None:
+    @app.get("/brief", response_class=HTMLResponse, response_model=None)
+    def brief_page(request: Request) -> Response:
+        """The meeting brief of the year (``?year=``, default the latest rated), for the city
+        or a district (``?district=``, a district office's own by default), as the printable
+        page or ``?format=pdf``; ``?backtest=1`` includes the early warning's back-test."""
+        lang = lang_of(request)
+        year = _year(request)
+        if year is None:
+            return render(request, "risks.html", year=None, rows=[], backtest=None)
+        settings = request.app.state.settings
+        engine = engine_of(request)
+        district, _kind = _place_and_kind(request)
+        asked = request.query_params.get("backtest") == "1"
+
+        def page() -> str:
+            found = brief.gather(
+                engine,
+                settings.config_dir,
+                year,
+                lang,
+                district=district or None,
+                backtest=asked,
+            )
+            return brief.render_html(found, lang)
+
+        try:
+            text: str = cached(request, f"brief:{year}:{district}:{int(asked)}", page)
+        except ConfigError as exc:
+            return render(request, "not_found.html", status=404, message=str(exc))
+        name = f"brief-{year}{'-' + district if district else ''}"
+        if request.query_params.get("format") == "pdf":
+            why = brief.pdf_unavailable()
+            if why is not None:
+                return render(request, "not_found.html", status=503, message=why)
+            data: bytes = cached(
+                request, f"brief-pdf:{year}:{district}:{int(asked)}", lambda: brief.pdf_bytes(text)
+            )
+            return Response(
+                data,
+                media_type="application/pdf",
+                headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+            )
+        response = HTMLResponse(text)
+        # the brief is one self-contained page: its own stylesheet inline, no script
+        response.headers["X-Parkmon-Inline-Styles"] = "1"
+        return response
