@@ -106,7 +106,7 @@ def risk_frame(
 ) -> pd.DataFrame:
     """One row per incubator and maker space rated (or held, vetoed, incomplete) in ``year``:
     the signals, the risk, its level and up to ``LEVERS`` levers. The carriers that failed this
-    year and are at high risk again come first, then by risk, highest first. ``runs``: the
+    year and are expected to fail again come first, then by risk, highest first. ``runs``: the
     ``score_year`` results by year, when the caller already has them (the back-test)."""
     runs = runs or {}
     this = runs.get(year) or score_year(engine, config_dir, year)

@@ -415,6 +415,8 @@ def test_the_early_warning_and_data_quality_pages(client):
     table = list(csv.reader(io.StringIO(csv_file.content.decode("utf-8-sig"))))
     assert table[0][:3] == ["id", "name", "kind"] and len(table) == len(rows) + 1
     assert client.get("/risks", params={"year": "2023"}).text.count("风险预警 · 2023") == 1
+    empty = client.get("/risks", params={"year": "2010"})  # a year before any figure
+    assert empty.status_code == 200 and "没有需要关注的载体" in empty.text
     english = client.get("/risks", params={"lang": "en"}).text
     assert "Early warning" in english
     assert "Back-test (demo data)" in client.get("/risks?lang=en&backtest=1").text
