@@ -61,6 +61,16 @@ def item_labels_of(request: Request, lang: str) -> dict[str, str]:
     return report.item_labels(load_methodologies(settings.config_dir), lang, names_en)
 
 
+def _placed(request: Request, frame: pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
+    """The frame's rows of the district and kind asked for (``_place_and_kind``), with them."""
+    district, kind = _place_and_kind(request)
+    if district and "district_id" in frame:
+        frame = frame[frame["district_id"] == district]
+    if kind and "kind" in frame:
+        frame = frame[frame["kind"] == kind]
+    return frame, district, kind
+
+
 def _units(request: Request) -> dict[str, str]:
     return {str(r["code"]): str(r["unit"] or "") for r in store.indicator_rows(engine_of(request))}
 
@@ -91,11 +101,7 @@ def insight_pages(app: FastAPI) -> None:
         everyone = request.query_params.get("all") == "1"
         if not everyone:
             shown = shown[(shown["level"] != "low") | shown["again"]]
-        district, kind = _place_and_kind(request)
-        if district:
-            shown = shown[shown["district_id"] == district]
-        if kind:
-            shown = shown[shown["kind"] == kind]
+        shown, district, kind = _placed(request, shown)
         wanted = request.query_params.get("format")
         if wanted in ("csv", "xlsx"):
             return download(shown, wanted, f"parkmon-risks-{year}", t("report.risks", lang))
@@ -135,11 +141,7 @@ def insight_pages(app: FastAPI) -> None:
             if year is not None
             else pd.DataFrame(columns=["id", "name", "kind", "score"])
         )
-        district, kind = _place_and_kind(request)
-        if district:
-            carriers = carriers[carriers["district_id"] == district]
-        if kind:
-            carriers = carriers[carriers["kind"] == kind]
+        carriers, district, kind = _placed(request, carriers)
         wanted = request.query_params.get("format")
         if wanted in ("csv", "xlsx"):
             which = request.query_params.get("table")
