@@ -508,8 +508,28 @@ def pdf_bytes(page: str) -> bytes:
     """The brief's HTML as an A4 PDF (WeasyPrint, the print stylesheet's page rules)."""
     import weasyprint  # noqa: PLC0415  (optional: the pdf extra)
 
-    data: bytes = weasyprint.HTML(string=page).write_pdf()
+    data: bytes = weasyprint.HTML(string=page, url_fetcher=_refusing_fetcher()).write_pdf()
     return data
+
+
+def _refusing_fetcher() -> Any:
+    """A URL fetcher that fetches nothing: the brief's styles and pictures are inline, and the
+    PDF renderer must not reach the network or the disk (on a server least of all). WeasyPrint
+    ≥ 66 takes a ``URLFetcher`` object, earlier versions a function."""
+
+    def refuse(url: str, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"the brief fetches nothing: {url[:80]}")
+
+    try:
+        from weasyprint.urls import URLFetcher  # noqa: PLC0415
+    except ImportError:
+        return refuse
+
+    class Refusing(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            return refuse(url)
+
+    return Refusing()
 
 
 def write_pdf(page: str, path: Path) -> Path:

@@ -143,3 +143,43 @@ def test_a_year_without_ratings_is_one_clear_line(cli, hostile_demo, tmp_path):
     result = cli("--db", str(hostile_demo), "brief", "2019", cwd=tmp_path, ok=False)
     assert result.returncode != 0
     assert "no stored ratings for 2019" in result.stderr and "parkmon rate 2019" in result.stderr
+
+
+def test_the_pdf_renderer_fetches_nothing(tmp_path):
+    """Markup that would make a renderer fetch (an image from a server, a stylesheet from the
+    disk) fetches nothing: a real server on 127.0.0.1 sees no request."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    if brief.pdf_unavailable() is not None:
+        if os.environ.get("PARKMON_REQUIRE_PDF") == "1":
+            pytest.fail(f"the PDF brief must be tested here: {brief.pdf_unavailable()}")
+        pytest.skip(f"PDF: {brief.pdf_unavailable()}")
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    secret = tmp_path / "secret.css"
+    secret.write_text("body { color: red }", encoding="utf-8")
+    try:
+        port = httpd.server_address[1]
+        page = (
+            f'<html><body><p>南通</p><img src="http://127.0.0.1:{port}/x.png">'
+            f'<link rel="stylesheet" href="{secret.as_uri()}"></body></html>'
+        )
+        data = brief.pdf_bytes(page)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+    assert data.startswith(b"%PDF") and seen == []
