@@ -205,7 +205,8 @@ def _html_ranking(run: RatingRun, frame: pd.DataFrame, lang: str) -> list[str]:
         )
         + f"<th>{esc(t('report.bonus', lang))}</th><th>{esc(t('report.score', lang))}"
         f"</th><th>{esc(t('report.stars', lang))}</th>"
-        f"<th>{esc(t('report.status', lang))}</th></tr>"
+        f"<th>{esc(t('report.status', lang))}</th>"
+        f"<th>{esc(t('report.completeness', lang))}</th></tr>"
     ]
     for row in frame.to_dict("records"):
         cells = "".join(f"<td>{_fmt(row[f'g_{g.id}'])}</td>" for g in groups)
@@ -214,10 +215,17 @@ def _html_ranking(run: RatingRun, frame: pd.DataFrame, lang: str) -> list[str]:
             f"<td>{esc(str(row['district']))}</td>{cells}<td>{_fmt(row['bonus'])}</td>"
             f"<td><b>{_fmt(row['score'])}</b></td>"
             f"<td class='stars'>{stars_text(row['stars'], lang)}</td>"
-            f"<td>{esc(t('rating.' + str(row['status']), lang))}</td></tr>"
+            f"<td>{esc(t('rating.' + str(row['status']), lang))}</td>"
+            f"<td>{_share(row.get('completeness'))}</td></tr>"
         )
     parts.append("</table>")
     return parts
+
+
+def _share(value: Any) -> str:
+    """A share as a whole percentage: how much of the rating's points rest on reported
+    figures (the rest on missing ones, scored 0)."""
+    return "—" if _missing(value) else f"{float(value):.0%}"
 
 
 def _html_method(run: RatingRun, lang: str, names_en: Mapping[str, str]) -> list[str]:

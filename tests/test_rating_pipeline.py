@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -106,6 +108,8 @@ def test_cli_rate_explain_and_reports(demo_db, tmp_path):
     assert "<svg" in page
     assert "南通高新区" in page
     assert "<script" not in page
+    # each rating says how much of it rests on reported figures
+    assert "<th>数据完整度</th>" in page and re.search(r"<td>[1-9]\d?%</td></tr>", page)
     xlsx_path = tmp_path / "r.xlsx"
     run("report", "2025", "--format", "xlsx", "--out", str(xlsx_path))
     book = openpyxl.load_workbook(xlsx_path, read_only=True)
