@@ -366,7 +366,11 @@ def test_who_has_not_filed_by_district(portal_db, serve_app):
         city_rows = list(csv.DictReader(io.StringIO(city.decode("utf-8-sig"))))
         assert own_rows and {r["district_id"] for r in own_rows} == {"320682"}
         assert len(city_rows) > len(own_rows) and len({r["district_id"] for r in city_rows}) > 3
-        assert 'option value="320682" selected' in client.get("/risks").text
+        page = client.get("/risks").text
+        assert 'option value="320682" selected' in page
+        # the counts are the district's: its second failures, not the city's
+        again = sum(r["again"] == "True" for r in own_rows)
+        assert f"连续两年不合格风险 {again} 家" in page
 
 
 def test_the_online_form_is_checked_as_the_workbook(portal_db, serve_app):

@@ -92,6 +92,7 @@ def insight_pages(app: FastAPI) -> None:
             lambda: risks.risk_frame(engine, settings.config_dir, year),
             shared=True,
         )
+        frame, district, kind = _placed(request, frame)  # the counts are of what is asked
         units = _units(request)
         labels = item_labels_of(request, lang)
         shown = frame.assign(
@@ -101,7 +102,6 @@ def insight_pages(app: FastAPI) -> None:
         everyone = request.query_params.get("all") == "1"
         if not everyone:
             shown = shown[(shown["level"] != "low") | shown["again"]]
-        shown, district, kind = _placed(request, shown)
         wanted = request.query_params.get("format")
         if wanted in ("csv", "xlsx"):
             return download(shown, wanted, f"parkmon-risks-{year}", t("report.risks", lang))
