@@ -25,7 +25,8 @@ the status (国科发区〔2018〕300号; the Jiangsu rules follow it): a carrie
 and whose expected score is still under the passing line (or that could not be rated) is
 flagged *again* and listed first.
 
-The levers are the explanation's own answer (``monitor.rating.explain.needed_value``): per item,
+The levers are the next-star answer for every carrier at once
+(``monitor.rating.nextstar.reaching_frame``) with another target score: per item,
 the value of the figure behind it that wins back the points between the expected score and the
 edge (for a failing carrier, the passing line) plus a ``CUSHION``, everything else unchanged;
 the two or three that need the smallest relative rise. A missing figure comes first: reporting

@@ -70,7 +70,7 @@ def _cell(frame: pd.DataFrame, row: str, column: str) -> float | None:
     return _number(frame.loc[row, column])
 
 
-def group_room(res: RatingResult, subject: str, item: Item) -> float:
+def _group_room(res: RatingResult, subject: str, item: Item) -> float:
     """How many more points the item's group (or the bonus) can still take before its cap."""
     meth = res.methodology
     if not item.group:
@@ -101,7 +101,7 @@ def target_for(res: RatingResult, subject: str) -> tuple[int | None, float | Non
     return band.stars, need
 
 
-def needed_value(
+def _needed_value(
     item: Item,
     res: RatingResult,
     subject: str,
@@ -184,7 +184,7 @@ def explain(
         for item in (*meth.items, *meth.bonus_items):
             driver = item.driver
             current_f = _number(vals.get(driver))
-            room = group_room(res, subject, item)
+            room = _group_room(res, subject, item)
             own = item.points - (_cell(res.points, subject, item.id) or 0.0)
             possible = max(0.0, min(room, own))
             if deficit > possible + 1e-9:
@@ -200,7 +200,7 @@ def explain(
                     )
                 )
                 continue
-            needed, note = needed_value(item, res, subject, max(deficit, 0.0), vals, units)
+            needed, note = _needed_value(item, res, subject, max(deficit, 0.0), vals, units)
             if needed is not None and current_f is not None and needed <= current_f:
                 needed, note = None, "already there; the gap lies elsewhere"
             if needed is not None:
