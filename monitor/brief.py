@@ -162,8 +162,8 @@ def _goals(
                 for y, v in zip(mine["period"], mine["value"], strict=True)
                 if str(y).isdigit() and int(y) <= year
             )
-            if p.kind == "cumulative":  # what the years after the baseline added up to
-                series = _running_total(series, spec.baseline_year)
+            if p.kind == "cumulative":
+                series = sorted(goals.running_total(dict(series), spec.baseline_year).items())
         projection = projected.get(p.goal)
         out.append(
             {
@@ -173,16 +173,6 @@ def _goals(
                 "basis": quality.goal_basis(p, year),
             }
         )
-    return out
-
-
-def _running_total(flows: list[tuple[int, float]], baseline_year: int) -> list[tuple[int, float]]:
-    """Yearly flows as the running total since the baseline year (0 in that year)."""
-    total, out = 0.0, [(baseline_year, 0.0)]
-    for year, value in flows:
-        if year > baseline_year:
-            total += value
-            out.append((year, total))
     return out
 
 

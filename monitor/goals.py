@@ -416,6 +416,16 @@ def growth_progress(goal: GoalSpec, series: pd.Series, scope: str = "city") -> P
     )
 
 
+def running_total(flows: Mapping[int, float], baseline_year: int) -> dict[int, float]:
+    """Yearly flows as what the years after the baseline added up to (0 in the baseline year):
+    how a cumulative goal is drawn."""
+    total, out = 0.0, {baseline_year: 0.0}
+    for year in sorted(y for y in flows if y > baseline_year):
+        total += float(flows[year])
+        out[year] = total
+    return out
+
+
 def cumulative_progress(
     goal: GoalSpec, flows: pd.Series, scope: str = "city", target: float | None = None
 ) -> Progress:

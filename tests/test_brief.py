@@ -10,16 +10,16 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import Polygon
 
-from monitor import brief, db, risks, store
+from monitor import brief, db, goals, risks, store
 from monitor.brief_svg import map_svg, trend_svg
 
 
 def test_cumulative_goals_are_drawn_as_running_totals():
-    assert brief._running_total([(2020, 9.0), (2021, 5.0), (2022, 7.0)], 2020) == [
-        (2020, 0.0),
-        (2021, 5.0),
-        (2022, 12.0),
-    ]
+    assert goals.running_total({2020: 9.0, 2021: 5.0, 2022: 7.0}, 2020) == {
+        2020: 0.0,
+        2021: 5.0,
+        2022: 12.0,
+    }
 
 
 def test_a_trend_with_its_projection_band_and_target():

@@ -291,12 +291,11 @@ def goal_series(engine: Engine, config_dir: Any, goal: Any, lang: str) -> dict[s
     obs = obs[(obs["subject_id"] == city) & obs["period"].str.fullmatch(r"\d{4}")]
     years = [str(y) for y in range(spec.baseline_year, spec.target_year + 1)]
     by_year = dict(zip(obs["period"], obs["value"], strict=True))
-    if spec.kind == "cumulative":  # what the years after the baseline added up to
-        total, running = 0.0, {str(spec.baseline_year): 0.0}
-        for y in sorted(k for k in by_year if int(k) > spec.baseline_year):
-            total += float(by_year[y])
-            running[y] = total
-        by_year = running
+    if spec.kind == "cumulative":
+        flows = {int(y): float(v) for y, v in by_year.items()}
+        by_year = {
+            str(y): v for y, v in goals_module.running_total(flows, spec.baseline_year).items()
+        }
     title = goal.name_zh if lang == "zh" else (goal.name_en or goal.name_zh)
     series: list[dict[str, Any]] = [
         {"name": title, "values": [plain(by_year.get(y)) for y in years]}
