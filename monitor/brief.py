@@ -96,7 +96,7 @@ def gather(
         ),
     )
     brief.goals = _goals(
-        engine, config_dir, year, place.adcode if place else city.adcode, place is not None
+        engine, config_dir, year, place.adcode if place else city.adcode, place is not None, lang
     )
     brief.stars, brief.moves = _stars(ratings, year)
     warning = risks.risk_frame(engine, config_dir, year)
@@ -139,7 +139,12 @@ def _subject_names(engine: Engine, lang: str) -> dict[str, str]:
 
 
 def _goals(
-    engine: Engine, config_dir: Path, year: int, city: str, district: bool = False
+    engine: Engine,
+    config_dir: Path,
+    year: int,
+    city: str,
+    district: bool = False,
+    lang: str = "zh",
 ) -> list[dict[str, Any]]:
     """Each goal's progress at the scope (the city, or a district by its adcode ``city``), its
     yearly values there and, for the city, its projection."""
@@ -170,7 +175,7 @@ def _goals(
                 "progress": p,
                 "series": series,
                 "projection": projection,
-                "basis": quality.goal_basis(p, year),
+                "basis": quality.goal_basis_text(p, year, lang),
             }
         )
     return out
@@ -291,7 +296,7 @@ def _html_goals(brief: Brief, lang: str) -> list[str]:
     for g in shown:
         p = g["progress"]
         name = p.name_zh if lang == "zh" else (p.name_en or p.name_zh)
-        basis = "；".join(t(k, lang, **kw) for k, kw in g["basis"]) or t("basis.current", lang)
+        basis = g["basis"]
         projection = g["projection"]
         path = projection.path if projection is not None else []
         # a growth goal's target is a rate, not a point on the values' scale

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor import models, store
+from monitor.i18n import t
 from monitor.tables import table_of
 
 STARRED = ("incubator", "maker_space")
@@ -148,6 +149,13 @@ def goal_basis(progress: Any, reference_year: int | None) -> list[tuple[str, dic
     if progress.illustrative:
         out.append(("basis.illustrative", {}))
     return out
+
+
+def goal_basis_text(progress: Any, reference_year: int | None, lang: str = "zh") -> str:
+    """``goal_basis`` as one line in ``lang`` ("latest year's figure" when nothing to say)."""
+    sep = "；" if lang == "zh" else "; "
+    found = goal_basis(progress, reference_year)
+    return sep.join(t(k, lang, **kw) for k, kw in found) or t("basis.current", lang)
 
 
 def latest_year(engine: Engine) -> int | None:

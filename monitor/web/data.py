@@ -391,18 +391,14 @@ def plain(value: Any) -> float | None:
     return None if value is None or missing(value) else float(value)
 
 
-# --- the JSON API --------------------------------------------------------------------------------
-
-
 def basis_texts(request: Request, progress: Sequence[Any]) -> dict[str, str]:
-    """Per goal, what its status rests on (``monitor.quality.goal_basis``) as one line."""
+    """Per goal, what its status rests on (``monitor.quality.goal_basis_text``), against the
+    latest year collected."""
     lang = lang_of(request)
     reference = cached(
         request, "latest-year", lambda: quality.latest_year(engine_of(request)), shared=True
     )
-    sep = "；" if lang == "zh" else "; "
-    return {
-        g.goal: sep.join(t(k, lang, **kw) for k, kw in quality.goal_basis(g, reference))
-        or t("basis.current", lang)
-        for g in progress
-    }
+    return {g.goal: quality.goal_basis_text(g, reference, lang) for g in progress}
+
+
+# --- the JSON API --------------------------------------------------------------------------------
