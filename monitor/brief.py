@@ -99,11 +99,12 @@ def gather(
         engine, config_dir, year, place.adcode if place else city.adcode, place is not None, lang
     )
     brief.stars, brief.moves = _stars(ratings, year)
-    warning = risks.risk_frame(engine, config_dir, year)
+    runs: dict[int, Any] = {}  # each year rated once for the warning and its back-test
+    warning = risks.risk_frame(engine, config_dir, year, runs=runs)
     brief.risks = warning if here is None else warning[warning["id"].isin(here)]
     years = risks.backtest_years(engine, year) if backtest else []
     if years:
-        tested = risks.backtest(engine, config_dir, years)
+        tested = risks.backtest(engine, config_dir, years, runs=runs)
         brief.backtest = risks.backtest_text(tested, lang, brief.demo)
     ranked = store.rankings_frame(engine)
     ranked = ranked[ranked["year"] <= year]

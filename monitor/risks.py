@@ -36,7 +36,7 @@ it is the cheapest lever.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,18 +103,16 @@ def risk_frame(
     year: int,
     *,
     draws: int = DRAWS,
-    runs: Mapping[int, Sequence[RatingRun]] | None = None,
+    runs: MutableMapping[int, list[RatingRun]] | None = None,
 ) -> pd.DataFrame:
     """One row per incubator and maker space rated (or held, vetoed, incomplete) in ``year``:
     the signals, the risk, its level and up to ``LEVERS`` levers. The carriers that failed this
     year and are expected to fail again come first, then by risk, highest first. ``runs``: the
-    ``score_year`` results by year, when the caller already has them (the back-test)."""
-    runs = runs or {}
-    this = runs.get(year) or score_year(engine, config_dir, year)
-    earlier = []
-    for y in range(year - 1, year - YEARS, -1):
-        found = runs.get(y)
-        earlier.append(found if found is not None else score_year(engine, config_dir, y))
+    ``score_year`` results by year, read from and added to (one rating of each year serves the
+    early warning and its back-test)."""
+    runs = {} if runs is None else runs
+    this = rated_in(engine, config_dir, runs, year)
+    earlier = [rated_in(engine, config_dir, runs, y) for y in range(year - 1, year - YEARS, -1)]
     past = [_scores(r) for r in earlier]
     last_points = _points(earlier[0]) if earlier else pd.DataFrame()
     late = quality.days_late(engine, year)
@@ -130,6 +128,15 @@ def risk_frame(
     out = pd.concat(frames, ignore_index=True)
     out = out.sort_values(["again", "risk", "id"], ascending=[False, False, True])
     return out.reset_index(drop=True)[COLUMNS]
+
+
+def rated_in(
+    engine: Engine, config_dir: Path, runs: MutableMapping[int, list[RatingRun]], year: int
+) -> list[RatingRun]:
+    """``score_year`` of ``year``, computed once into ``runs``."""
+    if year not in runs:
+        runs[year] = score_year(engine, config_dir, year)
+    return runs[year]
 
 
 def _scores(runs: Sequence[RatingRun]) -> dict[str, float]:
@@ -444,27 +451,17 @@ def backtest(
     *,
     levels: Sequence[str] = ("high",),
     draws: int = DRAWS,
+    runs: MutableMapping[int, list[RatingRun]] | None = None,
 ) -> BackTest:
     """Flag in each year Y of ``years`` (the carriers at one of ``levels``), then look at Y+1:
     a carrier rated with s stars in Y *lost a star* when it has fewer in Y+1 (vetoed counts as
-    0; not rated for missing figures counts as lost). Carriers gone in Y+1 are left out."""
-    runs: dict[int, list[RatingRun]] = {}
-
-    def runs_of(y: int) -> list[RatingRun]:
-        if y not in runs:
-            runs[y] = score_year(engine, config_dir, y)
-        return runs[y]
-
+    0; not rated for missing figures counts as lost). Carriers gone in Y+1 are left out.
+    ``runs``: as for ``risk_frame``, shared with it."""
+    runs = {} if runs is None else runs
     rows = []
     for y in years:
-        flags = risk_frame(
-            engine,
-            config_dir,
-            y,
-            draws=draws,
-            runs={x: runs_of(x) for x in range(y - YEARS + 1, y + 1)},
-        )
-        after = _stars_of(runs_of(y + 1))
+        flags = risk_frame(engine, config_dir, y, draws=draws, runs=runs)
+        after = _stars_of(rated_in(engine, config_dir, runs, y + 1))
         now = flags[flags["stars"] >= 1]
         now = now[now["id"].isin(after)]
         lost = {

@@ -57,14 +57,15 @@ def risks_command(
     lang = settings.lang
 
     def read(engine: Any) -> tuple[Any, dict[str, str], dict[str, str], bool, Any]:
-        frame = risks.risk_frame(engine, settings.config_dir, year)
+        runs: dict[int, Any] = {}  # each year rated once for the warning and its back-test
+        frame = risks.risk_frame(engine, settings.config_dir, year, runs=runs)
         rows = store.indicator_rows(engine)
         units = {str(r["code"]): str(r["unit"] or "") for r in rows}
         english = {str(r["code"]): str(r["name_en"] or "") for r in rows}
         tested = None
         if backtest:
             years = risks.backtest_years(engine, year)
-            tested = risks.backtest(engine, settings.config_dir, years)
+            tested = risks.backtest(engine, settings.config_dir, years, runs=runs)
         return frame, units, english, db.holds_demo_data(engine), tested
 
     if kind is not None and kind not in ("incubator", "maker_space"):
