@@ -74,7 +74,7 @@ def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
     recognitions = recognitions[recognitions["park_id"] == park_id]
     latest_year = int(ratings["year"].max()) if len(ratings) else None
     return {
-        "advice": advice(request, park_id, str(park["kind"]), latest_year),
+        "advice": advice(request, park_id, str(park["kind"]), latest_year, ratings),
         "quality": figures_quality(engine, park_id, str(park["kind"]), latest_year),
         "chart": indicator_series(
             engine,
@@ -130,7 +130,9 @@ def figures_quality(
     }
 
 
-def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[str, Any] | None:
+def advice(
+    request: Request, park_id: str, kind: str, year: int | None, ratings: pd.DataFrame
+) -> dict[str, Any] | None:
     """For a star-rated carrier's latest rated year: the items where it lost most points and the
     single figures that would lift it a star (``monitor.rating.explain`` on the stored ratings;
     the year's runs are computed once per data version)."""
@@ -163,7 +165,7 @@ def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[
     meth = run.methodology
     names_en = {str(r["code"]): str(r["name_en"] or "") for r in indicators(request)}
     items = {i.id: report.item_name(i, lang, names_en) for i in (*meth.items, *meth.bonus_items)}
-    units = {r["code"]: r["unit"] for r in indicators(request)}
+    units = {str(r["code"]): str(r["unit"] or "") for r in indicators(request)}
     explained = explain(run.result, park_id, run.values, units)
     return {
         "risk": carrier_risk(
@@ -173,7 +175,9 @@ def advice(request: Request, park_id: str, kind: str, year: int | None) -> dict[
             cached(request, f"edges:{year}:{kind}:{number}", lambda: edges(run), shared=True),
             park_id,
             year,
+            ratings,
             items,
+            units,
         ),
         "year": year,
         "stars": explained.stars,
@@ -211,15 +215,15 @@ def carrier_risk(
     edge: dict[str, float],
     park_id: str,
     year: int,
+    ratings: pd.DataFrame,
     items: dict[str, str],
+    units: dict[str, str],
 ) -> dict[str, Any] | None:
     """The carrier's early warning (``monitor.risks``), from the page's own rating run and
-    stability draws, its stored scores of the two years before and its filing's lateness."""
+    stability draws, its stored scores of the two years before (``ratings``: the page's read of
+    them) and its filing's lateness."""
     engine = engine_of(request)
-    earlier = store.ratings_frame(
-        engine, subjects=[park_id], columns=["subject_id", "year", "score", "status"]
-    )
-    earlier = earlier[earlier["status"] == "rated"]
+    earlier = ratings[ratings["status"] == "rated"]
     past = [
         {park_id: float(earlier.loc[earlier["year"] == y, "score"].iloc[-1])}
         if (earlier["year"] == y).any()
@@ -227,7 +231,6 @@ def carrier_risk(
         for y in range(year - 1, year - risks.YEARS, -1)
     ]
     late = quality.days_late(engine, year)
-    units = {str(r["code"]): str(r["unit"] or "") for r in indicators(request)}
     frame = risks.assess(
         run, past, pd.DataFrame(), late, units, 0, steady=steady, subjects=[park_id], edge=edge
     )
