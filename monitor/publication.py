@@ -17,6 +17,10 @@ from monitor.tables import table_of
 
 T_PUBLICATION = table_of(models.Publication)
 T_PUBLISHED = table_of(models.PublishedRating)
+# What every listing of a publication shows: which year and number, who published it, when, why.
+WHO = tuple(
+    T_PUBLICATION.c[c] for c in ("year", "number", "published_by", "published_at", "reason")
+)
 FROZEN = ["methodology", "methodology_version", "score", "stars", "rank", "peer_size", "status"]
 
 
@@ -119,20 +123,13 @@ def publications_frame(engine: Engine) -> pd.DataFrame:
     )
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(
-                T_PUBLICATION.c.year,
-                T_PUBLICATION.c.number,
-                T_PUBLICATION.c.published_by,
-                T_PUBLICATION.c.published_at,
-                T_PUBLICATION.c.reason,
-                counted.c.ratings,
-            )
+            sa.select(*WHO, counted.c.ratings)
             .select_from(
                 T_PUBLICATION.join(counted, counted.c.publication_id == T_PUBLICATION.c.id)
             )
             .order_by(T_PUBLICATION.c.year.desc(), T_PUBLICATION.c.number.desc())
         ).all()
-    columns = ["year", "number", "published_by", "published_at", "reason", "ratings"]
+    columns = [*(c.name for c in WHO), "ratings"]
     return pd.DataFrame([tuple(r) for r in rows], columns=columns)
 
 
@@ -142,11 +139,7 @@ def published_for(engine: Engine, subject_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(
-                T_PUBLICATION.c.year,
-                T_PUBLICATION.c.number,
-                T_PUBLICATION.c.published_by,
-                T_PUBLICATION.c.published_at,
-                T_PUBLICATION.c.reason,
+                *WHO,
                 *(T_PUBLISHED.c[k] for k in FROZEN),
             )
             .select_from(
