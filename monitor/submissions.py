@@ -287,18 +287,32 @@ def send_back(engine: Engine, submission_id: int, comment: str, actor: Actor) ->
     if not comment.strip():
         raise FilingError("need_comment")
     with engine.begin() as conn:
-        conn.execute(
-            sa.update(T_SUBMISSION)
-            .where(T_SUBMISSION.c.id == submission_id)
-            .values(
-                status=Status.returned.value,
-                reviewed_by=actor.name,
-                reviewed_at=models.utcnow(),
-                updated_at=models.utcnow(),
-                comment=comment.strip()[:2000],
-            )
-        )
+        _reviewed(conn, submission_id, Status.returned, comment, actor)
         audit(conn, actor, "filing.return", _target(found), {"submission": submission_id})
+
+
+def _reviewed(
+    conn: sa.Connection,
+    submission_id: int,
+    status: Status,
+    comment: str,
+    actor: Actor,
+    **more: Any,
+) -> None:
+    """Record the reviewer's verdict on a submission: status, who, when, the comment."""
+    now = models.utcnow()
+    conn.execute(
+        sa.update(T_SUBMISSION)
+        .where(T_SUBMISSION.c.id == submission_id)
+        .values(
+            status=status.value,
+            reviewed_by=actor.name,
+            reviewed_at=now,
+            updated_at=now,
+            comment=comment.strip()[:2000],
+            **more,
+        )
+    )
 
 
 def approve(engine: Engine, submission_id: int, comment: str, actor: Actor) -> int:
@@ -332,18 +346,7 @@ def approve(engine: Engine, submission_id: int, comment: str, actor: Actor) -> i
             result = store.upsert_observations(
                 engine, rows, source_id=SOURCE, run_id=run_id, conn=conn
             )
-            conn.execute(
-                sa.update(T_SUBMISSION)
-                .where(T_SUBMISSION.c.id == submission_id)
-                .values(
-                    status=Status.approved.value,
-                    reviewed_by=actor.name,
-                    reviewed_at=models.utcnow(),
-                    updated_at=models.utcnow(),
-                    comment=comment.strip()[:2000],
-                    run_id=run_id,
-                )
-            )
+            _reviewed(conn, submission_id, Status.approved, comment, actor, run_id=run_id)
             audit(
                 conn,
                 actor,
