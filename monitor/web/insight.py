@@ -15,7 +15,7 @@ from monitor.errors import ConfigError
 from monitor.i18n import t
 from monitor.rating import load_methodologies
 from monitor.web.common import cached, city_of, engine_of, lang_of, records, render
-from monitor.web.data import download
+from monitor.web.data import download, indicators
 
 
 def latest_rated_year(request: Request) -> int | None:
@@ -55,9 +55,7 @@ def item_labels_of(request: Request, lang: str) -> dict[str, str]:
     if lang != "en":
         return {}
     settings = request.app.state.settings
-    names_en = {
-        str(r["code"]): str(r["name_en"] or "") for r in store.indicator_rows(engine_of(request))
-    }
+    names_en = {str(r["code"]): str(r["name_en"] or "") for r in indicators(request)}
     return report.item_labels(load_methodologies(settings.config_dir), lang, names_en)
 
 
@@ -72,7 +70,7 @@ def _placed(request: Request, frame: pd.DataFrame) -> tuple[pd.DataFrame, str, s
 
 
 def _units(request: Request) -> dict[str, str]:
-    return {str(r["code"]): str(r["unit"] or "") for r in store.indicator_rows(engine_of(request))}
+    return {str(r["code"]): str(r["unit"] or "") for r in indicators(request)}
 
 
 def insight_pages(app: FastAPI) -> None:
