@@ -73,9 +73,13 @@ def _detail(request: Request, park_id: str) -> dict[str, Any] | None:
     )
     recognitions = recognitions[recognitions["park_id"] == park_id]
     latest_year = int(ratings["year"].max()) if len(ratings) else None
+    checked = figures_quality(engine, park_id, str(park["kind"]), latest_year)
+    late: dict[str, int] = (
+        {} if checked is None or checked["days_late"] is None else {park_id: checked["days_late"]}
+    )
     return {
-        "advice": advice(request, park_id, str(park["kind"]), latest_year, ratings),
-        "quality": figures_quality(engine, park_id, str(park["kind"]), latest_year),
+        "advice": advice(request, park_id, str(park["kind"]), latest_year, ratings, late),
+        "quality": checked,
         "chart": indicator_series(
             engine,
             park_id,
@@ -131,7 +135,12 @@ def figures_quality(
 
 
 def advice(
-    request: Request, park_id: str, kind: str, year: int | None, ratings: pd.DataFrame
+    request: Request,
+    park_id: str,
+    kind: str,
+    year: int | None,
+    ratings: pd.DataFrame,
+    late: dict[str, int],
 ) -> dict[str, Any] | None:
     """For a star-rated carrier's latest rated year: the items where it lost most points and the
     single figures that would lift it a star (``monitor.rating.explain`` on the stored ratings;
@@ -176,6 +185,7 @@ def advice(
             park_id,
             year,
             ratings,
+            late,
             items,
             units,
         ),
@@ -216,13 +226,13 @@ def carrier_risk(
     park_id: str,
     year: int,
     ratings: pd.DataFrame,
+    late: dict[str, int],
     items: dict[str, str],
     units: dict[str, str],
 ) -> dict[str, Any] | None:
     """The carrier's early warning (``monitor.risks``), from the page's own rating run and
     stability draws, its stored scores of the two years before (``ratings``: the page's read of
-    them) and its filing's lateness."""
-    engine = engine_of(request)
+    them) and its filing's lateness (``late``: days by carrier, from its data quality)."""
     earlier = ratings[ratings["status"] == "rated"]
     past = [
         {park_id: float(earlier.loc[earlier["year"] == y, "score"].iloc[-1])}
@@ -230,7 +240,6 @@ def carrier_risk(
         else {}
         for y in range(year - 1, year - risks.YEARS, -1)
     ]
-    late = quality.days_late(engine, year)
     frame = risks.assess(
         run, past, pd.DataFrame(), late, units, 0, steady=steady, subjects=[park_id], edge=edge
     )
